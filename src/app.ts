@@ -1,0 +1,121 @@
+/**
+ * buildApp(config): the whole service as a fastify instance, without listening.
+ * Plugins are configured here, once; capabilities contribute handlers keyed by operationId.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { loadSecrets, type Secrets } from './secrets.ts';
+import { openStore, type Store } from './store/index.ts';
+import { createWorkerPool, type WorkerPool } from './workers/pool.ts';
+import { getBackend } from './crypto/index.ts';
+import { AppError } from './errors.ts';
+import { errorHandler, sendProblem } from './http/problem.ts';
+import { allowedMethods, bindOperations, loadSpec, type Handlers } from './http/openapi.ts';
+import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
+import { registerMetrics } from './http/metrics.ts';
+import { metaHandlers } from './http/meta.ts';
+
+/** Paths the logger must never print (secrets in headers and bodies). */
+export const REDACT_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-admin-token"]',
+  '*.seed', '*.secretKey', '*.privateKey', '*.masterKey', '*.adminToken', '*.sharedSecret', '*.sessionKey', '*.token', '*.accessToken',
+];
+
+export interface BuildOptions {
+  /** Reuse an open store (tests, several apps on one store); otherwise opened from config. */
+  store?: Store;
+  pool?: WorkerPool;
+  secrets?: Secrets;
+  logger?: FastifyServerOptions['logger'];
+  tokens?: AccessTokenVerifier;
+}
+
+/** Two validators: bodies are never type-coerced; query strings and path params are (they arrive as text). */
+function validatorCompiler() {
+  const opts = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false } as const;
+  const body = new Ajv({ ...opts, coerceTypes: false });
+  const params = new Ajv({ ...opts, coerceTypes: 'array' });
+  for (const ajv of [body, params]) {
+    (addFormats as unknown as (a: Ajv) => void)(ajv);
+  }
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : params).compile(schema);
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: 120_000,
+    connectionTimeout: 130_000,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler());
+
+  const secrets = opts.secrets ?? loadSecrets(config, app.log);
+  const store = opts.store ?? await openStore(config);
+  const pool = opts.pool ?? createWorkerPool({ threads: config.workers, maxQueue: config.workerQueue, env: { CRYPTO_BACKEND: config.cryptoBackend } });
+  const ownsStore = !opts.store;
+  const ownsPool = !opts.pool;
+  app.addHook('onClose', async () => {
+    if (ownsPool) await pool.close();
+    if (ownsStore) await store.close();
+  });
+
+  const ctx: AppContext = { config, store, pool, backend: getBackend(config.cryptoBackend), secrets, log: app.log };
+  app.decorate('ctx', ctx);
+  app.decorateRequest('principal', null as never);
+
+  app.setErrorHandler(errorHandler);
+  const spec = loadSpec();
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(spec, path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, new AppError('method_not_allowed', `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`));
+    }
+    return sendProblem(reply, new AppError('not_found', 'no such resource'));
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
+    },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: '1 minute',
+    errorResponseBuilder: (_req, context) => new AppError('rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, { retryAfter: Math.ceil(context.ttl / 1000) }),
+  });
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    pressureHandler: () => { throw new AppError('overloaded', 'the service is under pressure; retry later', { retryAfter: 1 }); },
+  });
+  await app.register(swagger, { mode: 'static', specification: { document: structuredClone(spec.raw) as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  registerMetrics(app, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads }));
+
+  const handlers: Handlers = {
+    ...metaHandlers(ctx),
+  };
+  await bindOperations(app, spec, handlers, makeAuthenticator({ adminToken: secrets.adminToken, tokens: opts.tokens }));
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}

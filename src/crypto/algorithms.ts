@@ -1,0 +1,81 @@
+/**
+ * Algorithm registry: the standard names the service offers and their sizes in bytes.
+ * FIPS 203 (ML-KEM), draft-connolly-cfrg-xwing-kem (X-Wing), FIPS 204 (ML-DSA), FIPS 205 (SLH-DSA).
+ */
+export const ML_KEM = ['ML-KEM-512', 'ML-KEM-768', 'ML-KEM-1024'] as const;
+export const KEM_ALGORITHMS = [...ML_KEM, 'X-Wing'] as const;
+export const ML_DSA = ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as const;
+export const SLH_DSA = [
+  'SLH-DSA-SHA2-128s', 'SLH-DSA-SHA2-128f', 'SLH-DSA-SHA2-192s', 'SLH-DSA-SHA2-192f',
+  'SLH-DSA-SHA2-256s', 'SLH-DSA-SHA2-256f', 'SLH-DSA-SHAKE-128s', 'SLH-DSA-SHAKE-128f',
+  'SLH-DSA-SHAKE-192s', 'SLH-DSA-SHAKE-192f', 'SLH-DSA-SHAKE-256s', 'SLH-DSA-SHAKE-256f',
+] as const;
+export const SIGNATURE_ALGORITHMS = [...ML_DSA, ...SLH_DSA] as const;
+
+export type MlKemAlgorithm = (typeof ML_KEM)[number];
+export type KemAlgorithm = (typeof KEM_ALGORITHMS)[number];
+export type MlDsaAlgorithm = (typeof ML_DSA)[number];
+export type SlhDsaAlgorithm = (typeof SLH_DSA)[number];
+export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+export type Algorithm = KemAlgorithm | SignatureAlgorithm;
+
+/** FIPS 204 §5.4 / FIPS 205 §10.2 pre-hash functions (ACVP names). */
+export const PREHASH_ALGORITHMS = [
+  'SHA2-224', 'SHA2-256', 'SHA2-384', 'SHA2-512', 'SHA2-512/224', 'SHA2-512/256',
+  'SHA3-224', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'SHAKE-128', 'SHAKE-256',
+] as const;
+export type PreHashAlgorithm = (typeof PREHASH_ALGORITHMS)[number];
+
+export const HASH_ALGORITHMS = ['SHA-256', 'SHA-384', 'SHA-512', 'SHA3-256', 'SHA3-512', 'SHAKE-128', 'SHAKE-256'] as const;
+export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+
+export const AEAD_ALGORITHMS = ['AES-256-GCM', 'ChaCha20-Poly1305'] as const;
+export type AeadAlgorithm = (typeof AEAD_ALGORITHMS)[number];
+
+export interface KemSizes { kind: 'kem'; seed: number; publicKey: number; secretKey: number; cipherText: number; sharedSecret: number }
+export interface SignatureSizes { kind: 'signature'; seed: number; publicKey: number; secretKey: number; signature: number; securityCategory: 1 | 2 | 3 | 5 }
+
+const slh = (n: 16 | 24 | 32, signature: number): SignatureSizes =>
+  ({ kind: 'signature', seed: 3 * n, publicKey: 2 * n, secretKey: 4 * n, signature, securityCategory: n === 16 ? 1 : n === 24 ? 3 : 5 });
+
+export const SIZES: Record<KemAlgorithm, KemSizes> & Record<SignatureAlgorithm, SignatureSizes> = {
+  'ML-KEM-512': { kind: 'kem', seed: 64, publicKey: 800, secretKey: 1632, cipherText: 768, sharedSecret: 32 },
+  'ML-KEM-768': { kind: 'kem', seed: 64, publicKey: 1184, secretKey: 2400, cipherText: 1088, sharedSecret: 32 },
+  'ML-KEM-1024': { kind: 'kem', seed: 64, publicKey: 1568, secretKey: 3168, cipherText: 1568, sharedSecret: 32 },
+  'X-Wing': { kind: 'kem', seed: 32, publicKey: 1216, secretKey: 32, cipherText: 1120, sharedSecret: 32 },
+  'ML-DSA-44': { kind: 'signature', seed: 32, publicKey: 1312, secretKey: 2560, signature: 2420, securityCategory: 2 },
+  'ML-DSA-65': { kind: 'signature', seed: 32, publicKey: 1952, secretKey: 4032, signature: 3309, securityCategory: 3 },
+  'ML-DSA-87': { kind: 'signature', seed: 32, publicKey: 2592, secretKey: 4896, signature: 4627, securityCategory: 5 },
+  'SLH-DSA-SHA2-128s': slh(16, 7856), 'SLH-DSA-SHA2-128f': slh(16, 17088),
+  'SLH-DSA-SHA2-192s': slh(24, 16224), 'SLH-DSA-SHA2-192f': slh(24, 35664),
+  'SLH-DSA-SHA2-256s': slh(32, 29792), 'SLH-DSA-SHA2-256f': slh(32, 49856),
+  'SLH-DSA-SHAKE-128s': slh(16, 7856), 'SLH-DSA-SHAKE-128f': slh(16, 17088),
+  'SLH-DSA-SHAKE-192s': slh(24, 16224), 'SLH-DSA-SHAKE-192f': slh(24, 35664),
+  'SLH-DSA-SHAKE-256s': slh(32, 29792), 'SLH-DSA-SHAKE-256f': slh(32, 49856),
+};
+
+export const isKemAlgorithm = (a: string): a is KemAlgorithm => (KEM_ALGORITHMS as readonly string[]).includes(a);
+export const isSignatureAlgorithm = (a: string): a is SignatureAlgorithm => (SIGNATURE_ALGORITHMS as readonly string[]).includes(a);
+export const isMlDsa = (a: string): a is MlDsaAlgorithm => (ML_DSA as readonly string[]).includes(a);
+
+/** Claimed classical security strength λ (bits) of a signature parameter set: 128, 192 or 256. */
+export const securityStrength = (alg: SignatureAlgorithm): 128 | 192 | 256 => {
+  const c = SIZES[alg].securityCategory;
+  return c === 5 ? 256 : c === 3 ? 192 : 128;
+};
+
+/** Pre-hash output length in bytes (FIPS 204 §5.4.1: SHAKE-128 → 32, SHAKE-256 → 64). */
+export const PREHASH_OUTPUT_BYTES: Record<PreHashAlgorithm, number> = {
+  'SHA2-224': 28, 'SHA2-256': 32, 'SHA2-384': 48, 'SHA2-512': 64, 'SHA2-512/224': 28, 'SHA2-512/256': 32,
+  'SHA3-224': 28, 'SHA3-256': 32, 'SHA3-384': 48, 'SHA3-512': 64, 'SHAKE-128': 32, 'SHAKE-256': 64,
+};
+
+/**
+ * Pre-hash policy (the one noble enforces, FIPS 204 §5.4 "should"): the pre-hash must offer at least
+ * λ bits of collision resistance, i.e. outputBits / 2 ≥ λ. The backends implement every FIPS pre-hash
+ * (so ACVP vectors pass); the service applies this policy before signing.
+ *
+ * @example prehashMeetsStrength('ML-DSA-65', 'SHA2-256') // false: 128-bit collision resistance < 192
+ */
+export const prehashMeetsStrength = (alg: SignatureAlgorithm, ph: PreHashAlgorithm): boolean =>
+  PREHASH_OUTPUT_BYTES[ph] * 4 >= securityStrength(alg);

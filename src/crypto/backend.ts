@@ -1,0 +1,78 @@
+/**
+ * The one interface every primitive of the service goes through.
+ *
+ * Two implementations: `native` (node:crypto, OpenSSL 3.5) and `noble` (@noble/*).
+ * All byte inputs and outputs are Uint8Array; keys are stored as seeds (FIPS 203 d‖z,
+ * FIPS 204 ξ, X-Wing 32-byte seed, FIPS 205 SK.seed‖SK.prf‖PK.seed) so both backends
+ * derive identical key pairs.
+ *
+ * Methods are synchronous: CPU-heavy calls run in the worker pool, not on the event loop.
+ * A backend that cannot express an operation throws `UnsupportedError` (src/errors.ts), never falls back;
+ * bad bytes throw `CryptoInputError`, a failed AEAD open throws `DecryptionError`.
+ */
+import type { KemAlgorithm, SignatureAlgorithm, PreHashAlgorithm, AeadAlgorithm, HashAlgorithm } from './algorithms.ts';
+
+export interface KeyPair {
+  publicKey: Uint8Array;
+  /** Expanded secret key in the standard's encoding (FIPS dk / sk). */
+  secretKey: Uint8Array;
+}
+
+export interface Encapsulation {
+  cipherText: Uint8Array;
+  sharedSecret: Uint8Array;
+}
+
+export interface SignOptions {
+  /** FIPS 204/205 context string, 0..255 bytes. */
+  context?: Uint8Array;
+  /** HashML-DSA / HashSLH-DSA pre-hash function; absent = pure. */
+  prehash?: PreHashAlgorithm;
+  /** Deterministic signing (ML-DSA rnd = 0^32, SLH-DSA opt_rand = PK.seed). */
+  deterministic?: boolean;
+  /** Explicit randomness (ML-DSA rnd 32 B, SLH-DSA opt_rand n B); for KATs. */
+  random?: Uint8Array;
+}
+
+export interface VerifyOptions {
+  context?: Uint8Array;
+  prehash?: PreHashAlgorithm;
+}
+
+export interface KemBackend {
+  /** seed: ML-KEM 64 B (d‖z), X-Wing 32 B. Random when omitted. */
+  keygen(alg: KemAlgorithm, seed?: Uint8Array): KeyPair;
+  /** m: explicit encapsulation randomness (ML-KEM 32 B, X-Wing 64 B eseed); for KATs. */
+  encapsulate(alg: KemAlgorithm, publicKey: Uint8Array, m?: Uint8Array): Encapsulation;
+  /** Follows FIPS 203 implicit rejection: a malformed-but-right-length ciphertext yields a pseudo-random key. */
+  decapsulate(alg: KemAlgorithm, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
+}
+
+export interface SignatureBackend {
+  /** seed: ML-DSA 32 B (ξ); SLH-DSA 3n B (SK.seed‖SK.prf‖PK.seed). Random when omitted. */
+  signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair;
+  sign(alg: SignatureAlgorithm, secretKey: Uint8Array, message: Uint8Array, opts?: SignOptions): Uint8Array;
+  verify(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, opts?: VerifyOptions): boolean;
+  /** FIPS 204 ML-DSA.Sign_internal on an external μ (64 B). */
+  signMu(alg: SignatureAlgorithm, secretKey: Uint8Array, mu: Uint8Array, opts?: Pick<SignOptions, 'deterministic' | 'random'>): Uint8Array;
+  verifyMu(alg: SignatureAlgorithm, publicKey: Uint8Array, mu: Uint8Array, signature: Uint8Array): boolean;
+}
+
+export interface PrimitiveBackend {
+  x25519Keygen(secretKey?: Uint8Array): KeyPair;
+  /** RFC 7748 X25519; throws CryptoError('invalid_input') on an all-zero shared secret. */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint8Array;
+  hkdf(hash: 'SHA-256' | 'SHA-512', ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  hmac(hash: 'SHA-256' | 'SHA-512', key: Uint8Array, data: Uint8Array): Uint8Array;
+  aeadSeal(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  /** Throws CryptoError('decryption_failed') with a fixed message on any failure. */
+  aeadOpen(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
+  randomBytes(length: number): Uint8Array;
+}
+
+export interface CryptoBackend extends KemBackend, SignatureBackend, PrimitiveBackend {
+  readonly name: 'native' | 'noble';
+  /** Operations this backend cannot express, each with the reason. */
+  readonly unsupported: ReadonlyArray<{ operation: string; reason: string }>;
+}

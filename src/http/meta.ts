@@ -1,0 +1,32 @@
+/** Handlers of getHealth, getReady, listAlgorithms. */
+import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS, SIZES, type Algorithm } from '../crypto/algorithms.ts';
+import type { Handlers } from './openapi.ts';
+import type { AppContext } from '../context.ts';
+
+const STANDARD: Record<string, string> = { 'ML-KEM': 'FIPS 203', 'X-Wing': 'draft-connolly-cfrg-xwing-kem', 'ML-DSA': 'FIPS 204', 'SLH-DSA': 'FIPS 205' };
+
+export function algorithmInfo(ctx: Pick<AppContext, 'backend'>) {
+  const all: Algorithm[] = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
+  return all.map((name) => {
+    const s = SIZES[name];
+    const family = name === 'X-Wing' ? 'X-Wing' : name.split('-').slice(0, 2).join('-');
+    const unsupported = ctx.backend.unsupported.filter((u) => u.operation.includes(name) || u.operation.includes(family) || !/-/.test(u.operation));
+    return s.kind === 'kem'
+      ? { name, kind: s.kind, standard: STANDARD[family], publicKeySize: s.publicKey, secretKeySize: s.secretKey, seedSize: s.seed,
+          cipherTextSize: s.cipherText, sharedSecretSize: s.sharedSecret, unsupported }
+      : { name, kind: s.kind, standard: STANDARD[family], publicKeySize: s.publicKey, secretKeySize: s.secretKey, seedSize: s.seed,
+          signatureSize: s.signature, securityCategory: s.securityCategory, unsupported };
+  });
+}
+
+export function metaHandlers(ctx: AppContext): Handlers {
+  const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx) };
+  return {
+    getHealth: async () => ({ status: 'ok' }),
+    getReady: async (_req, reply) => {
+      const ready = await ctx.store.ping();
+      return reply.code(ready ? 200 : 503).send({ ready, store: ctx.store.kind });
+    },
+    listAlgorithms: async () => algorithms,
+  };
+}

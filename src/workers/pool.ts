@@ -1,0 +1,51 @@
+/**
+ * Worker pool (piscina) for CPU-bound crypto: sized to the cores, with a bounded queue.
+ * When the queue is full the task is refused at once with `overloaded` (503 + Retry-After)
+ * instead of building an unbounded backlog.
+ */
+import { Piscina } from 'piscina';
+import { availableParallelism } from 'node:os';
+import { AppError } from '../errors.ts';
+import type { TaskName, TaskInput, TaskOutput } from './tasks.ts';
+
+export interface WorkerPool {
+  run<N extends TaskName>(name: N, input: TaskInput<N>, transferList?: ArrayBuffer[]): Promise<TaskOutput<N>>;
+  readonly threads: number;
+  readonly queueSize: number;
+  utilization(): number;
+  close(): Promise<void>;
+}
+
+export function createWorkerPool(opts: { threads?: number | undefined; maxQueue: number; env?: Record<string, string> }): WorkerPool {
+  const threads = opts.threads ?? availableParallelism();
+  const pool = new Piscina({
+    filename: new URL('./tasks.ts', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue: opts.maxQueue,
+    idleTimeout: 60_000,
+    env: opts.env ?? {},
+  });
+  return {
+    threads,
+    get queueSize() { return pool.queueSize; },
+    utilization: () => pool.utilization,
+    async run(name, input, transferList) {
+      if (pool.queueSize >= opts.maxQueue) {
+        throw new AppError('overloaded', 'the worker pool is saturated; retry later', { retryAfter: 1 });
+      }
+      try {
+        // piscina's typings want a mutable array; the list is handed over, not reused.
+        return await pool.run({ name, input }, { transferList: transferList as never });
+      } catch (err) {
+        if ((err as Error)?.message?.includes('Task queue is at limit')) {
+          throw new AppError('overloaded', 'the worker pool is saturated; retry later', { retryAfter: 1 });
+        }
+        throw err;
+      }
+    },
+    async close() {
+      await pool.close({ force: true });
+    },
+  };
+}
