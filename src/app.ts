@@ -21,7 +21,7 @@ import { errorHandler, sendProblem } from './http/problem.ts';
 import { allowedMethods, bindOperations, loadSpec, type Handlers } from './http/openapi.ts';
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
 import { registerMetrics } from './http/metrics.ts';
-import { metaHandlers } from './http/meta.ts';
+import { capabilities } from './capabilities.ts';
 
 /** Paths the logger must never print (secrets in headers and bodies). */
 export const REDACT_PATHS = [
@@ -107,10 +107,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   registerMetrics(app, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads }));
 
-  const handlers: Handlers = {
-    ...metaHandlers(ctx),
-  };
-  await bindOperations(app, spec, handlers, makeAuthenticator({ adminToken: secrets.adminToken, tokens: opts.tokens }));
+  const handlers: Handlers = {};
+  for (const capability of capabilities) Object.assign(handlers, await capability.setup(ctx, app));
+  if (opts.tokens) ctx.tokenVerifier = opts.tokens;
+  await bindOperations(app, spec, handlers, makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier }));
   return app;
 }
 

@@ -40,6 +40,7 @@ export interface PqzkClient {
   setToken(token: string | undefined): void;
   health(): Promise<components['schemas']['Health']>;
   algorithms(): Promise<components['schemas']['AlgorithmList']>;
+  // @sdk-fields-end (capability SDK members above this line; implement them in src/client/<capability>.ts)
 }
 
 /** Unwraps an openapi-fetch result: the data, or a ServiceError carrying the problem. */
@@ -70,5 +71,6 @@ export function createClient(baseUrl: string, options: ClientOptions = {}): Pqzk
     setToken(t) { token = t; },
     health: async () => unwrap(await api.GET('/v1/health')),
     algorithms: async () => unwrap(await api.GET('/v1/algorithms')),
+    // @sdk-impl-end
   };
 }

@@ -41,7 +41,7 @@ function bearer(req: FastifyRequest): string | undefined {
   return m[1];
 }
 
-export function makeAuthenticator(opts: { adminToken: string; tokens?: AccessTokenVerifier | undefined }) {
+export function makeAuthenticator(opts: { adminToken: string; tokens: () => AccessTokenVerifier | undefined }) {
   return (security: SecurityRequirement[]) => {
     const schemes = new Set(security.flatMap((req) => Object.keys(req)));
     const isPublic = security.length === 0 || security.some((req) => Object.keys(req).length === 0);
@@ -55,8 +55,9 @@ export function makeAuthenticator(opts: { adminToken: string; tokens?: AccessTok
         req.principal = { kind: 'admin' };
         return;
       }
-      if (!opts.tokens || !token.includes('.')) throw new AppError('unauthorized', 'invalid bearer token');
-      const claims = await opts.tokens.verify(token);
+      const verifier = opts.tokens();
+      if (!verifier || !token.includes('.')) throw new AppError('unauthorized', 'invalid bearer token');
+      const claims = await verifier.verify(token);
       if (!schemes.has('tenantToken')) throw new AppError('forbidden', 'this operation requires the admin token');
       req.principal = { kind: 'tenant', tenantId: claims.sub, tokenId: claims.jti, confirmation: claims.cnf };
     };

@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 
+// Each capability's CPU-bound tasks, merged here (one import per capability).
 const tasks = {
   /** A trivial task: proves the pool works (tests, readiness). */
   echo: (input: { value: string }) => ({ value: input.value }),
@@ -14,6 +15,7 @@ const tasks = {
     while (Date.now() < end) { /* spin */ }
     return { ms: input.ms };
   },
+  // @tasks-end (spread capability task maps above this line, e.g. ...keyTasks)
 } satisfies Record<string, (input: never) => unknown>;
 
 export type TaskName = keyof typeof tasks;

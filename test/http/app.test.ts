@@ -1,0 +1,147 @@
+/** The app answers its foundation operations through inject, and every error is problem+json. */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testApp, problemOf, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { SIGNATURE_ALGORITHMS, KEM_ALGORITHMS } from '../../src/crypto/algorithms.ts';
+
+describe('foundation operations (inject)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await testApp();
+    // A body-taking route on the same validator and error handler, to exercise the plumbing
+    // before the capability operations exist.
+    t.app.post('/test/echo', {
+      schema: {
+        body: {
+          type: 'object', required: ['name', 'count'], additionalProperties: false,
+          properties: { name: { type: 'string', maxLength: 16 }, count: { type: 'integer', minimum: 0 } },
+        },
+      },
+    }, async (req) => req.body);
+  });
+  after(() => t.close());
+
+  test('GET /v1/health', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/health' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+
+  test('GET /v1/ready reports the store', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/ready' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { ready: true, store: 'pglite' });
+  });
+
+  test('GET /v1/algorithms lists all 19 algorithms with sizes and the backend', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/algorithms' });
+    assert.equal(res.statusCode, 200);
+    const body = res.json() as { backend: string; algorithms: Array<{ name: string; kind: string; publicKeySize: number; signatureSize?: number; cipherTextSize?: number }> };
+    assert.equal(body.backend, 'native');
+    assert.deepEqual(body.algorithms.map((a) => a.name).sort(), [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS].sort());
+    const mldsa = body.algorithms.find((a) => a.name === 'ML-DSA-65')!;
+    assert.equal(mldsa.kind, 'signature');
+    assert.equal(mldsa.publicKeySize, 1952);
+    assert.equal(mldsa.signatureSize, 3309);
+    assert.equal(body.algorithms.find((a) => a.name === 'X-Wing')!.cipherTextSize, 1120);
+  });
+
+  test('the noble backend is reported when configured', async () => {
+    const n = await testApp({ CRYPTO_BACKEND: 'noble' });
+    try {
+      const res = await n.app.inject({ method: 'GET', url: '/v1/algorithms' });
+      assert.equal((res.json() as { backend: string }).backend, 'noble');
+    } finally { await n.close(); }
+  });
+
+  test('/docs serves the API docs UI and the same openapi document', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/docs/' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /text\/html/);
+    const spec = await t.app.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(spec.statusCode, 200);
+    const doc = spec.json() as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/v1/health']);
+  });
+
+  test('/metrics is Prometheus text and counts requests by operation', async () => {
+    await t.app.inject({ method: 'GET', url: '/v1/health' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/plain/);
+    assert.match(res.body, /http_requests_total\{operation="getHealth",status="200"\} \d+/);
+    assert.match(res.body, /process_resident_memory_bytes \d+/);
+  });
+
+  test('security headers from helmet', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/health' });
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.ok(res.headers['content-security-policy']);
+  });
+
+  describe('problem+json errors', () => {
+    test('unknown route → 404', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/v1/nope' });
+      assert.equal(res.statusCode, 404);
+      assert.equal(problemOf(res).code, 'not_found');
+    });
+
+    test('wrong method → 405 with Allow', async () => {
+      const res = await t.app.inject({ method: 'DELETE', url: '/v1/health' });
+      assert.equal(res.statusCode, 405);
+      assert.equal(problemOf(res).code, 'method_not_allowed');
+      assert.equal(res.headers.allow, 'GET');
+    });
+
+    test('invalid body names the field', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: 'three' } });
+      assert.equal(res.statusCode, 400);
+      const p = problemOf(res);
+      assert.equal(p.code, 'validation_failed');
+      assert.equal(p.field, 'body.count');
+    });
+
+    test('bodies are never type-coerced', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 5, count: 1 } });
+      assert.equal(res.statusCode, 400);
+      assert.equal(problemOf(res).field, 'body.name');
+    });
+
+    test('missing field is named', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a' } });
+      assert.equal(problemOf(res).field, 'body.count');
+    });
+
+    test('unknown field is rejected, not dropped', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: 1, admin: true } });
+      assert.equal(res.statusCode, 400);
+      const p = problemOf(res);
+      assert.equal(p.field, 'body.admin');
+      assert.match(p.detail, /unknown field/);
+    });
+
+    test('malformed JSON → 400', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/json' }, payload: '{"name":' });
+      assert.equal(res.statusCode, 400);
+      assert.equal(problemOf(res).code, 'validation_failed');
+    });
+
+    test('oversize body → 413', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(t.config.bodyLimit), count: 1 }) });
+      assert.equal(res.statusCode, 413);
+      assert.equal(problemOf(res).code, 'payload_too_large');
+    });
+
+    test('unsupported content type → 415', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'text/xml' }, payload: '<a/>' });
+      assert.equal(res.statusCode, 415);
+      assert.equal(problemOf(res).code, 'unsupported_media_type');
+    });
+
+    test('a malformed Authorization header on a public route is ignored, not reflected', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/v1/health', headers: { authorization: `Bearer ${ADMIN_TOKEN}\u0000` } });
+      assert.equal(res.statusCode, 200);
+    });
+  });
+});
