@@ -72,7 +72,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (ownsStore) await store.close();
   });
 
-  const ctx: AppContext = { config, store, pool, backend: getBackend(config.cryptoBackend), secrets, log: app.log };
+  // Capabilities attach their services (keys, tokens, …) during set-up, in registry order.
+  const ctx = { config, store, pool, backend: getBackend(config.cryptoBackend), secrets, log: app.log } as AppContext;
   app.decorate('ctx', ctx);
   app.decorateRequest('principal', null as never);
 

@@ -1,0 +1,19 @@
+/**
+ * SimplePIR public API. Client (SDK): params, matrixA, client, wire. Server: server, the
+ * kernels, and scan-task.ts for a piscina pool (not re-exported: it is a worker entry point).
+ * No module re-exported here imports `node:`.
+ */
+export {
+  choosePirParams, assertPirParams, recordPosition, pirSizes, failureProbabilityLog2, maxColsFor, coreSvpPrimal,
+  LWE_N, LOG_Q, LOG_P, DELTA, CBD_ETA, ERROR_SIGMA, MAX_DB_BYTES, MAX_RECORD_SIZE, PIR_SCHEME,
+  type PirParams,
+} from './params.ts';
+export { expandA, expandAColumn, SEED_BYTES } from './matrixA.ts';
+export { makeQuery, decode, PirQueryState, type MakeQueryOptions } from './client.ts';
+export { u32ToBytes, bytesToU32 } from './wire.ts';
+export {
+  buildDatabase, computeHint, computeHintColumns, placeHintColumns, answerQuery, allocateMatrix, partitionRows,
+  type PirDatabase,
+} from './server.ts';
+export { referenceKernel, type PirKernel, type PirMatrix } from './reference-kernel.ts';
+export { loadWasmKernel, WasmKernel } from './wasm-kernel.ts';

@@ -1,0 +1,76 @@
+/**
+ * Piscina task: one slice of a PIR answer, D[rowStart..rowEnd)·query mod 2^32.
+ *
+ *   const pool = new Piscina({ filename: new URL('./scan-task.ts', import.meta.url).href });
+ *   const slice = await pool.run({ dbMemory: db.matrix.memory, rows, cols, rowStart, rowEnd, query });
+ *
+ * Pass `dbMemory`, the shared WebAssembly.Memory that `allocateMatrix` put the database in:
+ * it posts to the worker without copying, and the worker's WASM kernel scans it in place.
+ * (A bare SharedArrayBuffer cannot be turned back into a WebAssembly.Memory, so `dbBuffer`
+ * alone falls back to the TS reference kernel, roughly 10-50× slower.) Each worker compiles the
+ * kernel once and keeps its own private scratch memory.
+ *
+ * The named export `hint` computes hint columns [kStart, kEnd) (column-major block, see
+ * `computeHintColumns`/`placeHintColumns` in server.ts):
+ *
+ *   const block = await pool.run({ dbMemory, rows, cols, seed, kStart, kEnd }, { name: 'hint' });
+ */
+import { loadWasmKernel, type WasmKernel } from './wasm-kernel.ts';
+import { referenceKernel, type PirMatrix } from './reference-kernel.ts';
+import { computeHintColumns } from './server.ts';
+import { CryptoInputError } from '../errors.ts';
+
+export interface ScanTask {
+  readonly dbMemory?: WebAssembly.Memory;
+  readonly dbBuffer?: SharedArrayBuffer | ArrayBuffer;
+  readonly rows: number;
+  readonly cols: number;
+  readonly rowStart: number;
+  readonly rowEnd: number;
+  readonly query: Uint32Array;
+}
+
+let kernel: Promise<WasmKernel> | undefined;
+
+export default async function scan(task: ScanTask): Promise<Uint32Array> {
+  const { rows, cols, rowStart, rowEnd, query } = task;
+  if (!Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || rows <= 0 || cols <= 0) {
+    throw new CryptoInputError('rows and cols must be positive integers');
+  }
+  const out = new Uint32Array(Math.max(0, rowEnd - rowStart));
+  if (task.dbMemory) {
+    const matrix: PirMatrix = { rows, cols, data: new Int8Array(task.dbMemory.buffer, 0, rows * cols), memory: task.dbMemory };
+    kernel ??= loadWasmKernel();
+    (await kernel).matVec(matrix, query, out, rowStart, rowEnd);
+  } else if (task.dbBuffer) {
+    referenceKernel.matVec({ rows, cols, data: new Int8Array(task.dbBuffer, 0, rows * cols) }, query, out, rowStart, rowEnd);
+  } else {
+    throw new CryptoInputError('scan task needs dbMemory or dbBuffer');
+  }
+  return out;
+}
+
+export interface HintTask {
+  readonly dbMemory: WebAssembly.Memory;
+  readonly rows: number;
+  readonly cols: number;
+  readonly seed: Uint8Array;
+  readonly kStart: number;
+  readonly kEnd: number;
+}
+
+export async function hint(task: HintTask): Promise<Uint32Array> {
+  const { dbMemory, rows, cols, seed, kStart, kEnd } = task;
+  if (!dbMemory || !Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || rows <= 0 || cols <= 0) {
+    throw new CryptoInputError('hint task needs dbMemory, rows and cols');
+  }
+  const matrix: PirMatrix = { rows, cols, data: new Int8Array(dbMemory.buffer, 0, rows * cols), memory: dbMemory };
+  kernel ??= loadWasmKernel();
+  return computeHintColumns(matrix, seed, kStart, kEnd, await kernel);
+}
+
+/** For the shared pool (src/workers/tasks.ts): spread `...pirTasks` into its task map. */
+export const pirTasks = {
+  'pir.scan': scan,
+  'pir.hint': hint,
+};
