@@ -56,6 +56,12 @@ export interface SignatureBackend {
   /** FIPS 204 ML-DSA.Sign_internal on an external μ (64 B). */
   signMu(alg: SignatureAlgorithm, secretKey: Uint8Array, mu: Uint8Array, opts?: Pick<SignOptions, 'deterministic' | 'random'>): Uint8Array;
   verifyMu(alg: SignatureAlgorithm, publicKey: Uint8Array, mu: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * The internal interface on a raw M′ (FIPS 204 ML-DSA.Sign_internal, FIPS 205 slh_sign_internal),
+   * without the 0x00‖|ctx|‖ctx prefix. For known-answer tests only; the service always signs through `sign`.
+   */
+  signInternal(alg: SignatureAlgorithm, secretKey: Uint8Array, mPrime: Uint8Array, opts?: Pick<SignOptions, 'deterministic' | 'random'>): Uint8Array;
+  verifyInternal(alg: SignatureAlgorithm, publicKey: Uint8Array, mPrime: Uint8Array, signature: Uint8Array): boolean;
 }
 
 export interface PrimitiveBackend {

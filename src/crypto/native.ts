@@ -1,0 +1,271 @@
+/**
+ * `native` backend: node:crypto on OpenSSL 3.5 (Node 24). Default in the server.
+ *
+ * Keys cross the interface as bytes; each call imports them into a KeyObject: ML-KEM / ML-DSA
+ * secret keys through PKCS#8 in the expandedKey form (OpenSSL re-checks them), seeds through
+ * `raw-seed`, SLH-DSA and X25519 through `raw-private`, public keys through `raw-public`.
+ *
+ * What OpenSSL-through-Node cannot express throws UnsupportedError (listed in `unsupported`);
+ * there is deliberately no fallback to noble, so a caller always knows which code ran.
+ */
+import {
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, decapsulate as nodeDecapsulate,
+  diffieHellman, encapsulate as nodeEncapsulate, generateKeyPairSync, hkdfSync, randomBytes as nodeRandomBytes,
+  sign as nodeSign, verify as nodeVerify,
+} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { CryptoBackend, Encapsulation, KeyPair, SignOptions, VerifyOptions } from './backend.ts';
+import type { AeadAlgorithm, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
+import { SIZES, isMlDsa } from './algorithms.ts';
+import { AppError, CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
+import {
+  assertBytes, assertKem, assertSignature, checkAead, checkContext, checkHashLength, checkHkdf, checkMlDsaMu,
+  checkMlKemPublicKey, checkMlKemSecretKey, checkRandomLength, checkX25519Output, rethrow,
+} from './_validate.ts';
+import { decodePkcs8, encodePkcs8 } from './encodings.ts';
+import type { EncodableAlgorithm } from './encodings.ts';
+import { xwingDecapsulate, xwingEncapsulate, xwingKeygen } from './xwing.ts';
+
+const UNSUPPORTED = [
+  { operation: 'ML-KEM encapsulate with explicit m', reason: 'node:crypto encapsulate() draws m from OpenSSL\'s RNG and takes no randomness' },
+  { operation: 'X-Wing encapsulate with explicit eseed', reason: 'needs ML-KEM encapsulation with a given m (see above); decapsulation is deterministic and supported' },
+  { operation: 'ML-DSA deterministic signing / explicit rnd', reason: 'node:crypto sign() exposes no deterministic or test-entropy parameter (OpenSSL has them, Node does not pass them)' },
+  { operation: 'SLH-DSA deterministic signing / explicit opt_rand', reason: 'same: node:crypto sign() exposes no deterministic or additional-random parameter' },
+  { operation: 'HashML-DSA / HashSLH-DSA (prehash)', reason: 'node:crypto signs pure ML-DSA / SLH-DSA only; OpenSSL 3.5 has no pre-hash variant' },
+  { operation: 'ML-DSA external mu (signMu / verifyMu)', reason: 'node:crypto does not pass OpenSSL\'s "mu" signature parameter' },
+  { operation: 'ML-DSA / SLH-DSA internal interface (signInternal / verifyInternal on a raw M′)', reason: 'node:crypto only exposes the pure and context-string external interface' },
+  { operation: 'SLH-DSA keygen from a 3n-byte seed', reason: 'Node has no raw-seed import for SLH-DSA and raw-private import of SK.seed‖SK.prf‖PK.seed‖PK.root does not recompute PK.root; import of the 4n-byte secret key is supported' },
+] as const;
+
+const unsupported = (i: number): never => { throw new UnsupportedError(`native backend: ${UNSUPPORTED[i]!.operation} is not supported`); };
+
+/** node:crypto wants Buffers for raw formats; this views the caller's bytes without copying (never written to). */
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** Plain, unshared Uint8Array (Buffers from OpenSSL may sit in Node's pool). */
+const u8 = (b: Buffer | ArrayBuffer): Uint8Array => new Uint8Array(b instanceof ArrayBuffer ? b.slice(0) : b);
+
+type PqcAlgorithm = Exclude<KemAlgorithm, 'X-Wing'> | SignatureAlgorithm;
+const nodeType = (alg: PqcAlgorithm) => alg.toLowerCase() as Parameters<typeof generateKeyPairSync>[0];
+
+function importPrivateExpanded(alg: EncodableAlgorithm, secretKey: Uint8Array): KeyObject {
+  try {
+    if (alg.startsWith('SLH-DSA')) {
+      return createPrivateKey({ key: buf(secretKey), format: 'raw-private', asymmetricKeyType: nodeType(alg) } as never);
+    }
+    return createPrivateKey({ key: Buffer.from(encodePkcs8(alg, { secretKey })), format: 'der', type: 'pkcs8' });
+  } catch (e) { return rethrow(e); }
+}
+
+function importPublic(alg: PqcAlgorithm, publicKey: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: nodeType(alg) } as never);
+  } catch (e) { return rethrow(e); }
+}
+
+/** Expanded secret key of an ML-KEM / ML-DSA KeyObject: OpenSSL's PKCS#8 `both` form carries it. */
+function exportPair(alg: EncodableAlgorithm, key: KeyObject): KeyPair {
+  const publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
+  if (alg.startsWith('SLH-DSA')) return { publicKey, secretKey: u8(key.export({ format: 'raw-private' } as never) as Buffer) };
+  const p8 = decodePkcs8(new Uint8Array(key.export({ format: 'der', type: 'pkcs8' })));
+  if (!p8.secretKey) throw new AppError('internal', 'OpenSSL did not export the expanded private key');
+  return { publicKey, secretKey: p8.secretKey };
+}
+
+function pqcKeygen(alg: EncodableAlgorithm, seed: Uint8Array | undefined): KeyPair {
+  try {
+    const key = seed === undefined
+      ? generateKeyPairSync(nodeType(alg) as 'ml-dsa-44').privateKey
+      : createPrivateKey({ key: buf(seed), format: 'raw-seed', asymmetricKeyType: nodeType(alg) } as never);
+    return exportPair(alg, key);
+  } catch (e) { return rethrow(e); }
+}
+
+const x25519Private = (sk: Uint8Array): KeyObject =>
+  createPrivateKey({ key: buf(sk), format: 'raw-private', asymmetricKeyType: 'x25519' } as never);
+
+const HASH_NAMES: Record<HashAlgorithm, string> = {
+  'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-512': 'sha3-512',
+  'SHAKE-128': 'shake128', 'SHAKE-256': 'shake256',
+};
+
+function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint8Array {
+  assertBytes(data, 'data');
+  const len = checkHashLength(alg, outputLength);
+  const xof = alg.startsWith('SHAKE');
+  return u8(createHash(HASH_NAMES[alg], xof ? { outputLength: len } : undefined).update(data).digest());
+}
+
+const sha3_256 = (d: Uint8Array): Uint8Array => hash('SHA3-256', d);
+
+const AEAD_NAMES = { 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
+
+function checkSignOpts(alg: SignatureAlgorithm, opts: SignOptions): void {
+  if (opts.prehash !== undefined) unsupported(4);
+  if (opts.random !== undefined) { checkRandomLength(alg, opts.random); unsupported(isMlDsa(alg) ? 2 : 3); }
+  if (opts.deterministic) unsupported(isMlDsa(alg) ? 2 : 3);
+}
+
+export const nativeBackend: CryptoBackend = {
+  name: 'native',
+  unsupported: UNSUPPORTED,
+
+  keygen(alg: KemAlgorithm, seed?: Uint8Array): KeyPair {
+    assertKem(alg);
+    if (alg === 'X-Wing') return xwingKeygen(nativeBackend, seed);
+    if (seed !== undefined) assertBytes(seed, 'seed', 64);
+    return pqcKeygen(alg, seed);
+  },
+
+  encapsulate(alg: KemAlgorithm, publicKey: Uint8Array, m?: Uint8Array): Encapsulation {
+    assertKem(alg);
+    if (alg === 'X-Wing') {
+      if (m !== undefined) { assertBytes(m, 'X-Wing eseed', 64); unsupported(1); }
+      return xwingEncapsulate(nativeBackend, publicKey);
+    }
+    // §7.2 check here too, so both backends reject the same keys with the same error.
+    checkMlKemPublicKey(alg, publicKey);
+    if (m !== undefined) { assertBytes(m, 'encapsulation randomness', 32); unsupported(0); }
+    try {
+      const r = nodeEncapsulate(importPublic(alg, publicKey));
+      return { cipherText: u8(r.ciphertext), sharedSecret: u8(r.sharedKey) };
+    } catch (e) { return rethrow(e); }
+  },
+
+  decapsulate(alg: KemAlgorithm, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    assertKem(alg);
+    if (alg === 'X-Wing') return xwingDecapsulate(nativeBackend, cipherText, secretKey);
+    assertBytes(cipherText, 'ciphertext', SIZES[alg].cipherText);
+    checkMlKemSecretKey(alg as MlKemAlgorithm, secretKey, sha3_256);
+    try {
+      return u8(nodeDecapsulate(importPrivateExpanded(alg, secretKey), buf(cipherText)));
+    } catch (e) { return rethrow(e); }
+  },
+
+  signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair {
+    assertSignature(alg);
+    if (seed !== undefined) {
+      assertBytes(seed, 'seed', SIZES[alg].seed);
+      if (!isMlDsa(alg)) unsupported(7);
+    }
+    return pqcKeygen(alg, seed);
+  },
+
+  sign(alg: SignatureAlgorithm, secretKey: Uint8Array, message: Uint8Array, opts: SignOptions = {}): Uint8Array {
+    assertSignature(alg);
+    assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
+    assertBytes(message, 'message');
+    const context = checkContext(opts.context);
+    checkSignOpts(alg, opts);
+    const key = importPrivateExpanded(alg, secretKey);
+    try {
+      return u8(nodeSign(null, buf(message), { key, context: buf(context) } as never));
+    } catch (e) { return rethrow(e); }
+  },
+
+  verify(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, opts: VerifyOptions = {}): boolean {
+    assertSignature(alg);
+    assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
+    assertBytes(message, 'message');
+    assertBytes(signature, 'signature');
+    const context = checkContext(opts.context);
+    if (opts.prehash !== undefined) unsupported(4);
+    const key = importPublic(alg, publicKey);
+    if (signature.length !== SIZES[alg].signature) return false;
+    try {
+      return nodeVerify(null, buf(message), { key, context: buf(context) } as never, buf(signature));
+    } catch {
+      return false;
+    }
+  },
+
+  signMu(alg: SignatureAlgorithm, secretKey: Uint8Array, mu: Uint8Array): Uint8Array {
+    checkMlDsaMu(alg, mu);
+    assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
+    return unsupported(5);
+  },
+
+  verifyMu(alg: SignatureAlgorithm, publicKey: Uint8Array, mu: Uint8Array, signature: Uint8Array): boolean {
+    checkMlDsaMu(alg, mu);
+    assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
+    assertBytes(signature, 'signature');
+    return unsupported(5);
+  },
+
+  signInternal(alg: SignatureAlgorithm, secretKey: Uint8Array, mPrime: Uint8Array): Uint8Array {
+    assertSignature(alg);
+    assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
+    assertBytes(mPrime, 'message');
+    return unsupported(6);
+  },
+
+  verifyInternal(alg: SignatureAlgorithm, publicKey: Uint8Array, mPrime: Uint8Array, signature: Uint8Array): boolean {
+    assertSignature(alg);
+    assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
+    assertBytes(mPrime, 'message');
+    assertBytes(signature, 'signature');
+    return unsupported(6);
+  },
+
+  x25519Keygen(secretKey?: Uint8Array): KeyPair {
+    const sk = secretKey === undefined ? u8(nodeRandomBytes(32)) : (assertBytes(secretKey, 'X25519 secret key', 32), secretKey.slice());
+    try {
+      return { publicKey: u8(createPublicKey(x25519Private(sk)).export({ format: 'raw-public' } as never) as Buffer), secretKey: sk };
+    } catch (e) { return rethrow(e); }
+  },
+
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    assertBytes(secretKey, 'X25519 secret key', 32);
+    assertBytes(publicKey, 'X25519 public key', 32);
+    let out: Uint8Array;
+    try {
+      const pub = createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' } as never);
+      out = u8(diffieHellman({ privateKey: x25519Private(secretKey), publicKey: pub }));
+    } catch {
+      // OpenSSL fails the derivation exactly when the output is all-zero (RFC 7748 §6.1).
+      throw new CryptoInputError('X25519 shared secret is all-zero (low-order public key)');
+    }
+    return checkX25519Output(out);
+  },
+
+  hash,
+
+  hkdf(h, ikm, salt, info, length) {
+    checkHkdf(h, ikm, salt, info, length);
+    return u8(hkdfSync(h === 'SHA-256' ? 'sha256' : 'sha512', buf(ikm), buf(salt), buf(info), length));
+  },
+
+  hmac(h, key, data) {
+    assertBytes(key, 'key');
+    assertBytes(data, 'data');
+    if (h !== 'SHA-256' && h !== 'SHA-512') throw new CryptoInputError('unknown HMAC hash');
+    return u8(createHmac(h === 'SHA-256' ? 'sha256' : 'sha512', buf(key)).update(data).digest());
+  },
+
+  aeadSeal(alg: AeadAlgorithm, key, nonce, plaintext, aad) {
+    checkAead(alg, key, nonce, plaintext, aad);
+    const c = createCipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', buf(key), buf(nonce), { authTagLength: 16 });
+    if (aad !== undefined) c.setAAD(buf(aad), { plaintextLength: plaintext.length });
+    const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+    return u8(out);
+  },
+
+  aeadOpen(alg: AeadAlgorithm, key, nonce, sealed, aad) {
+    checkAead(alg, key, nonce, sealed, aad);
+    if (sealed.length < 16) throw new DecryptionError();
+    try {
+      const d = createDecipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', buf(key), buf(nonce), { authTagLength: 16 });
+      const ct = sealed.subarray(0, sealed.length - 16);
+      d.setAuthTag(buf(sealed.subarray(sealed.length - 16)));
+      if (aad !== undefined) d.setAAD(buf(aad), { plaintextLength: ct.length });
+      const pt = Buffer.concat([d.update(ct), d.final()]);
+      return u8(pt);
+    } catch {
+      throw new DecryptionError();
+    }
+  },
+
+  randomBytes(length: number): Uint8Array {
+    if (!Number.isSafeInteger(length) || length < 0 || length > 1 << 20) throw new CryptoInputError('invalid random length');
+    return u8(nodeRandomBytes(length));
+  },
+};

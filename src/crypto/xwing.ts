@@ -1,0 +1,74 @@
+/**
+ * X-Wing hybrid KEM (draft-connolly-cfrg-xwing-kem, -06 construction), built generically from a
+ * backend's ML-KEM-768, X25519, SHAKE-256 and SHA3-256, so native and noble share one definition.
+ *
+ *   expandDecapsulationKey(sk): e = SHAKE256(sk, 96); (pk_M, sk_M) = ML-KEM-768.KeyGen_internal(e[0:32], e[32:64]);
+ *                               sk_X = e[64:96]; pk_X = X25519(sk_X, 9)
+ *   Combiner = SHA3-256(ss_M ‖ ss_X ‖ ct_X ‖ pk_X ‖ "\.//^\")   (label LAST)
+ *   Encaps(pk, eseed): m = eseed[0:32], ek_X = eseed[32:64]
+ *
+ * The secret key is the 32-byte seed. X25519 low-order inputs (all-zero shared secret) are rejected
+ * with CryptoInputError on both backends (noble refuses them, OpenSSL fails the derivation); the
+ * X25519 ciphertext is public, so this is no oracle on the ML-KEM part.
+ */
+import type { CryptoBackend, Encapsulation, KeyPair } from './backend.ts';
+import { concatBytes, wipe } from './bytes.ts';
+import { assertBytes } from './_validate.ts';
+
+type XWingDeps = Pick<CryptoBackend, 'keygen' | 'encapsulate' | 'decapsulate' | 'x25519Keygen' | 'x25519' | 'hash' | 'randomBytes'>;
+
+/** "\.//^\" */
+const LABEL = Uint8Array.of(0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c);
+const PK_M = 1184;
+const CT_M = 1088;
+
+function expand(b: XWingDeps, sk: Uint8Array) {
+  assertBytes(sk, 'X-Wing secret key', 32);
+  const e = b.hash('SHAKE-256', sk, 96);
+  const m = b.keygen('ML-KEM-768', e.subarray(0, 64));
+  const skX = e.slice(64, 96);
+  const x = b.x25519Keygen(skX);
+  wipe(e);
+  return { skM: m.secretKey, pkM: m.publicKey, skX, pkX: x.publicKey };
+}
+
+function combine(b: XWingDeps, ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
+  return b.hash('SHA3-256', concatBytes(ssM, ssX, ctX, pkX, LABEL));
+}
+
+export function xwingKeygen(b: XWingDeps, seed?: Uint8Array): KeyPair {
+  const sk = seed === undefined ? b.randomBytes(32) : (assertBytes(seed, 'X-Wing seed', 32), seed.slice());
+  const k = expand(b, sk);
+  wipe(k.skM, k.skX);
+  return { publicKey: concatBytes(k.pkM, k.pkX), secretKey: sk };
+}
+
+export function xwingEncapsulate(b: XWingDeps, publicKey: Uint8Array, eseed?: Uint8Array): Encapsulation {
+  assertBytes(publicKey, 'X-Wing public key', PK_M + 32);
+  if (eseed !== undefined) assertBytes(eseed, 'X-Wing eseed', 64);
+  const pkM = publicKey.subarray(0, PK_M);
+  const pkX = publicKey.subarray(PK_M);
+  // With no eseed the ML-KEM part uses the backend's own randomness (OpenSSL cannot take m).
+  const m = b.encapsulate('ML-KEM-768', pkM, eseed?.subarray(0, 32));
+  const ekX = eseed === undefined ? b.randomBytes(32) : eseed.slice(32, 64);
+  const ctX = b.x25519Keygen(ekX).publicKey;
+  const ssX = b.x25519(ekX, pkX);
+  const sharedSecret = combine(b, m.sharedSecret, ssX, ctX, pkX);
+  wipe(ekX, ssX, m.sharedSecret);
+  return { cipherText: concatBytes(m.cipherText, ctX), sharedSecret };
+}
+
+export function xwingDecapsulate(b: XWingDeps, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
+  const k = expand(b, secretKey);
+  try {
+    const ctX = cipherText.subarray(CT_M);
+    const ssM = b.decapsulate('ML-KEM-768', cipherText.subarray(0, CT_M), k.skM);
+    const ssX = b.x25519(k.skX, ctX);
+    const ss = combine(b, ssM, ssX, ctX, k.pkX);
+    wipe(ssM, ssX);
+    return ss;
+  } finally {
+    wipe(k.skM, k.skX);
+  }
+}
