@@ -7,10 +7,12 @@
  * thread (the latter is what "per core" means when other processes share the machine).
  * `--hint-columns=K` times K of the n hint scans and extrapolates (marked "~").
  *
- * TODO(http): time pirQuery over HTTP once the routes exist: call `runPirBench` for the
- * in-process figures and add a column with autocannon against /v1/pir/databases/{name}/query.
+ * HTTP part (`--http=MiB`, default 16, 0 skips; `--http-seconds=S`, default 10): the full service
+ * on loopback with a database of that size uploaded through putPirDatabase; autocannon POSTs one
+ * valid query to pirQuery (32 connections) with scans on the event loop (PIR_INLINE_SCAN_BYTES above
+ * the matrix) and in the worker pool (rows split across its threads), next to one in-process scan.
  */
-import { loadavg } from 'node:os';
+import { loadavg, availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { buildDatabase, computeHint, answerQuery, partitionRows, type PirDatabase } from '../src/pir/server.ts';
@@ -19,7 +21,10 @@ import { expandA, expandAColumn } from '../src/pir/matrixA.ts';
 import { pirSizes } from '../src/pir/params.ts';
 import { referenceKernel, type PirKernel } from '../src/pir/reference-kernel.ts';
 import { loadWasmKernel } from '../src/pir/wasm-kernel.ts';
+import autocannon from 'autocannon';
 import { table } from './_util.ts';
+import { testApp, ADMIN_TOKEN } from '../test/support/app.ts';
+import type { PirConfigJson } from '../src/pir/config.ts';
 
 const MiB = 1 << 20;
 const RECORD = 32;
@@ -119,6 +124,50 @@ export async function runPirBench(mib: number, wasm: PirKernel, pool: Piscina, h
   };
 }
 
+export interface PirHttpRow { mode: string; reqPerSec: number; p50: number; p99: number; errors: number; scanGBs: number }
+
+/** pirQuery over HTTP on a `mib` MiB database (32-byte records), inline and pool scans, plus one in-process scan. */
+export async function runPirHttpBench(mib: number, seconds: number): Promise<{ rows: PirHttpRow[]; shape: string; inProcessGBs: number }> {
+  const records = fill(new Uint8Array(mib * MiB));
+  const rows: PirHttpRow[] = [];
+  let shape = '';
+  let inProcessGBs = 0;
+  for (const [mode, inline] of [['inline (event loop)', String(2 ** 30)], ['worker pool', '0']] as const) {
+    const svc = await testApp({ RATE_LIMIT_MAX: '1000000000', PIR_INLINE_SCAN_BYTES: inline, PIR_MAX_DB_BYTES: String(Math.max(mib * MiB, 1024)) });
+    try {
+      const put = await svc.app.inject({
+        method: 'PUT', url: `/v1/pir/databases/bench?recordSize=${RECORD}`, payload: Buffer.from(records.buffer, records.byteOffset, records.byteLength),
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream' },
+      });
+      if (put.statusCode !== 201) throw new Error(`upload failed: ${put.statusCode} ${put.body.slice(0, 200)}`);
+      const cfg = put.json() as PirConfigJson;
+      const { params } = cfg;
+      shape = `${params.rows}×${params.cols}`;
+      const { query } = makeQuery(params, Buffer.from(cfg.seed, 'base64url'), Math.floor(params.recordCount / 3));
+      const body = Buffer.from(query.buffer, query.byteOffset, query.byteLength);
+      if (!inProcessGBs) {
+        const wasm = await loadWasmKernel();
+        const db = buildDatabase(records, RECORD);
+        answerQuery(db, query, wasm);
+        inProcessGBs = (params.rows * params.cols) / 1e9 / best(10, () => answerQuery(db, query, wasm)).wall;
+      }
+      const base = await svc.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `${base}/v1/pir/databases/bench/query?version=${cfg.version}`;
+      const headers = { 'content-type': 'application/octet-stream' };
+      await autocannon({ url, method: 'POST', body, headers, connections: 4, duration: 1 }); // warm-up: load, JIT
+      const r = await autocannon({ url, method: 'POST', body, headers, connections: 32, pipelining: 1, duration: seconds });
+      rows.push({
+        mode, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx,
+        scanGBs: (r.requests.average * params.rows * params.cols) / 1e9,
+      });
+      console.error(`done http ${mode}`);
+    } finally {
+      await svc.close();
+    }
+  }
+  return { rows, shape, inProcessGBs };
+}
+
 async function main(): Promise<void> {
   const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
   const sizes = (args['sizes'] ?? '4,64,256').split(',').map(Number);
@@ -153,6 +202,19 @@ async function main(): Promise<void> {
   console.log(`SimplePIR n=1408, q=2^32, p=256, ${RECORD}-byte records. GB/s = 10^9 database bytes per second,`);
   console.log(`per wall-clock second (per CPU second of the scanning thread). Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   table(rows);
+
+  const httpMib = Number(args['http'] ?? 16);
+  if (httpMib > 0) {
+    const seconds = Number(args['http-seconds'] ?? 10);
+    const h = await runPirHttpBench(httpMib, seconds);
+    console.log(`\npirQuery over HTTP (loopback, 32 connections, ${seconds} s), ${httpMib} MiB database (${h.shape}), ${availableParallelism()} CPUs;`);
+    console.log(`in-process WASM scan of the same matrix: ${h.inProcessGBs.toFixed(2)} GB/s = ${(h.inProcessGBs * 1e9 / (httpMib * MiB)).toFixed(0)} scans/s.`);
+    table(h.rows.map((r) => ({
+      'scan in': r.mode, 'req/s': Math.round(r.reqPerSec), 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors,
+      'scan GB/s': r.scanGBs.toFixed(2), 'vs in-process': `${(r.scanGBs / h.inProcessGBs).toFixed(2)}x`,
+    })));
+    console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -6,6 +6,12 @@
  * reference, and proving with snarkjs.groth16.fullProve. Prints per-proof ms and ratios.
  * Batches are filled with re-randomised copies (kA, k⁻¹B, C) of a few real proofs: distinct,
  * valid proofs with distinct B points, so every per-proof cost is paid.
+ *
+ * Then the service: login requests/s over HTTP (real socket, worker pool, PGlite, token minting)
+ * with batching off (ZK_BATCH_MAX=1) and on (64). Every login needs its own single-use challenge;
+ * so that proving does not dominate the setup, the bench copies one challenge row N times (same
+ * challenge value and sessionKeyHash, distinct ids) and sends re-randomised copies of one proof,
+ * each consuming its own challenge id. Finally the SDK's proving time (client.zk.login) in Node.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +24,13 @@ import { bn254 } from '@noble/curves/bn254.js';
 import { loadLoginVerifier, loginPublicSignals } from '../src/zk/verifier.ts';
 import { commitment, loginTag, randomFieldElement, sessionKeyHash } from '../src/zk/poseidon.ts';
 import { R } from '../src/zk/_bn254.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.ts';
+import { buildApp } from '../src/app.ts';
+import { createClient } from '../src/client/index.ts';
+import { usernameSalt } from '../src/zk/poseidon.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -155,6 +168,85 @@ console.log(
 );
 console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores)`);
 
+// --- the service over HTTP, and the SDK -------------------------------------------------------
+await httpAndSdk();
+
 await verifier.close();
 await curve.terminate();
 await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate();
+
+async function loginThroughput(batchMax: number, n: number, concurrency: number): Promise<{ rps: number; ok: number; batches: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pqzk-bench-zk-'));
+  const adminToken = 'bench-admin-token-0123456789abcdefghijklmnop';
+  const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'silent', WORKERS: '2', ZK_BATCH_MAX: String(batchMax), RATE_LIMIT_MAX: '1000000' });
+  const app = await buildApp(config, { logger: false, secrets: { masterKey: new Uint8Array(randomBytes(32)), adminToken } });
+  try {
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = createClient(url);
+    const { secret } = await client.zk.register('bench');
+    const spk = new Uint8Array(32).fill(9);
+    const ch = await app.ctx.zk.createChallenge({ username: 'bench', sessionPublicKey: Buffer.from(spk).toString('base64url') });
+    await app.ctx.store.query(
+      `INSERT INTO zk_challenges (challenge_id, username, purpose, challenge, session_key_hash, session_key_thumbprint, new_commitment, expires_at)
+       SELECT 'bench-' || g, username, purpose, challenge, session_key_hash, session_key_thumbprint, new_commitment, now() + interval '10 minutes'
+         FROM zk_challenges, generate_series(1, $2::int) g WHERE challenge_id = $1`, [ch.challengeId, n]);
+    const salt = usernameSalt('bench');
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      { secret, salt: String(salt), challenge: ch.challenge, sessionKeyHash: ch.sessionKeyHash },
+      join(ART, 'login.wasm'), join(ART, 'login.zkey'), undefined, undefined, { singleThread: true });
+    const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ challengeId: `bench-${i + 1}`, proof: rerandomise(proof, BigInt(i + 2)), loginTag: publicSignals[1] }));
+    const before = app.ctx.zkBatcher.stats.batches;
+    let next = 0;
+    let ok = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const r = await fetch(`${url}/v1/zk/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
+        await r.arrayBuffer();
+        if (r.status === 200) ok++;
+      }
+    }));
+    const secs = (performance.now() - t0) / 1000;
+    return { rps: n / secs, ok, batches: app.ctx.zkBatcher.stats.batches - before };
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function httpAndSdk(): Promise<void> {
+  const n = arg('logins', 200);
+  const conc = arg('concurrency', 32);
+  console.log(`\nlogin over HTTP (${n} logins, ${conc} concurrent connections, 2 worker threads, PGlite, ML-DSA-65 token each)`);
+  console.log('| batching | logins/s | successful | batches | vs no batching |');
+  console.log('|---|---:|---:|---:|---:|');
+  const off = await loginThroughput(1, n, conc);
+  const on = await loginThroughput(64, n, conc);
+  for (const [name, r] of [['off (ZK_BATCH_MAX=1)', off], ['on (ZK_BATCH_MAX=64)', on]] as const) {
+    console.log(`| ${name} | ${r.rps.toFixed(1)} | ${r.ok}/${n} | ${r.batches} | ${(r.rps / off.rps).toFixed(2)}x |`);
+  }
+
+  // SDK proving (witness + Groth16 prove with snarkjs, artifacts already downloaded and checked).
+  const dataDir = mkdtempSync(join(tmpdir(), 'pqzk-bench-zk-'));
+  const adminToken = 'bench-admin-token-0123456789abcdefghijklmnop';
+  const app = await buildApp(loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'silent', WORKERS: '2' }), { logger: false, secrets: { masterKey: new Uint8Array(randomBytes(32)), adminToken } });
+  try {
+    const client = createClient(await app.listen({ port: 0, host: '127.0.0.1' }));
+    const { secret } = await client.zk.register('sdk');
+    const spk = new Uint8Array(32).fill(3);
+    await client.zk.login('sdk', secret, spk); // downloads + warm-up
+    const rows: string[] = [];
+    for (const singleThread of [true, false]) {
+      const ms: number[] = [];
+      for (let i = 0; i < 3; i++) ms.push((await client.zk.login('sdk', secret, spk, { singleThread })).provingMs);
+      rows.push(`| client.zk.login proving, singleThread: ${singleThread} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} |`);
+    }
+    console.log('\nSDK proving time in Node (ms, 3 runs)');
+    console.log('| what | runs | mean |');
+    console.log('|---|---|---:|');
+    for (const r of rows) console.log(r);
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -17,7 +17,7 @@ import { openStore, type Store } from './store/index.ts';
 import { createWorkerPool, type WorkerPool } from './workers/pool.ts';
 import { getBackend } from './crypto/index.ts';
 import { AppError } from './errors.ts';
-import { errorHandler, sendProblem } from './http/problem.ts';
+import { errorHandler, sendProblem, toAppError } from './http/problem.ts';
 import { allowedMethods, bindOperations, loadSpec, type Handlers } from './http/openapi.ts';
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -59,6 +59,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestTimeout: 120_000,
     connectionTimeout: 130_000,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Errors raised by the router before any route runs (bad URL encoding, over-long path parameters).
+    frameworkErrors: (error, _req, reply) => { sendProblem(reply, toAppError(error)); },
   });
   app.setValidatorCompiler(validatorCompiler());
 
@@ -101,7 +103,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     errorResponseBuilder: (_req, context) => new AppError('rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, { retryAfter: Math.ceil(context.ttl / 1000) }),
   });
   await app.register(underPressure, {
-    maxEventLoopDelay: 2000,
+    maxEventLoopDelay: config.maxEventLoopDelayMs,
     pressureHandler: () => { throw new AppError('overloaded', 'the service is under pressure; retry later', { retryAfter: 1 }); },
   });
   await app.register(swagger, { mode: 'static', specification: { document: structuredClone(spec.raw) as never } });

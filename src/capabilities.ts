@@ -6,6 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import type { Handlers } from './http/openapi.ts';
 import { metaHandlers } from './http/meta.ts';
+import { setupKeys } from './keys/routes.ts';
+import { setupKex } from './kex/routes.ts';
+import { setupZk } from './zk/routes.ts';
+import { setupPir } from './pir/routes.ts';
 
 export interface Capability {
   name: string;
@@ -14,5 +18,9 @@ export interface Capability {
 
 export const capabilities: Capability[] = [
   { name: 'meta', setup: (ctx) => metaHandlers(ctx) },
+  { name: 'keys', setup: setupKeys },
+  { name: 'kex', setup: setupKex },
+  { name: 'zk', setup: setupZk },
+  { name: 'pir', setup: setupPir },
   // @capabilities-end (add new capabilities above this line, one per line)
 ];

@@ -22,6 +22,20 @@ const schema = {
     WORKERS: { type: 'integer', minimum: 1, maximum: 256 },
     WORKER_QUEUE: { type: 'integer', minimum: 0, maximum: 100000, default: 256 },
     PG_POOL_MAX: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+    MAX_EVENT_LOOP_DELAY_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
+    PREKEY_ROTATION_SECONDS: { type: 'integer', minimum: 10, maximum: 2592000, default: 3600 },
+    PREKEY_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
+    SESSION_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
+    KEX_GRANT_KEY_SECONDS: { type: 'integer', minimum: 5, maximum: 86400, default: 60 },
+    ZK_CHALLENGE_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 3600, default: 120 },
+    ZK_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 3600, default: 900 },
+    ZK_REGISTER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
+    ZK_VK_SHA256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+    ZK_BATCH_MAX: { type: 'integer', minimum: 1, maximum: 256, default: 64 },
+    ZK_BATCH_WAIT_MS: { type: 'integer', minimum: 0, maximum: 100, default: 2 },
+    PIR_MAX_DB_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 67108864 },
+    PIR_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 600 },
+    PIR_INLINE_SCAN_BYTES: { type: 'integer', minimum: 0, maximum: 1073741824, default: 4194304 },
   },
 } as const;
 
@@ -41,6 +55,34 @@ export interface Config {
   /** Tasks allowed to wait for a worker before the service answers 503. */
   workerQueue: number;
   pgPoolMax: number;
+  /** Answer 503 while the event loop lags more than this (under-pressure); 0 disables the check. */
+  maxEventLoopDelayMs: number;
+  /** kex: a new signed prekey every this many seconds. */
+  prekeyRotationSeconds: number;
+  /** kex: a prekey's private half is erased this long after its notAfter. */
+  prekeyGraceSeconds: number;
+  /** kex: lifetime of an encrypted session. */
+  sessionTtlSeconds: number;
+  /** kex: rotation period of each instance's ephemeral grant key (bounds multi-instance erasure delay). */
+  kexGrantKeySeconds: number;
+  /** zk: lifetime of a login challenge. */
+  zkChallengeTtlSeconds: number;
+  /** zk: lifetime of the access token a ZK login issues. */
+  zkTokenTtlSeconds: number;
+  /** zk: registrations allowed per client IP per minute (per instance). */
+  zkRegisterPerMinute: number;
+  /** zk: SHA-256 pin of circuits/artifacts/verification_key.json (start-up fails on mismatch). */
+  zkVkSha256: string | undefined;
+  /** zk: most proofs verified in one batch (1 = no batching). */
+  zkBatchMax: number;
+  /** zk: how long a login waits for others to share its batch, milliseconds. */
+  zkBatchWaitMs: number;
+  /** pir: largest database upload (bytes of records); the PUT body limit. */
+  pirMaxDbBytes: number;
+  /** pir: how long a superseded database version stays answerable. */
+  pirGraceSeconds: number;
+  /** pir: databases up to this many matrix bytes are scanned on the event loop; larger ones in the worker pool. */
+  pirInlineScanBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -53,7 +95,11 @@ export class ConfigError extends Error {
 interface RawEnv {
   PORT: number; HOST: string; DATA_DIR: string; DATABASE_URL?: string; MASTER_KEY_FILE?: string;
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
-  BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number;
+  BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number;
+  PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
+  ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
+  ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
+  PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
 }
 
 /** Reads and validates the configuration; throws ConfigError with a one-line message. */
@@ -82,5 +128,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: raw.WORKERS,
     workerQueue: raw.WORKER_QUEUE,
     pgPoolMax: raw.PG_POOL_MAX,
+    maxEventLoopDelayMs: raw.MAX_EVENT_LOOP_DELAY_MS,
+    prekeyRotationSeconds: raw.PREKEY_ROTATION_SECONDS,
+    prekeyGraceSeconds: raw.PREKEY_GRACE_SECONDS,
+    sessionTtlSeconds: raw.SESSION_TTL_SECONDS,
+    kexGrantKeySeconds: raw.KEX_GRANT_KEY_SECONDS,
+    zkChallengeTtlSeconds: raw.ZK_CHALLENGE_TTL_SECONDS,
+    zkTokenTtlSeconds: raw.ZK_TOKEN_TTL_SECONDS,
+    zkRegisterPerMinute: raw.ZK_REGISTER_PER_MINUTE,
+    zkVkSha256: raw.ZK_VK_SHA256?.toLowerCase(),
+    zkBatchMax: raw.ZK_BATCH_MAX,
+    zkBatchWaitMs: raw.ZK_BATCH_WAIT_MS,
+    pirMaxDbBytes: raw.PIR_MAX_DB_BYTES,
+    pirGraceSeconds: raw.PIR_GRACE_SECONDS,
+    pirInlineScanBytes: raw.PIR_INLINE_SCAN_BYTES,
   };
 }

@@ -9,6 +9,10 @@
  */
 import createFetchClient, { type Client } from 'openapi-fetch';
 import type { paths, components } from './schema.ts';
+import { keysApi, type KeysApi } from './keys.ts';
+import { openSecureSession, type SecureSession, type SecureSessionOptions } from './kex.ts';
+import { zkApi, type ZkApi } from './zk.ts';
+import { pirApi, type PirApi } from './pir.ts';
 
 export type { paths, components } from './schema.ts';
 export type Problem = components['schemas']['Problem'];
@@ -40,6 +44,14 @@ export interface PqzkClient {
   setToken(token: string | undefined): void;
   health(): Promise<components['schemas']['Health']>;
   algorithms(): Promise<components['schemas']['AlgorithmList']>;
+  /** Opens an encrypted, forward-secret session (X-Wing handshake, src/client/kex.ts). */
+  openSecureSession(opts?: SecureSessionOptions): Promise<SecureSession>;
+  /** Managed keys and signatures (src/client/keys.ts). */
+  keys: KeysApi;
+  /** Zero-knowledge login: register, login (Groth16 proof with snarkjs), rotate (src/client/zk.ts). */
+  zk: ZkApi;
+  /** Private information retrieval: open a database, get(index) privately (src/client/pir.ts). */
+  pir: PirApi;
   // @sdk-fields-end (capability SDK members above this line; implement them in src/client/<capability>.ts)
 }
 
@@ -71,6 +83,10 @@ export function createClient(baseUrl: string, options: ClientOptions = {}): Pqzk
     setToken(t) { token = t; },
     health: async () => unwrap(await api.GET('/v1/health')),
     algorithms: async () => unwrap(await api.GET('/v1/algorithms')),
+    openSecureSession: (opts) => openSecureSession(baseUrl, options.fetch, () => token, opts),
+    keys: keysApi(api, unwrap),
+    zk: zkApi(api, unwrap),
+    pir: pirApi(api, unwrap),
     // @sdk-impl-end
   };
 }

@@ -61,6 +61,552 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys that sign access tokens (JWK Set, kty AKP, RFC 9964)
+         * @description The ML-DSA-65 token-signing keys as AKP JWKs. kid is the RFC 7638 thumbprint of the JWK.
+         *     After a rotation the previous key stays listed until every token it signed has expired.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List keys
+         * @description The caller's keys; the admin sees every owner's keys (filter with `owner`). Ordered by owner/name; page with `after`.
+         */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Create a key (version 1)
+         * @description Creates a named keyring for one algorithm, owned by the caller. The private material is
+         *     generated in the service and stored wrapped under the master key. `exportable` can only be
+         *     set here. A name the caller already uses → 409.
+         */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Key metadata and the public key of every version
+         * @description Never returns private material. Another owner's key is a 404.
+         */
+        get: operations["getKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a key and all its versions
+         * @description Refused with 409 unless `deletionAllowed` was set first. The wrapped private material is removed.
+         */
+        delete: operations["deleteKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Set minVersion and/or deletionAllowed
+         * @description minVersion (1..latestVersion) refuses older versions for signing and verification. `exportable` cannot be changed.
+         */
+        patch: operations["updateKey"];
+        trace?: never;
+    };
+    "/v1/keys/{name}/rotate": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a new version (signing uses it from now on) */
+        post: operations["rotateKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/public": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Public key of one version in raw, der (SPKI), pem or jwk (AKP) format
+         * @description raw: base64url of the FIPS encoding. der (alias spki): base64url of SubjectPublicKeyInfo DER.
+         *     pem: PEM text of the SPKI. jwk: an AKP JWK object (RFC 9964; ML-DSA only).
+         */
+        get: operations["getPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/export": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export the private key of one version (keys created exportable only)
+         * @description raw: base64url of the seed (ML-DSA ξ 32 B, ML-KEM d‖z 64 B, X-Wing 32 B) or of the SLH-DSA
+         *     4n-byte secret key. pkcs8 / pem: RFC 5958 OneAsymmetricKey (seed form). jwk: private AKP JWK.
+         *     A key not created `exportable: true` → 403.
+         */
+        post: operations["exportKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/sign": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign a message, an external μ, or a batch
+         * @description Signs with the latest version (or `version`, not below minVersion). `message` is at most
+         *     262144 bytes; for larger messages send `mu` (ML-DSA external μ, FIPS 204 §6.2, 64 bytes,
+         *     computed by the SDK's `computeMu`). `prehash` selects HashML-DSA / HashSLH-DSA; it must
+         *     offer at least the parameter set's security strength in collision resistance.
+         *     `deterministic` is available on the noble backend only (native → 400).
+         *     prehash and mu requests are served by the noble backend (OpenSSL through node:crypto cannot express them).
+         *     A batch returns one result per item, in order, each a signature or a problem object.
+         */
+        post: operations["sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/verify": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify a signature made by this key
+         * @description The version comes from the signature prefix. An invalid signature → 200 {valid:false}; malformed input, an unknown or below-minVersion version → 400.
+         */
+        post: operations["verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify a signature with a given public key
+         * @description publicKey is base64url raw or SPKI DER, PEM text, or an AKP JWK object. The `v<N>:` signature prefix is optional here.
+         */
+        post: operations["verifyWithPublicKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kex/prekey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current signed X-Wing prekey
+         * @description A short-lived X-Wing public key signed by the service's long-term ML-DSA-65 identity key
+         *     (docs/PROTOCOL.md §3). Clients verify the signature against a pinned identity key.
+         *     Prekeys rotate every PREKEY_ROTATION_SECONDS; their private halves are erased after notAfter + PREKEY_GRACE_SECONDS.
+         */
+        get: operations["getPrekey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kex/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hybrid X-Wing handshake (forward secret)
+         * @description The client encapsulates to the prekey (ct1) and sends its ephemeral X-Wing public key and an
+         *     early proof of ss1; the server encapsulates to the client key (ct2) and answers with its key
+         *     confirmation. Unknown or expired prekeyId → 410; replayed handshake → 409; a ciphertext that
+         *     does not match the prekey → 400 decryption_failed (docs/PROTOCOL.md §4-5).
+         */
+        post: operations["openSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kex/sessions/{id}/envelope": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run one AEAD-sealed API request inside the session
+         * @description `sealed` is AES-256-GCM over the inner request {method, path, headers, body} under the
+         *     client-to-server key, with the sequence number in the nonce and the associated data
+         *     (docs/PROTOCOL.md §6). Sequence numbers strictly increase; replayed, reordered or tampered
+         *     envelopes are refused before anything runs. The inner request is run against the service's
+         *     own routes with the same auth rules (carry the bearer token in its headers); the answer is
+         *     the sealed inner response under the same sequence number. The session key holder is the
+         *     only one able to produce a valid envelope.
+         */
+        post: operations["sendEnvelope"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kex/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Close a session and erase its keys
+         * @description The body is a sealed, empty `close` message under the next sequence number (docs/PROTOCOL.md §7),
+         *     so only the session key holder can close it.
+         */
+        delete: operations["closeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/circuit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The login circuit, its public-signal order, labels and artifact hashes
+         * @description What a client needs to prove a login (docs/ZK.md): the Groth16/bn128 statement, the order of
+         *     the public signals, the domain labels, and the SHA-256 of each downloadable artifact
+         *     (`login.wasm`, `login.zkey`, `verification_key.json`). The SDK checks every download against
+         *     these hashes (and against hashes pinned in the client, when given). `ceremony.local: true`
+         *     means the artifacts come from a local development setup, not a public ceremony.
+         */
+        get: operations["getCircuit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/circuit/{artifact}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a circuit artifact (bytes; ETag and x-content-sha256 = its SHA-256) */
+        get: operations["getCircuitArtifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a username with a Poseidon commitment (rate limited)
+         * @description Stores commitment = Poseidon(DOMAIN_COMMIT, secret, salt) as a canonical decimal field
+         *     element (< r, no leading zeros). The secret never leaves the client. A taken username → 409.
+         *     Limited to ZK_REGISTER_PER_MINUTE requests per client address per minute (429 beyond).
+         */
+        post: operations["registerUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/users/{username}/commitment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a user's commitment by proving the old secret
+         * @description Takes a proof of the OLD secret made for a rotation challenge (createChallenge with
+         *     `newCommitment`), whose sessionKeyHash slot binds the new commitment. Consumes the challenge
+         *     and swaps the commitment atomically. Any failure is the generic 401.
+         */
+        post: operations["rotateCommitment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use login (or rotation) challenge
+         * @description A random challenge < r bound server-side to the username, to SHA-256-derived sessionKeyHash of
+         *     `sessionPublicKey` (login; the token will be bound to that key) or to `newCommitment`
+         *     (rotation), and to an expiry (ZK_CHALLENGE_TTL_SECONDS, default 120 s). Give exactly one of
+         *     the two. Issued for any well-formed username: whether it is registered is not revealed.
+         */
+        post: operations["createChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zk/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with a Groth16 proof; returns an ML-DSA-65 access token bound to the session key
+         * @description The server rebuilds the public signals [commitment, loginTag, challenge, sessionKeyHash] from
+         *     its own state (only loginTag comes from the client) and verifies the proof against the pinned
+         *     verification key, with canonical-encoding, on-curve and G2 subgroup checks. A proof that
+         *     verifies consumes the challenge (single use, atomic across instances). Every failure is one
+         *     generic 401 `login failed`. The token's `cnf.skt` is the base64url SHA-256 of the session key.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/databases/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The current version's config, signed by the service identity key (ML-DSA-65)
+         * @description SimplePIR parameters and shape, the public seed of the matrix A, the record size and count, the
+         *     SHA-256 of the hint, and an ML-DSA-65 signature by the service identity key (FIPS 204 context
+         *     "pqzk pir config v1") over the canonical encoding in docs/PIR.md. Clients verify the signature
+         *     against a pinned identity key and recompute the shape from (recordCount, recordSize).
+         */
+        get: operations["getPirConfig"];
+        /**
+         * Upload a PIR database (a new immutable version)
+         * @description The body is the concatenated fixed-size records (application/octet-stream, length a positive
+         *     multiple of `recordSize`, at most PIR_MAX_DB_BYTES, default 64 MiB). The service lays the
+         *     records out as a SimplePIR matrix, draws a fresh public seed, computes the hint in the worker
+         *     pool (progress in the log) and stores the new version. The previous version stays answerable
+         *     for PIR_GRACE_SECONDS (default 600). Returns the signed config of the new version (docs/PIR.md).
+         */
+        put: operations["putPirDatabase"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/databases/{name}/hint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The hint H = D·A (rows × n little-endian uint32, row-major)
+         * @description Immutable per version: with `version` it is cacheable forever; without it, it is the current
+         *     version's hint. ETag = the quoted hex SHA-256 that the signed config names (If-None-Match → 304);
+         *     `x-pir-version` names the version served.
+         */
+        get: operations["getPirHint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/databases/{name}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a PIR query (one full scan of the database)
+         * @description The body is the query, exactly cols little-endian uint32 (cols · 4 bytes) for the config `version`
+         *     named in the query string; the answer is rows little-endian uint32. Sizes and the server's work
+         *     (one scan of the whole matrix) do not depend on the record asked for. A version that is neither
+         *     current nor within its grace period → 409 whose problem carries `currentConfig` (signed).
+         */
+        post: operations["pirQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -120,6 +666,366 @@ export interface components {
                 operation: string;
                 reason: string;
             }[];
+        };
+        /**
+         * @description Signature algorithms (ML-DSA, SLH-DSA) sign; KEM algorithms may be created for later use.
+         * @enum {string}
+         */
+        KeyAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f" | "ML-KEM-512" | "ML-KEM-768" | "ML-KEM-1024" | "X-Wing";
+        /** @enum {string} */
+        SignatureAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f";
+        /**
+         * @description HashML-DSA / HashSLH-DSA pre-hash function (FIPS 204 §5.4, FIPS 205 §10.2). SHA-256/384/512 are aliases of SHA2-256/384/512.
+         * @enum {string}
+         */
+        PreHash: "SHA2-224" | "SHA2-256" | "SHA2-384" | "SHA2-512" | "SHA2-512/224" | "SHA2-512/256" | "SHA3-224" | "SHA3-256" | "SHA3-384" | "SHA3-512" | "SHAKE-128" | "SHAKE-256" | "SHA-224" | "SHA-256" | "SHA-384" | "SHA-512";
+        CreateKeyRequest: {
+            name: string;
+            algorithm: components["schemas"]["KeyAlgorithm"];
+            /**
+             * @description Allow exportKey. Can only be set at creation.
+             * @default false
+             */
+            exportable: boolean;
+        };
+        UpdateKeyRequest: {
+            minVersion?: number;
+            deletionAllowed?: boolean;
+        };
+        KeyVersion: {
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description base64url of the raw public key (FIPS encoding). */
+            publicKey: string;
+        };
+        Key: {
+            name: string;
+            /** @description `admin` or `tenant:<id>`. */
+            owner: string;
+            algorithm: string;
+            /** @enum {string} */
+            kind: "signature" | "kem";
+            exportable: boolean;
+            deletionAllowed: boolean;
+            minVersion: number;
+            latestVersion: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            versions?: components["schemas"]["KeyVersion"][];
+        };
+        KeyList: {
+            keys: components["schemas"]["Key"][];
+            /** @description Cursor for the next page (pass as `after`); absent on the last page. */
+            next?: string;
+        };
+        /** @description An ML-DSA public key as a JWK (kty AKP, RFC 9964). */
+        AkpJwk: {
+            /** @enum {string} */
+            kty: "AKP";
+            /** @enum {string} */
+            alg: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
+            pub: string;
+            kid?: string;
+            /** @enum {string} */
+            use?: "sig";
+            key_ops?: string[];
+        };
+        AkpPrivateJwk: {
+            /** @enum {string} */
+            kty: "AKP";
+            alg: string;
+            pub: string;
+            /** @description base64url of the 32-byte seed. */
+            priv: string;
+            kid?: string;
+        };
+        Jwks: {
+            keys: {
+                /** @enum {string} */
+                kty: "AKP";
+                /** @enum {string} */
+                alg: "ML-DSA-65";
+                pub: string;
+                kid: string;
+                /** @enum {string} */
+                use: "sig";
+            }[];
+        };
+        PublicKey: {
+            algorithm: string;
+            version: number;
+            /** @enum {string} */
+            format: "raw" | "der" | "spki" | "pem" | "jwk";
+            /** @description base64url bytes (raw, der/spki), PEM text (pem) or an AKP JWK object (jwk). */
+            publicKey: string | components["schemas"]["AkpJwk"];
+        };
+        ExportKeyRequest: {
+            version?: number;
+            /**
+             * @default raw
+             * @enum {string}
+             */
+            format: "raw" | "pkcs8" | "pem" | "jwk";
+        };
+        ExportedKey: {
+            algorithm: string;
+            version: number;
+            /** @enum {string} */
+            format: "raw" | "pkcs8" | "pem" | "jwk";
+            privateKey: string | components["schemas"]["AkpPrivateJwk"];
+        };
+        SignBatchItem: {
+            message?: string;
+            mu?: string;
+            /** @description At most 255 bytes. */
+            context?: string;
+            /** @description Echoed in the result. */
+            reference?: string;
+        };
+        /** @description Exactly one of message, mu and batch. */
+        SignRequest: {
+            /** @description base64url, 1..262144 bytes. */
+            message?: string;
+            /** @description ML-DSA external μ (64 bytes), instead of message. */
+            mu?: string;
+            /** @description FIPS 204/205 context string, at most 255 bytes. */
+            context?: string;
+            prehash?: components["schemas"]["PreHash"];
+            deterministic?: boolean;
+            version?: number;
+            batch?: components["schemas"]["SignBatchItem"][];
+        };
+        SignResponse: {
+            /** @description `v<N>:<base64url>` (single message). */
+            signature?: string;
+            algorithm: string;
+            version: number;
+            /** @description Batch results, in request order. */
+            results?: {
+                reference?: string;
+                signature?: string;
+                error?: components["schemas"]["Problem"];
+            }[];
+        };
+        VerifyRequest: {
+            message?: string;
+            mu?: string;
+            signature: string;
+            context?: string;
+            prehash?: components["schemas"]["PreHash"];
+        };
+        VerifyWithPublicKeyRequest: {
+            algorithm: components["schemas"]["SignatureAlgorithm"];
+            /** @description base64url raw or SPKI DER, PEM text, or an AKP JWK object. */
+            publicKey: string | components["schemas"]["AkpJwk"];
+            message?: string;
+            mu?: string;
+            signature: string;
+            context?: string;
+            prehash?: components["schemas"]["PreHash"];
+        };
+        VerifyResponse: {
+            valid: boolean;
+            /** @description The key version the signature named (verify by key name). */
+            version?: number;
+        };
+        KexIdentity: {
+            /** @description Identity key id (thumbprint). */
+            keyId: string;
+            version: number;
+            /** @enum {string} */
+            algorithm: "ML-DSA-65";
+            /** @description ML-DSA-65 public key (1952 bytes), base64url. */
+            publicKey: string;
+        };
+        KexPrekey: {
+            prekeyId: string;
+            /** @enum {string} */
+            algorithm: "X-Wing";
+            /** @description X-Wing public key (1216 bytes), base64url. */
+            publicKey: string;
+            /** Format: date-time */
+            notBefore: string;
+            /** Format: date-time */
+            notAfter: string;
+            /** @description ML-DSA-65 signature (context "pqzk-kex/v1 prekey") over the prekey, docs/PROTOCOL.md §3. */
+            signature: string;
+            identity: components["schemas"]["KexIdentity"];
+        };
+        KexOpenSessionRequest: {
+            prekeyId: string;
+            /** @description X-Wing ciphertext to the prekey (1120 bytes). */
+            ciphertext: string;
+            /** @description Ephemeral X-Wing public key (1216 bytes). */
+            clientPublicKey: string;
+            /** @description Early proof of ss1 (32 bytes). */
+            proof: string;
+        };
+        KexOpenSessionResponse: {
+            sessionId: string;
+            /** @description X-Wing ciphertext to the client key (1120 bytes), base64url. */
+            ciphertext: string;
+            /** @description Server key confirmation (32 bytes), base64url. */
+            confirmation: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        KexEnvelope: {
+            seq: number;
+            sealed: string;
+            /** @description Client key confirmation; required on the first envelope. */
+            confirmation?: string;
+        };
+        KexSealedResponse: {
+            seq: number;
+            sealed: string;
+        };
+        KexClose: {
+            seq: number;
+            sealed: string;
+        };
+        KexClosed: {
+            /** @enum {boolean} */
+            closed: true;
+        };
+        /** @description A BN254 scalar-field element (< r) as a canonical decimal string (no sign, no leading zeros). */
+        ZkFieldElement: string;
+        /** @description A base-field coordinate (< q) as a canonical decimal string. */
+        ZkCoordinate: string;
+        /** @description Lower-case; also the `sub` of the access token. */
+        ZkUsername: string;
+        ZkCircuit: {
+            /** @enum {string} */
+            protocol: "groth16";
+            /** @enum {string} */
+            curve: "bn128";
+            fieldModulus: string;
+            nPublic: number;
+            publicSignals: string[];
+            labels: {
+                commitment: string;
+                loginTag: string;
+                sessionKey: string;
+                salt: string;
+                rotate: string;
+            };
+            artifacts: {
+                /** @enum {string} */
+                name: "login.wasm" | "login.zkey" | "verification_key.json";
+                sha256: string;
+                size: number;
+                path: string;
+            }[];
+            ceremony: {
+                local: boolean;
+                warning?: string;
+                phase1Beacon?: string;
+                phase2Beacon?: string;
+            };
+            challengeTtlSeconds: number;
+        };
+        ZkRegisterRequest: {
+            username: components["schemas"]["ZkUsername"];
+            commitment: components["schemas"]["ZkFieldElement"];
+        };
+        ZkUser: {
+            username: string;
+            commitment: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ZkRotated: {
+            username: string;
+            commitment: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description Exactly one of sessionPublicKey (login) or newCommitment (rotation). */
+        ZkChallengeRequest: {
+            username: components["schemas"]["ZkUsername"];
+            /** @description Raw bytes (16..4096) of the key the access token will be bound to, base64url. */
+            sessionPublicKey?: string;
+            newCommitment?: components["schemas"]["ZkFieldElement"];
+        };
+        ZkChallenge: {
+            challengeId: string;
+            /** @description Canonical decimal field element (the circuit's public input). */
+            challenge: string;
+            /** @description The value the proof must use: sessionKeyHash(sessionPublicKey), or rotationBinding(newCommitment). */
+            sessionKeyHash: string;
+            /** @enum {string} */
+            purpose: "login" | "rotate";
+            /** Format: date-time */
+            expiresAt: string;
+            expiresIn: number;
+        };
+        /** @description A Groth16 proof as snarkjs writes it, affine with z = 1. */
+        ZkProof: {
+            pi_a: components["schemas"]["ZkCoordinate"][];
+            pi_b: components["schemas"]["ZkCoordinate"][][];
+            pi_c: components["schemas"]["ZkCoordinate"][];
+            /** @enum {string} */
+            protocol: "groth16";
+            /** @enum {string} */
+            curve: "bn128";
+        };
+        ZkLoginRequest: {
+            challengeId: string;
+            proof: components["schemas"]["ZkProof"];
+            loginTag: components["schemas"]["ZkFieldElement"];
+        };
+        ZkToken: {
+            /** @description ML-DSA-65 JWT (RFC 9964), sub = username, cnf.skt = base64url SHA-256 of the session public key. */
+            accessToken: string;
+            /** @enum {string} */
+            tokenType: "Bearer";
+            expiresIn: number;
+        };
+        /**
+         * Format: binary
+         * @description Raw bytes (application/octet-stream).
+         */
+        PirBinary: string;
+        /** @description SimplePIR parameters and shape (docs/PIR.md); clients recompute the shape from recordCount and recordSize. */
+        PirParams: {
+            /** @enum {string} */
+            scheme: "simplepir-v1";
+            /** @description LWE dimension. */
+            n: number;
+            logQ: number;
+            logP: number;
+            /** @description Centred binomial error parameter. */
+            eta: number;
+            recordCount: number;
+            recordSize: number;
+            recordsPerColumn: number;
+            rows: number;
+            cols: number;
+        };
+        PirConfig: {
+            name: string;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            params: components["schemas"]["PirParams"];
+            /** @description Public 32-byte seed of the matrix A, base64url. */
+            seed: string;
+            /** @description SHA-256 of the hint bytes (hex). */
+            hintSha256: string;
+            sizes: {
+                /** @description Query bytes (cols · 4). */
+                query: number;
+                /** @description Answer bytes (rows · 4). */
+                answer: number;
+                /** @description Hint bytes (rows · n · 4). */
+                hint: number;
+            };
+            identity: components["schemas"]["KexIdentity"];
+            /** @description ML-DSA-65 signature (context "pqzk pir config v1") over the canonical config encoding, docs/PIR.md, base64url. */
+            signature: string;
         };
     };
     responses: {
@@ -209,6 +1115,743 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlgorithmList"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JWK Set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: {
+                /** @description Admin only - list the keys of this owner (`admin` or `tenant:<id>`); the admin sees all owners by default. */
+                owner?: string;
+                limit?: number;
+                /** @description The `next` cursor of the previous page. */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of keys (without per-version public keys). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    deleteKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    updateKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    rotateKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key with its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getPublicKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+                /** @description Defaults to the latest version. */
+                version?: number;
+                format?: "raw" | "der" | "spki" | "pem" | "jwk";
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicKey"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    exportKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The private key. */
+            200: {
+                headers: {
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportedKey"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    sign: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignRequest"];
+            };
+        };
+        responses: {
+            /** @description The signature (`v<N>:<base64url>`) or the batch results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    verify: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    verifyWithPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyWithPublicKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getPrekey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The prekey to handshake with. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KexPrekey"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    openSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KexOpenSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The session is open. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KexOpenSessionResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    sendEnvelope: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id from openSession. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KexEnvelope"];
+            };
+        };
+        responses: {
+            /** @description The sealed inner response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KexSealedResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    closeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id from openSession. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KexClose"];
+            };
+        };
+        responses: {
+            /** @description Closed; the session keys are erased. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KexClosed"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getCircuit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The circuit description. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZkCircuit"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getCircuitArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact's file name. */
+                artifact: "login.wasm" | "login.zkey" | "verification_key.json";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The artifact's bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    registerUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZkRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZkUser"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    rotateCommitment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user whose commitment is replaced. */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZkLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description The new commitment is in place. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZkRotated"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    createChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZkChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description The challenge. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZkChallenge"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZkLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZkToken"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getPirConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed config. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PirConfig"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    putPirDatabase: {
+        parameters: {
+            query: {
+                /** @description Bytes per record. */
+                recordSize: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The concatenated records (raw bytes; no JSON schema, the length is checked by the service). */
+        requestBody: {
+            content: {
+                "application/octet-stream": unknown;
+            };
+        };
+        responses: {
+            /** @description The new version's signed config. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PirConfig"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getPirHint: {
+        parameters: {
+            query?: {
+                /** @description The config version (default the current one); an old version is served while answerable. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hint bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["PirBinary"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    pirQuery: {
+        parameters: {
+            query: {
+                /** @description The config version the query was built for. */
+                version: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The query, cols little-endian uint32 (raw bytes; the length is checked against the version's shape). */
+        requestBody: {
+            content: {
+                "application/octet-stream": unknown;
+            };
+        };
+        responses: {
+            /** @description The answer bytes (rows · 4). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["PirBinary"];
                 };
             };
             "4XX": components["responses"]["Problem"];

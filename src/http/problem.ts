@@ -43,6 +43,8 @@ export function toAppError(err: unknown): AppError {
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new AppError('not_found', 'no such resource');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('validation_failed', 'a path parameter is too long', { field: 'params' });
     default:
   }
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) {

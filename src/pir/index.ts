@@ -12,7 +12,11 @@ export { expandA, expandAColumn, SEED_BYTES } from './matrixA.ts';
 export { makeQuery, decode, PirQueryState, type MakeQueryOptions } from './client.ts';
 export { u32ToBytes, bytesToU32 } from './wire.ts';
 export {
-  buildDatabase, computeHint, computeHintColumns, placeHintColumns, answerQuery, allocateMatrix, partitionRows,
+  pirConfigSignedMessage, assertPirConfigShape, PIR_CONFIG_CONTEXT, PIR_CONFIG_LABEL, PIR_IDENTITY_ALGORITHM,
+  type PirConfigJson, type UnsignedPirConfig,
+} from './config.ts';
+export {
+  buildDatabase, layoutRecords, computeHint, computeHintColumns, placeHintColumns, answerQuery, allocateMatrix, partitionRows,
   type PirDatabase,
 } from './server.ts';
 export { referenceKernel, type PirKernel, type PirMatrix } from './reference-kernel.ts';

@@ -17,7 +17,8 @@
  */
 import { loadWasmKernel, type WasmKernel } from './wasm-kernel.ts';
 import { referenceKernel, type PirMatrix } from './reference-kernel.ts';
-import { computeHintColumns } from './server.ts';
+import { computeHintColumns, layoutRecords } from './server.ts';
+import { assertPirParams, type PirParams } from './params.ts';
 import { CryptoInputError } from '../errors.ts';
 
 export interface ScanTask {
@@ -69,8 +70,27 @@ export async function hint(task: HintTask): Promise<Uint32Array> {
   return computeHintColumns(matrix, seed, kStart, kEnd, await kernel);
 }
 
+export interface LayoutTask {
+  readonly dbMemory: WebAssembly.Memory;
+  readonly params: PirParams;
+  readonly records: Uint8Array;
+}
+
+/**
+ * Lays records out into the shared memory of a zeroed matrix (`layoutRecords`), off the event
+ * loop: a 64 MiB database takes most of a second. Returns nothing; the caller reads the memory.
+ */
+export function layout(task: LayoutTask): { ok: true } {
+  const { dbMemory, params, records } = task;
+  assertPirParams(params);
+  if (!dbMemory || dbMemory.buffer.byteLength < params.rows * params.cols) throw new CryptoInputError('layout task needs a large enough dbMemory');
+  layoutRecords(params, records, new Int8Array(dbMemory.buffer, 0, params.rows * params.cols));
+  return { ok: true };
+}
+
 /** For the shared pool (src/workers/tasks.ts): spread `...pirTasks` into its task map. */
 export const pirTasks = {
   'pir.scan': scan,
   'pir.hint': hint,
+  'pir.layout': layout,
 };

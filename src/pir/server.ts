@@ -51,15 +51,24 @@ export function buildDatabase(records: Uint8Array, recordSize: number): PirDatab
   }
   const params = choosePirParams(records.length / recordSize, recordSize);
   const matrix = allocateMatrix(params.rows, params.cols);
-  const { data } = matrix;
-  const { cols } = params;
-  for (let i = 0; i < params.recordCount; i++) {
+  layoutRecords(params, records, matrix.data);
+  return { params, matrix };
+}
+
+/**
+ * Writes the centred records into a zeroed rows × cols matrix (`data`, row-major): the layout step
+ * of `buildDatabase`, separate so a worker can fill a shared memory (scan-task.ts `layout`).
+ */
+export function layoutRecords(params: PirParams, records: Uint8Array, data: Int8Array): void {
+  const { cols, recordSize, recordCount } = params;
+  if (records.length !== recordCount * recordSize) throw new CryptoInputError('records length does not match params');
+  if (data.length < params.rows * cols) throw new CryptoInputError('matrix data shorter than rows × cols');
+  for (let i = 0; i < recordCount; i++) {
     const { column, firstRow } = recordPosition(params, i);
     const src = i * recordSize;
     let dst = firstRow * cols + column;
     for (let t = 0; t < recordSize; t++, dst += cols) data[dst] = records[src + t]! - 128;
   }
-  return { params, matrix };
 }
 
 /**
@@ -75,7 +84,7 @@ export function computeHint(db: PirDatabase, seed: Uint8Array, kernel: PirKernel
 
 /**
  * Columns [kStart, kEnd) of the hint, column-major (block[(k − kStart)·rows + r]): the unit of
- * work for computing a hint in a worker pool (hint-task.ts). Combine with `placeHintColumns`.
+ * work for computing a hint in a worker pool (scan-task.ts `hint`). Combine with `placeHintColumns`.
  */
 export function computeHintColumns(matrix: PirMatrix, seed: Uint8Array, kStart: number, kEnd: number, kernel: PirKernel): Uint32Array {
   const { rows, cols } = matrix;

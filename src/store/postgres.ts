@@ -1,6 +1,10 @@
 /**
  * PostgreSQL store (DATABASE_URL): a bounded pg pool. Connection failures become
- * `store_unavailable` (503) quickly instead of hanging requests.
+ * `store_unavailable` (503) quickly instead of hanging requests. Every wait is bounded, so a
+ * database that is down or stops answering (frozen, partitioned) costs a request at most a few
+ * seconds: connecting or waiting for a pooled client (CONNECT_TIMEOUT_MS), a statement on the
+ * server (STATEMENT_TIMEOUT_MS), an answer on the wire (QUERY_TIMEOUT_MS), the ready probe
+ * (PING_TIMEOUT_MS). A client that failed that way is destroyed, never handed out again.
  */
 import pg from 'pg';
 import { AppError } from '../errors.ts';
@@ -9,12 +13,18 @@ import type { Queryable, Row, Store } from './store.ts';
 // int8 and numeric come back as strings by default; the schema uses them only for counters that fit.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
+export const CONNECT_TIMEOUT_MS = 3000;
+export const STATEMENT_TIMEOUT_MS = 8000;
+export const QUERY_TIMEOUT_MS = 10_000;
+export const PING_TIMEOUT_MS = 2000;
+
+// 57014: statement_timeout (or a cancel); 55P03: lock_not_available. Both say "busy, retry", not "bad request".
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03', '53300', '57014', '55P03']);
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e?.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08'))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(e?.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Query read timeout/i.test(e?.message ?? '');
 }
 
 const toParam = (p: unknown): unknown => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p);
@@ -32,9 +42,15 @@ export async function openPostgres(url: string, opts: { max: number }): Promise<
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max,
-    connectionTimeoutMillis: 3000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
-    query_timeout: 30_000,
+    // The server cancels a long statement first (clean error, connection kept); the client-side
+    // read timeout is the backstop for a server that answers nothing at all.
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    // A transaction left open by a vanished instance must not hold row locks for long.
+    idle_in_transaction_session_timeout: 30_000,
+    keepAlive: true,
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
@@ -48,21 +64,30 @@ export async function openPostgres(url: string, opts: { max: number }): Promise<
     ...on(pool),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(async () => {
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn(on(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (isConnectionError(err) || (err instanceof AppError && err.code === 'store_unavailable')) broken = err as Error;
+        else await client.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
         throw err;
       } finally {
-        client.release();
+        // A client whose connection failed or timed out is destroyed (the server rolls back).
+        client.release(broken);
       }
     }),
     async ping() {
       if (closed) return false;
-      try { await pool.query('SELECT 1'); return true; } catch { return false; }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS); });
+      try {
+        return await Promise.race([pool.query('SELECT 1').then(() => true, () => false), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       if (closed) return;

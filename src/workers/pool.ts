@@ -6,7 +6,7 @@
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { AppError } from '../errors.ts';
-import type { TaskName, TaskInput, TaskOutput } from './tasks.ts';
+import type { TaskName, TaskInput, TaskOutput, TaskFailure } from './tasks.ts';
 
 export interface WorkerPool {
   run<N extends TaskName>(name: N, input: TaskInput<N>, transferList?: ArrayBuffer[]): Promise<TaskOutput<N>>;
@@ -34,15 +34,19 @@ export function createWorkerPool(opts: { threads?: number | undefined; maxQueue:
       if (pool.queueSize >= opts.maxQueue) {
         throw new AppError('overloaded', 'the worker pool is saturated; retry later', { retryAfter: 1 });
       }
+      let out: unknown;
       try {
         // piscina's typings want a mutable array; the list is handed over, not reused.
-        return await pool.run({ name, input }, { transferList: transferList as never });
+        out = await pool.run({ name, input }, { transferList: transferList as never });
       } catch (err) {
         if ((err as Error)?.message?.includes('Task queue is at limit')) {
           throw new AppError('overloaded', 'the worker pool is saturated; retry later', { retryAfter: 1 });
         }
         throw err;
       }
+      const failure = (out as Partial<TaskFailure> | null)?.__taskError;
+      if (failure) throw new AppError(failure.code, failure.message, failure.extra);
+      return out as never;
     },
     async close() {
       await pool.close({ force: true });

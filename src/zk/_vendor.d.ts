@@ -23,6 +23,8 @@ declare module 'snarkjs' {
       wasm: FileOrMem | Uint8Array,
       zkey: FileOrMem | Uint8Array,
       logger?: Logger,
+      wtnsCalcOptions?: Record<string, unknown>,
+      proverOptions?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     prove(zkey: FileOrMem | Uint8Array, witness: FileOrMem | Uint8Array, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     verify(vk: unknown, publicSignals: unknown[], proof: unknown, logger?: Logger): Promise<boolean>;

@@ -112,3 +112,39 @@ export function randomFieldElement(): bigint {
     if (v < FIELD_MODULUS) return v;
   }
 }
+
+/** First 31 bytes (big-endian) of SHA-256(label ‖ 0x00 ‖ data): a uniform value < 2^248 < p. */
+function hashToField248(label: string, data: Uint8Array): bigint {
+  const l = new TextEncoder().encode(label);
+  const msg = new Uint8Array(l.length + 1 + data.length);
+  msg.set(l, 0);
+  msg.set(data, l.length + 1);
+  const digest = sha256(msg);
+  let v = 0n;
+  for (let i = 0; i < 31; i++) v = (v << 8n) | BigInt(digest[i]!);
+  return v;
+}
+
+export const SALT_LABEL = 'pqzk.zk-login.salt.v1';
+export const ROTATE_LABEL = 'pqzk.zk-login.rotate.v1';
+
+/**
+ * The salt of a user's commitment, derived from the username so the user keeps one value (the
+ * secret): SHA-256(SALT_LABEL ‖ 0x00 ‖ UTF-8 username), first 31 bytes. It makes equal secrets give
+ * different commitments for different users (no cross-user precomputation); it adds no entropy.
+ *
+ * @example const c = commitment(secret, usernameSalt('alice'))
+ */
+export const usernameSalt = (username: string): bigint => hashToField248(SALT_LABEL, new TextEncoder().encode(username));
+
+/**
+ * What a rotation proof carries in its `sessionKeyHash` slot: binds the proof of the old secret to
+ * the new commitment, SHA-256(ROTATE_LABEL ‖ 0x00 ‖ 32-byte big-endian newCommitment), 31 bytes.
+ * A different label from sessionKeyHash, and the server also tags challenges with their purpose.
+ */
+export function rotationBinding(newCommitment: bigint): bigint {
+  let v = assertFieldElement(newCommitment, 'new commitment');
+  const be = new Uint8Array(32);
+  for (let i = 31; i >= 0; i--, v >>= 8n) be[i] = Number(v & 0xffn);
+  return hashToField248(ROTATE_LABEL, be);
+}

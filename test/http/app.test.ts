@@ -145,3 +145,21 @@ describe('foundation operations (inject)', () => {
     });
   });
 });
+
+describe('router-level errors are problems too', () => {
+  let t: TestApp;
+  before(async () => { t = await testApp(); });
+  after(() => t.close());
+
+  test('an over-long path parameter → 400 problem', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/v1/keys/${'a'.repeat(500)}` });
+    assert.equal(res.statusCode, 400);
+    assert.equal(problemOf(res).code, 'validation_failed');
+  });
+
+  test('a malformed percent-encoding → 4xx problem', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/keys/%E0%A4%A' });
+    assert.ok(res.statusCode >= 400 && res.statusCode < 500);
+    problemOf(res);
+  });
+});

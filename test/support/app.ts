@@ -21,7 +21,9 @@ export async function memoryStore(): Promise<Store> {
 
 export async function testApp(env: Record<string, string> = {}, opts: BuildOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pqzk-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', WORKERS: '2', ...env });
+  // The event-loop guard is off in tests (a loaded 2-core CI machine lags for seconds at times);
+  // test/faults exercises it on purpose.
+  const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', WORKERS: '2', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const store = opts.store ?? await memoryStore();
   const app = await buildApp(config, { logger: false, ...opts, store, secrets: opts.secrets ?? { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN } });
   return {

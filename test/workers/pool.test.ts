@@ -28,3 +28,11 @@ test('a full queue answers overloaded (503 + Retry-After) at once instead of que
     assert.ok(Date.now() - started < 8 * 150, 'refused tasks did not wait for a worker');
   } finally { await pool.close(); }
 });
+
+test('an AppError thrown in a task keeps its code and status across the thread boundary', async () => {
+  const pool = createWorkerPool({ threads: 1, maxQueue: 4 });
+  try {
+    await assert.rejects(pool.run('fail', { code: 'invalid_input', message: 'bad bytes' }), (err: unknown) =>
+      err instanceof AppError && err.code === 'invalid_input' && err.status === 400 && err.message === 'bad bytes');
+  } finally { await pool.close(); }
+});

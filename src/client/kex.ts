@@ -1,0 +1,159 @@
+/**
+ * SDK half of pqzk-kex/v1 (docs/PROTOCOL.md): fetch and verify the prekey against a pinned identity
+ * key, run the X-Wing handshake with noble, then send API calls through the encrypted envelope.
+ * No `node:` import: runs in Node and in browsers.
+ *
+ * @example
+ * const s = await client.openSecureSession({ identityKey: pinnedIdentityPublicKey });
+ * const { status, body } = await s.call('POST', '/v1/keys/k1/sign', { message: 'aGk' });
+ * await s.close();
+ */
+import createFetchClient from 'openapi-fetch';
+import type { paths, components } from './schema.ts';
+import { nobleBackend } from '../crypto/noble.ts';
+import { base64urlDecode, base64urlEncode, constantTimeEqual } from '../crypto/bytes.ts';
+import * as P from '../kex/protocol.ts';
+
+type Problem = components['schemas']['Problem'];
+
+export interface SecureSessionOptions {
+  /** The server identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
+  identityKey?: Uint8Array | string;
+  /**
+   * Accept whatever identity the server presents (trust on first use). Only with this set may
+   * `identityKey` be omitted; read `session.identity` afterwards and pin it for next time.
+   */
+  trustOnFirstUse?: boolean;
+}
+
+export interface SecureResponse { status: number; body: unknown; headers: Record<string, string> }
+
+export interface SecureSession {
+  readonly sessionId: string;
+  readonly expiresAt: string;
+  /** The identity that signed the prekey (pin `publicKey` after a trust-on-first-use session). */
+  readonly identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array };
+  /** One API call through the envelope, with the client's bearer token inside. Calls are serialised. */
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<SecureResponse>;
+  /** Closes the session on the server (its keys are erased there) and wipes the local keys. */
+  close(): Promise<void>;
+}
+
+export class SecureSessionError extends Error {
+  readonly status: number;
+  readonly problem: Problem | undefined;
+  constructor(message: string, status = 0, problem?: Problem) {
+    super(problem ? `${problem.code}: ${problem.detail}` : message);
+    this.name = 'SecureSessionError';
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+function fail(res: { error?: unknown; response: Response }, what: string): never {
+  const p = res.error as Problem | undefined;
+  throw new SecureSessionError(`${what} failed: HTTP ${res.response.status}`, res.response.status, p && typeof p === 'object' && 'code' in p ? p : undefined);
+}
+
+/**
+ * Opens a secure session. The outer requests carry no bearer token: the token only travels
+ * inside the envelope.
+ */
+export async function openSecureSession(
+  baseUrl: string, fetchImpl: typeof globalThis.fetch | undefined, getToken: () => string | undefined, opts: SecureSessionOptions = {},
+): Promise<SecureSession> {
+  const b = nobleBackend;
+  const api = createFetchClient<paths>({ baseUrl: baseUrl.replace(/\/$/, ''), ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  if (opts.identityKey === undefined && opts.trustOnFirstUse !== true) {
+    throw new SecureSessionError('pin the server identity (identityKey) or set trustOnFirstUse: true explicitly');
+  }
+  const pre = await api.GET('/v1/kex/prekey');
+  if (!pre.data) fail(pre, 'getPrekey');
+  const d = pre.data;
+  const prekey: P.Prekey = {
+    prekeyId: d.prekeyId, publicKey: base64urlDecode(d.publicKey),
+    notBefore: Math.floor(Date.parse(d.notBefore) / 1000), notAfter: Math.floor(Date.parse(d.notAfter) / 1000),
+    signature: base64urlDecode(d.signature),
+    identity: { keyId: d.identity.keyId, version: d.identity.version, algorithm: 'ML-DSA-65', publicKey: base64urlDecode(d.identity.publicKey) },
+  };
+  if (opts.identityKey !== undefined) {
+    const pinned = typeof opts.identityKey === 'string' ? base64urlDecode(opts.identityKey) : opts.identityKey;
+    if (!constantTimeEqual(pinned, prekey.identity.publicKey)) throw new SecureSessionError('the server identity key does not match the pinned key');
+  }
+  try {
+    P.verifyPrekey(b, prekey, Math.floor(Date.now() / 1000));
+  } catch {
+    throw new SecureSessionError('the prekey signature or validity window does not verify');
+  }
+
+  const pending = P.clientStart(b, prekey);
+  const opened = await api.POST('/v1/kex/sessions', {
+    body: {
+      prekeyId: pending.hello.prekeyId, ciphertext: base64urlEncode(pending.hello.ciphertext),
+      clientPublicKey: base64urlEncode(pending.hello.clientPublicKey), proof: base64urlEncode(pending.hello.proof),
+    },
+  });
+  if (!opened.data) {
+    pending.clientSecretKey.fill(0);
+    pending.ss1.fill(0);
+    fail(opened, 'openSession');
+  }
+  const { sessionId, expiresAt } = opened.data;
+  let keys: P.SessionKeys | undefined;
+  try {
+    keys = P.clientFinish(b, pending, { sessionId, ciphertext: base64urlDecode(opened.data.ciphertext), confirmation: base64urlDecode(opened.data.confirmation) });
+  } catch {
+    throw new SecureSessionError('the server failed key confirmation');
+  }
+  let seq = 0;
+  let confirmed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+  const live = (): P.SessionKeys => {
+    if (!keys) throw new SecureSessionError('the session is closed');
+    return keys;
+  };
+
+  return {
+    sessionId, expiresAt, identity: prekey.identity,
+    call: (method, path, body) => serial(async () => {
+      const k = live();
+      const token = getToken();
+      const inner: P.InnerRequest = {
+        method, path, headers: { accept: 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        ...(body !== undefined ? { body } : {}),
+      };
+      seq += 1;
+      const mySeq = seq;
+      const sealed = P.sealEnvelope(b, k, 'request', sessionId, mySeq, P.encodeJson(inner));
+      const res = await api.POST('/v1/kex/sessions/{id}/envelope', {
+        params: { path: { id: sessionId } },
+        body: { seq: mySeq, sealed: base64urlEncode(sealed), ...(confirmed ? {} : { confirmation: base64urlEncode(k.clientConfirmation) }) },
+      });
+      if (!res.data) fail(res, 'sendEnvelope');
+      if (res.data.seq !== mySeq) throw new SecureSessionError('the server answered with another sequence number');
+      let out: P.InnerResponse;
+      try {
+        out = P.decodeJson(P.openEnvelope(b, k, 'response', sessionId, mySeq, base64urlDecode(res.data.sealed))) as P.InnerResponse;
+      } catch {
+        throw new SecureSessionError('the sealed response does not verify');
+      }
+      confirmed = true;
+      return { status: out.status, headers: out.headers ?? {}, body: out.body !== undefined ? out.body : out.bodyBase64 !== undefined ? base64urlDecode(out.bodyBase64) : undefined };
+    }),
+    close: () => serial(async () => {
+      if (!keys) return;
+      const k = keys;
+      seq += 1;
+      const sealed = P.sealEnvelope(b, k, 'close', sessionId, seq, new Uint8Array(0));
+      keys = undefined;
+      P.wipeKeys(k);
+      const res = await api.DELETE('/v1/kex/sessions/{id}', { params: { path: { id: sessionId } }, body: { seq, sealed: base64urlEncode(sealed) } });
+      if (!res.data) fail(res, 'closeSession');
+    }),
+  };
+}

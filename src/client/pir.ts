@@ -1,0 +1,183 @@
+/**
+ * SDK for private information retrieval (SimplePIR, docs/PIR.md): open a database, verify its
+ * signed config and its hint, then fetch records without the server learning which. Imports no
+ * `node:` module: runs in Node and in browsers (noble for ML-DSA-65 and SHA-256, the pure PIR
+ * client half from src/pir/).
+ *
+ * Trust: the config is signed by the service identity key (ML-DSA-65, context "pqzk pir config v1").
+ * Pass `identityPublicKey` to pin it. Without a pin, the first `open` on a client trusts the identity
+ * the server presents (trust on first use) and later opens on the same client are pinned to it;
+ * `db.pinned` says which happened, and `db.identity.publicKey` is what to pin next time.
+ * SimplePIR hides the index, it does not authenticate answers (docs/PIR.md, Wire format).
+ *
+ * @example
+ * const db = await client.pir.open('breached-passwords', { identityPublicKey });
+ * const record = await db.get(123_456);   // Uint8Array(db.params.recordSize)
+ */
+import type { Client } from 'openapi-fetch';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { paths, components } from './schema.ts';
+import { nobleBackend } from '../crypto/noble.ts';
+import { base64urlDecode, constantTimeEqual, fromHex } from '../crypto/bytes.ts';
+import { makeQuery, decode } from '../pir/client.ts';
+import { expandA } from '../pir/matrixA.ts';
+import { bytesToU32 } from '../pir/wire.ts';
+import type { PirParams } from '../pir/params.ts';
+import { assertPirConfigShape, pirConfigSignedMessage, PIR_CONFIG_CONTEXT, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
+
+export type PirConfig = components['schemas']['PirConfig'];
+type Problem = components['schemas']['Problem'];
+type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
+
+/** A config, hint or identity check failed. Fixed messages: nothing about the bytes involved. */
+export class PirIntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PirIntegrityError';
+  }
+}
+
+export interface PirOpenOptions {
+  /** The service identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
+  identityPublicKey?: Uint8Array | string;
+  /**
+   * Expand the public matrix A once and keep it (cols · n · 4 bytes, about the hint's size):
+   * queries are then ~10-20× faster. Default true.
+   */
+  cacheA?: boolean;
+}
+
+export interface PirIdentity { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }
+
+export interface PirDatabaseHandle {
+  readonly name: string;
+  /** The verified config version in use (changes after a refresh). */
+  readonly version: number;
+  readonly params: PirParams;
+  readonly config: PirConfigJson;
+  readonly identity: PirIdentity;
+  /** True when the identity was pinned (option or earlier open on this client), false on first use. */
+  readonly pinned: boolean;
+  /**
+   * Fetches record `index` privately: a fresh query of constant size, one answer, local decode.
+   * If the server moved to a new version (409), verifies the new config and hint and retries once.
+   */
+  get(index: number): Promise<Uint8Array>;
+  /** Re-reads the config; fetches and verifies the new hint when the version changed. */
+  refresh(): Promise<void>;
+}
+
+export interface PirApi {
+  /** Fetches and verifies the config (signature, pin, shape) and the hint (SHA-256), see PirDatabaseHandle. */
+  open(name: string, options?: PirOpenOptions): Promise<PirDatabaseHandle>;
+  /** Admin: uploads concatenated `recordSize`-byte records as a new version; returns its config (unverified). */
+  upload(name: string, records: Uint8Array, recordSize: number): Promise<PirConfig>;
+}
+
+interface Verified { config: PirConfigJson; seed: Uint8Array; hint: Uint32Array; A: Uint32Array | undefined }
+
+/** Verifies a config against the pinned key (if any); returns the identity it names. */
+export function verifyPirConfig(config: unknown, pinned: Uint8Array | undefined): PirIdentity {
+  try {
+    assertPirConfigShape(config);
+  } catch {
+    throw new PirIntegrityError('PIR config is malformed');
+  }
+  const publicKey = base64urlDecode(config.identity.publicKey);
+  if (pinned && !constantTimeEqual(publicKey, pinned)) throw new PirIntegrityError('the PIR config is signed by another identity than the pinned key');
+  const ok = nobleBackend.verify(PIR_IDENTITY_ALGORITHM, publicKey, pirConfigSignedMessage(config), base64urlDecode(config.signature), { context: PIR_CONFIG_CONTEXT });
+  if (!ok) throw new PirIntegrityError('PIR config signature verification failed');
+  return { keyId: config.identity.keyId, version: config.identity.version, algorithm: PIR_IDENTITY_ALGORITHM, publicKey };
+}
+
+/** Verifies hint bytes against the signed config: exact length and SHA-256 (constant-time compare). */
+export function verifyPirHint(config: PirConfigJson, bytes: Uint8Array): Uint32Array {
+  if (bytes.length !== config.sizes.hint) throw new PirIntegrityError('PIR hint has the wrong length');
+  if (!constantTimeEqual(sha256(bytes), fromHex(config.hintSha256))) throw new PirIntegrityError('PIR hint does not match the signed hash');
+  return bytesToU32(bytes, config.sizes.hint / 4);
+}
+
+const isProblem = (e: unknown): e is Problem => typeof e === 'object' && e !== null && 'code' in e && 'status' in e;
+
+export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
+  // Trust on first use, per client: the first identity seen pins later opens.
+  let firstSeen: Uint8Array | undefined;
+
+  async function fetchVerified(name: string, config: unknown, pin: Uint8Array | undefined, cacheA: boolean): Promise<Verified & { identity: PirIdentity }> {
+    const identity = verifyPirConfig(config, pin);
+    const cfg = config as PirConfigJson;
+    if (cfg.name !== name) throw new PirIntegrityError('the PIR config names another database');
+    const res = await api.GET('/v1/pir/databases/{name}/hint', {
+      params: { path: { name }, query: { version: cfg.version } }, parseAs: 'arrayBuffer',
+    });
+    const hint = verifyPirHint(cfg, new Uint8Array(unwrap(res as { data?: ArrayBuffer; error?: unknown; response: Response })));
+    const seed = base64urlDecode(cfg.seed);
+    return { config: cfg, seed, hint, A: cacheA ? expandA(seed, cfg.params.cols, cfg.params.n) : undefined, identity };
+  }
+
+  return {
+    async open(name, options = {}) {
+      const explicit = options.identityPublicKey === undefined ? undefined
+        : typeof options.identityPublicKey === 'string' ? base64urlDecode(options.identityPublicKey) : options.identityPublicKey;
+      const pin = explicit ?? firstSeen;
+      const cacheA = options.cacheA ?? true;
+      const config = unwrap(await api.GET('/v1/pir/databases/{name}', { params: { path: { name } } }));
+      let state = await fetchVerified(name, config, pin, cacheA);
+      firstSeen ??= state.identity.publicKey;
+      const pinned = pin !== undefined;
+      const pinnedKey = pin ?? state.identity.publicKey;
+
+      const adopt = async (next: unknown): Promise<void> => {
+        const cfg = next as PirConfigJson | undefined;
+        if (cfg?.version === state.config.version) return;
+        state = await fetchVerified(name, next, pinnedKey, cacheA);
+      };
+
+      const attempt = async (index: number): Promise<{ stale?: unknown; record?: Uint8Array }> => {
+        const s = state;
+        const { query, state: q } = makeQuery(s.config.params, s.seed, index, s.A ? { A: s.A } : {});
+        const body = new Uint8Array(query.buffer, query.byteOffset, query.byteLength);
+        const res = await api.POST('/v1/pir/databases/{name}/query', {
+          params: { path: { name }, query: { version: s.config.version } },
+          body: body as never,
+          bodySerializer: (b: unknown) => b as never,
+          headers: { 'content-type': 'application/octet-stream' },
+          parseAs: 'arrayBuffer',
+        });
+        if (res.response.status === 409 && isProblem(res.error) && 'currentConfig' in res.error) return { stale: res.error['currentConfig'] };
+        const bytes = new Uint8Array(unwrap(res as { data?: ArrayBuffer; error?: unknown; response: Response }));
+        if (bytes.length !== s.config.sizes.answer) throw new PirIntegrityError('PIR answer has the wrong length');
+        return { record: decode(s.config.params, s.hint, bytesToU32(bytes, s.config.params.rows), q) };
+      };
+
+      return {
+        name,
+        get version() { return state.config.version; },
+        get params() { return state.config.params; },
+        get config() { return state.config; },
+        get identity() { return state.identity; },
+        pinned,
+        async get(index) {
+          const first = await attempt(index);
+          if (first.record) return first.record;
+          await adopt(first.stale);
+          const second = await attempt(index);
+          if (second.record) return second.record;
+          throw new PirIntegrityError('the PIR database changed version twice during one read');
+        },
+        async refresh() {
+          await adopt(unwrap(await api.GET('/v1/pir/databases/{name}', { params: { path: { name } } })));
+        },
+      };
+    },
+
+    async upload(name, records, recordSize) {
+      return unwrap(await api.PUT('/v1/pir/databases/{name}', {
+        params: { path: { name }, query: { recordSize } },
+        body: records as never,
+        bodySerializer: (b: unknown) => b as never,
+        headers: { 'content-type': 'application/octet-stream' },
+      }));
+    },
+  };
+}

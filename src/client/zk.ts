@@ -1,0 +1,164 @@
+/**
+ * SDK for the zero-knowledge login (docs/ZK.md): register a Poseidon commitment, then log in by
+ * proving knowledge of the secret with snarkjs (Groth16), bound to a server challenge and to the
+ * session public key the access token will be bound to. Imports no `node:` module: runs in Node and
+ * in browsers (bundle with esbuild, platform "browser").
+ *
+ * The user keeps ONE value, `secret` (a canonical decimal field element). The commitment's salt is
+ * derived from the username (usernameSalt). Generated secrets have 248 bits. Low-entropy secrets
+ * (passwords) are refused by design: the commitment is public, so it could be brute-forced offline.
+ *
+ * Artifacts (login.wasm, login.zkey) are downloaded once per client and checked against the SHA-256
+ * values from getCircuit and, when given, against values pinned in the client (`pins`).
+ *
+ * @example
+ * const client = createClient(url);
+ * const { secret } = await client.zk.register('alice');           // store `secret` safely
+ * const { accessToken } = await client.zk.login('alice', secret, sessionPublicKey);
+ * client.setToken(accessToken);
+ */
+import type { Client } from 'openapi-fetch';
+import * as snarkjs from 'snarkjs';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { paths, components } from './schema.ts';
+import { base64urlEncode, toHex } from '../crypto/bytes.ts';
+import { CryptoInputError } from '../errors.ts';
+import { commitment, formatFieldElement, loginTag, parseFieldElement, rotationBinding, sessionKeyHash, usernameSalt } from '../zk/poseidon.ts';
+
+type S = components['schemas'];
+export type ZkCircuit = S['ZkCircuit'];
+export type ZkProof = S['ZkProof'];
+type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
+
+/** A login secret: a bigint or canonical decimal string in [0, r). */
+export type ZkSecret = bigint | string;
+
+export interface ZkOptions {
+  /** Expected SHA-256 (hex) of login.wasm / login.zkey, e.g. from a release note; checked on download. */
+  pins?: Partial<Record<'login.wasm' | 'login.zkey', string>>;
+  /** Prove on the calling thread (default true: no worker threads left running; works under strict CSP). */
+  singleThread?: boolean;
+}
+
+export interface Registered {
+  username: string;
+  /** What the user must keep (and keep secret): the only value needed to log in. */
+  secret: string;
+  commitment: string;
+  createdAt: string;
+}
+export interface LoginResult {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  /** Milliseconds spent in witness generation + proving. */
+  provingMs: number;
+}
+
+export interface ZkApi {
+  /** The circuit description (public signals, labels, artifact hashes). */
+  circuit(): Promise<ZkCircuit>;
+  /** Registers `username` with the commitment of `secret` (a fresh 248-bit one if omitted). */
+  register(username: string, secret?: ZkSecret): Promise<Registered>;
+  /** Proves knowledge of `secret` for a fresh challenge bound to `sessionPublicKey` and returns the access token. */
+  login(username: string, secret: ZkSecret, sessionPublicKey: Uint8Array, opts?: ZkOptions): Promise<LoginResult>;
+  /** Replaces the commitment by proving the old secret; resolves to the new secret to keep. */
+  rotate(username: string, oldSecret: ZkSecret, newSecret?: ZkSecret, opts?: ZkOptions): Promise<Registered>;
+  /** Lower level: a proof for given challenge values (what login sends). */
+  prove(username: string, secret: ZkSecret, challenge: string, sessionKeyHashValue: string, opts?: ZkOptions): Promise<{ proof: ZkProof; loginTag: string; provingMs: number }>;
+}
+
+/** A fresh 248-bit secret from the platform CSPRNG, as a canonical decimal string. */
+export function generateSecret(): string {
+  const b = new Uint8Array(31);
+  globalThis.crypto.getRandomValues(b);
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v.toString(10);
+}
+
+const toSecret = (s: ZkSecret): bigint => (typeof s === 'bigint' ? parseFieldElement(s.toString(10), 'secret') : parseFieldElement(s, 'secret'));
+
+/** The commitment a username/secret pair registers. */
+export const commitmentFor = (username: string, secret: ZkSecret): string => formatFieldElement(commitment(toSecret(secret), usernameSalt(username)));
+
+export function zkApi(api: Client<paths>, unwrap: Unwrap): ZkApi {
+  let circuitP: Promise<ZkCircuit> | undefined;
+  const files = new Map<string, Promise<Uint8Array>>();
+
+  const circuit = (): Promise<ZkCircuit> => {
+    circuitP ??= api.GET('/v1/zk/circuit').then((r) => unwrap(r));
+    circuitP.catch(() => { circuitP = undefined; });
+    return circuitP;
+  };
+
+  async function download(name: 'login.wasm' | 'login.zkey', pins: ZkOptions['pins']): Promise<Uint8Array> {
+    const info = await circuit();
+    const expected = info.artifacts.find((a) => a.name === name)?.sha256;
+    if (!expected) throw new CryptoInputError(`the service lists no ${name}`);
+    const pin = pins?.[name]?.toLowerCase();
+    if (pin !== undefined && pin !== expected) throw new CryptoInputError(`${name}: the service publishes a different SHA-256 than the pinned one`);
+    let p = files.get(expected);
+    if (!p) {
+      p = (async () => {
+        const r = await api.GET('/v1/zk/circuit/{artifact}', { params: { path: { artifact: name } }, parseAs: 'arrayBuffer' });
+        const bytes = new Uint8Array(unwrap(r) as unknown as ArrayBuffer);
+        if (toHex(sha256(bytes)) !== expected) throw new CryptoInputError(`${name}: downloaded bytes do not match their SHA-256`);
+        return bytes;
+      })();
+      files.set(expected, p);
+      p.catch(() => files.delete(expected));
+    }
+    return p;
+  }
+
+  async function prove(username: string, secret: ZkSecret, challenge: string, skhText: string, opts: ZkOptions = {}) {
+    const s = toSecret(secret);
+    const salt = usernameSalt(username);
+    const ch = parseFieldElement(challenge, 'challenge');
+    const skh = parseFieldElement(skhText, 'sessionKeyHash');
+    const [wasm, zkey] = await Promise.all([download('login.wasm', opts.pins), download('login.zkey', opts.pins)]);
+    const t0 = performance.now();
+    const input = { secret: s.toString(), salt: salt.toString(), challenge: ch.toString(), sessionKeyHash: skh.toString() };
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      input, { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: opts.singleThread ?? true },
+    );
+    const provingMs = performance.now() - t0;
+    // The proof's public signals must be exactly what the server will rebuild.
+    const expected = [commitment(s, salt), loginTag(s, ch, skh), ch, skh].map(String);
+    if (publicSignals.length !== 4 || publicSignals.some((v, i) => v !== expected[i])) throw new CryptoInputError('prover output does not match the expected public signals');
+    const { pi_a, pi_b, pi_c, protocol, curve } = proof;
+    return { proof: { pi_a, pi_b, pi_c, protocol, curve } as ZkProof, loginTag: expected[1]!, provingMs };
+  }
+
+  async function register(username: string, secret?: ZkSecret): Promise<Registered> {
+    const sec = secret === undefined ? generateSecret() : formatFieldElement(toSecret(secret));
+    const c = commitmentFor(username, sec);
+    const r = unwrap(await api.POST('/v1/zk/users', { body: { username, commitment: c } }));
+    return { username: r.username, secret: sec, commitment: r.commitment, createdAt: r.createdAt };
+  }
+
+  return {
+    circuit,
+    register,
+    prove,
+    async login(username, secret, sessionPublicKey, opts) {
+      if (!(sessionPublicKey instanceof Uint8Array)) throw new CryptoInputError('sessionPublicKey must be bytes');
+      const ch = unwrap(await api.POST('/v1/zk/challenges', { body: { username, sessionPublicKey: base64urlEncode(sessionPublicKey) } }));
+      // The server must bind the challenge to OUR key; otherwise the token would be bound to another one.
+      if (ch.sessionKeyHash !== sessionKeyHash(sessionPublicKey).toString()) throw new CryptoInputError('the challenge is not bound to this session key');
+      const { proof, loginTag: tag, provingMs } = await prove(username, secret, ch.challenge, ch.sessionKeyHash, opts);
+      const t = unwrap(await api.POST('/v1/zk/login', { body: { challengeId: ch.challengeId, proof, loginTag: tag } }));
+      return { accessToken: t.accessToken, tokenType: t.tokenType, expiresIn: t.expiresIn, provingMs };
+    },
+    async rotate(username, oldSecret, newSecret, opts) {
+      const sec = newSecret === undefined ? generateSecret() : formatFieldElement(toSecret(newSecret));
+      const nc = commitmentFor(username, sec);
+      const ch = unwrap(await api.POST('/v1/zk/challenges', { body: { username, newCommitment: nc } }));
+      if (ch.sessionKeyHash !== rotationBinding(BigInt(nc)).toString()) throw new CryptoInputError('the challenge is not bound to the new commitment');
+      const { proof, loginTag: tag } = await prove(username, oldSecret, ch.challenge, ch.sessionKeyHash, opts);
+      const r = unwrap(await api.POST('/v1/zk/users/{username}/commitment', { params: { path: { username } }, body: { challengeId: ch.challengeId, proof, loginTag: tag } }));
+      return { username: r.username, secret: sec, commitment: r.commitment, createdAt: r.updatedAt };
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The kex capability: signed prekeys, the handshake, the envelope and session lifecycle
+ * (docs/PROTOCOL.md). No fastify import: the route layer hands in the inner-request runner.
+ */
+import type { CryptoBackend } from '../crypto/backend.ts';
+import { base64urlDecode, base64urlEncode, concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
+import { AppError, DecryptionError } from '../errors.ts';
+import type { Store } from '../store/index.ts';
+import { isUniqueViolation } from '../store/index.ts';
+import * as P from './protocol.ts';
+import * as repo from './repo.ts';
+import { Vault } from './vault.ts';
+import { kexTasks, type RespondInput, type RespondOutput } from './tasks.ts';
+
+/** The identity-key service the keys capability attaches to the context (ctx.systemKeys). */
+export interface IdentitySigner {
+  identity(): Promise<P.Identity>;
+  signIdentity(message: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface KexOptions {
+  prekeyRotationSeconds: number;
+  prekeyGraceSeconds: number;
+  sessionTtlSeconds: number;
+  grantKeySeconds: number;
+}
+
+export interface PrekeyView {
+  prekeyId: string; algorithm: 'X-Wing'; publicKey: string; notBefore: string; notAfter: string; signature: string;
+  identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: string };
+}
+export interface OpenSessionRequest { prekeyId: string; ciphertext: string; clientPublicKey: string; proof: string }
+export interface OpenSessionResponse { sessionId: string; ciphertext: string; confirmation: string; expiresAt: string }
+export interface EnvelopeRequest { seq: number; sealed: string; confirmation?: string | undefined }
+export interface EnvelopeResponse { seq: number; sealed: string }
+
+/** Runs an inner request against the service's own routes, with the same auth rules. */
+export type InnerRunner = (req: Required<Pick<P.InnerRequest, 'method' | 'path'>> & { headers: Record<string, string>; body?: unknown }) => Promise<P.InnerResponse>;
+
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+const INNER_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const INNER_HEADERS = new Set(['authorization', 'accept', 'content-type']);
+const INNER_PATH = /^\/v1\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$/;
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+const secondsOf = (d: Date) => Math.floor(d.getTime() / 1000);
+const sessionSecretId = (id: string) => `s:${id}`;
+const prekeySecretId = (id: string) => `p:${id}`;
+
+function rowToPrekey(r: repo.PrekeyRow): P.Prekey {
+  return {
+    prekeyId: r.prekey_id, publicKey: r.public_key, notBefore: secondsOf(r.not_before), notAfter: secondsOf(r.not_after), signature: r.signature,
+    identity: { keyId: r.identity_key_id, version: r.identity_version, algorithm: 'ML-DSA-65', publicKey: r.identity_public_key },
+  };
+}
+
+/** Checks an inner request's shape and that its route may be reached through an envelope. */
+export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AppError('invalid_input', 'inner request must be a JSON object');
+  const r = v as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!['method', 'path', 'headers', 'body'].includes(k)) throw new AppError('invalid_input', `inner request has an unknown field ${k.slice(0, 32)}`);
+  if (typeof r.method !== 'string' || !INNER_METHODS.has(r.method)) throw new AppError('invalid_input', 'inner method must be one of GET, POST, PUT, PATCH, DELETE');
+  if (typeof r.path !== 'string' || r.path.length > 2048 || !INNER_PATH.test(r.path)) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
+  const pathOnly = r.path.split('?')[0]!;
+  if (pathOnly.includes('//') || pathOnly.split('/').some((s) => s === '.' || s === '..') || /^\/v1\/kex(\/|$)/i.test(pathOnly)) {
+    throw new AppError('forbidden', 'this route cannot be called through an envelope');
+  }
+  const headers: Record<string, string> = {};
+  if (r.headers !== undefined) {
+    if (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers)) throw new AppError('invalid_input', 'inner headers must be an object');
+    for (const [k, val] of Object.entries(r.headers)) {
+      const name = k.toLowerCase();
+      if (!INNER_HEADERS.has(name)) throw new AppError('invalid_input', 'inner headers may only be authorization, accept and content-type');
+      if (typeof val !== 'string' || val.length > 8192 || /[\r\n\0]/.test(val)) throw new AppError('invalid_input', 'inner header values must be single-line strings');
+      if (name === 'content-type' && val !== 'application/json') throw new AppError('invalid_input', 'inner content-type must be application/json');
+      headers[name] = val;
+    }
+  }
+  return { method: r.method, path: r.path, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
+}
+
+export class KexService {
+  readonly vault: Vault;
+  private readonly store: Store;
+  private readonly b: CryptoBackend;
+  private readonly signer: IdentitySigner;
+  private readonly o: KexOptions;
+  private creating: Promise<P.Prekey> | undefined;
+  private identityCache: { at: number; id: P.Identity } | undefined;
+  /** Public prekey records (immutable), to skip a store read per handshake. */
+  private readonly prekeys = new Map<string, P.Prekey>();
+
+  private readonly respond: (input: RespondInput) => Promise<RespondOutput>;
+
+  /** `respond` runs the server half of the handshake (the worker pool in the service; inline by default). */
+  constructor(deps: { store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; instanceId?: string; respond?: (input: RespondInput) => Promise<RespondOutput> }) {
+    this.respond = deps.respond ?? (async (input) => kexTasks['kex.respond'](input));
+    this.store = deps.store;
+    this.b = deps.backend;
+    this.signer = deps.signer;
+    this.o = deps.options;
+    this.vault = new Vault({
+      store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
+      grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.vault.register();
+  }
+
+  private async identity(): Promise<P.Identity> {
+    const now = Date.now();
+    if (!this.identityCache || now - this.identityCache.at > 5000) this.identityCache = { at: now, id: await this.signer.identity() };
+    return this.identityCache.id;
+  }
+
+  /** The newest prekey this instance can serve; makes a new one when due (rotation, identity rotation, none held). */
+  async currentPrekey(): Promise<P.Prekey> {
+    const id = await this.identity();
+    const now = Math.floor(Date.now() / 1000);
+    for (const row of await repo.currentPrekeys(this.store, 0)) {
+      const p = rowToPrekey(row);
+      if (p.notBefore + this.o.prekeyRotationSeconds <= now) break;
+      if (p.identity.keyId !== id.keyId || p.identity.version !== id.version) break;
+      if (await this.vault.get(prekeySecretId(p.prekeyId))) return p;
+    }
+    this.creating ??= this.createPrekey().finally(() => { this.creating = undefined; });
+    return this.creating;
+  }
+
+  private async createPrekey(): Promise<P.Prekey> {
+    const identity = await this.signer.identity();
+    this.identityCache = { at: Date.now(), id: identity };
+    const kp = this.b.keygen('X-Wing');
+    const notBefore = Math.floor(Date.now() / 1000);
+    const overlap = Math.min(this.o.prekeyRotationSeconds, 300);
+    const unsigned: P.UnsignedPrekey = {
+      prekeyId: base64urlEncode(this.b.randomBytes(12)), publicKey: kp.publicKey, notBefore,
+      notAfter: notBefore + this.o.prekeyRotationSeconds + overlap, identity,
+    };
+    const signature = await this.signer.signIdentity(P.prekeySignedMessage(unsigned), P.PREKEY_SIGNATURE_CONTEXT);
+    const prekey = { ...unsigned, signature };
+    this.prekeys.set(prekey.prekeyId, prekey);
+    // The identity may rotate between identity() and signIdentity(): never publish a prekey that does not verify.
+    P.verifyPrekey(this.b, prekey, notBefore);
+    await repo.insertPrekey(this.store, {
+      prekey_id: prekey.prekeyId, public_key: prekey.publicKey, not_before: new Date(notBefore * 1000), not_after: new Date(prekey.notAfter * 1000),
+      signature, identity_key_id: identity.keyId, identity_version: identity.version, identity_public_key: identity.publicKey,
+    });
+    await this.vault.put(prekeySecretId(prekey.prekeyId), kp.secretKey, new Date((prekey.notAfter + this.o.prekeyGraceSeconds) * 1000));
+    wipe(kp.secretKey);
+    return prekey;
+  }
+
+  async getPrekey(): Promise<PrekeyView> {
+    const p = await this.currentPrekey();
+    return {
+      prekeyId: p.prekeyId, algorithm: 'X-Wing', publicKey: base64urlEncode(p.publicKey), notBefore: iso(p.notBefore), notAfter: iso(p.notAfter),
+      signature: base64urlEncode(p.signature),
+      identity: { keyId: p.identity.keyId, version: p.identity.version, algorithm: 'ML-DSA-65', publicKey: base64urlEncode(p.identity.publicKey) },
+    };
+  }
+
+  async openSession(req: OpenSessionRequest): Promise<OpenSessionResponse> {
+    const hello: P.ClientHello = {
+      prekeyId: req.prekeyId,
+      ciphertext: base64urlDecode(req.ciphertext),
+      clientPublicKey: base64urlDecode(req.clientPublicKey),
+      proof: base64urlDecode(req.proof),
+    };
+    if (hello.ciphertext.length !== P.SIZES.cipherText) throw new AppError('invalid_input', `ciphertext must be ${P.SIZES.cipherText} bytes`, { field: 'body.ciphertext' });
+    if (hello.clientPublicKey.length !== P.SIZES.publicKey) throw new AppError('invalid_input', `clientPublicKey must be ${P.SIZES.publicKey} bytes`, { field: 'body.clientPublicKey' });
+    if (hello.proof.length !== P.SIZES.proof) throw new AppError('invalid_input', `proof must be ${P.SIZES.proof} bytes`, { field: 'body.proof' });
+    let prekey = this.prekeys.get(req.prekeyId);
+    if (!prekey) {
+      const row = await repo.findPrekey(this.store, req.prekeyId);
+      if (row) this.prekeys.set(req.prekeyId, prekey = rowToPrekey(row));
+    }
+    const gone = () => new AppError('gone', 'unknown or expired prekeyId; fetch GET /v1/kex/prekey again');
+    if (!prekey || prekey.notAfter * 1000 <= Date.now()) throw gone();
+    const secret = await this.vault.get(prekeySecretId(req.prekeyId));
+    if (!secret) throw new AppError('overloaded', 'this prekey is not yet available on this instance; retry', { retryAfter: 1 });
+    const digest = this.b.hash('SHA-256', concatBytes(P.lp(req.prekeyId), P.lp(hello.ciphertext)));
+    const sessionId = base64urlEncode(this.b.randomBytes(16));
+    const result = await this.respond({ prekey, prekeySecret: secret.slice(), hello, sessionId });
+    if (result.failed) throw new AppError('decryption_failed', 'handshake failed');
+    const expiresAt = new Date(Date.now() + this.o.sessionTtlSeconds * 1000);
+    const packed = result.packedKeys;
+    const confirmation = packed.slice(88, 120); // SessionKeys.serverConfirmation in the packed layout
+    try {
+      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt });
+      await this.vault.put(sessionSecretId(sessionId), packed, expiresAt);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('conflict', 'this handshake was already used (replayed openSession)');
+      if ((err as { code?: unknown })?.code === '23503') throw gone(); // the prekey was retired meanwhile
+      throw err;
+    } finally {
+      wipe(packed);
+    }
+    return { sessionId, ciphertext: base64urlEncode(result.ciphertext), confirmation: base64urlEncode(confirmation), expiresAt: expiresAt.toISOString() };
+  }
+
+  private static readonly REPLAY = 'sequence number already used: envelopes must carry strictly increasing numbers (replay or reordering)';
+
+  /**
+   * The session's keys. Fast path: keys held in memory (the row is then checked by the atomic
+   * consume that follows). Otherwise the row is read first, so unknown sessions cost no crypto.
+   */
+  private async session(sessionId: string, seq: number): Promise<P.SessionKeys> {
+    if (!SESSION_ID.test(sessionId)) throw new AppError('not_found', 'unknown or expired session');
+    const secretId = sessionSecretId(sessionId);
+    if (!this.vault.has(secretId)) {
+      const row = await repo.findSession(this.store, sessionId);
+      if (!row) throw new AppError('not_found', 'unknown or expired session');
+      if (seq <= row.recv_seq) throw new AppError('conflict', KexService.REPLAY);
+    }
+    const packed = await this.vault.get(secretId);
+    if (!packed) throw new AppError('overloaded', 'session keys are not yet available on this instance; retry', { retryAfter: 1 });
+    return P.unpackKeys(packed);
+  }
+
+  /** Why an atomic consume failed, for the error: unknown/expired, replay, or unconfirmed. */
+  private async consumeFailure(sessionId: string): Promise<AppError> {
+    const row = await repo.findSession(this.store, sessionId);
+    if (!row) {
+      this.vault.drop([sessionSecretId(sessionId)]);
+      return new AppError('not_found', 'unknown or expired session');
+    }
+    if (!row.confirmed) return new AppError('invalid_input', 'the first envelope of a session must carry the client key confirmation', { field: 'body.confirmation' });
+    return new AppError('conflict', KexService.REPLAY);
+  }
+
+  /** Opens, checks and runs one envelope; answers with the sealed inner response under the same sequence number. */
+  async sendEnvelope(sessionId: string, req: EnvelopeRequest, run: InnerRunner): Promise<EnvelopeResponse> {
+    const keys = await this.session(sessionId, req.seq);
+    try {
+      // A confirmation, when present, must be right; whether one is required is decided atomically below.
+      if (req.confirmation !== undefined && !constantTimeEqual(base64urlDecode(req.confirmation), keys.clientConfirmation)) throw new DecryptionError();
+      const plaintext = P.openEnvelope(this.b, keys, 'request', sessionId, req.seq, base64urlDecode(req.sealed));
+      let parsed: unknown;
+      try { parsed = P.decodeJson(plaintext); } catch { throw new AppError('invalid_input', 'inner request is not UTF-8 JSON'); }
+      const inner = checkInner(parsed);
+      if (!await repo.consumeSeq(this.store, sessionId, req.seq, req.confirmation !== undefined)) throw await this.consumeFailure(sessionId);
+      const response = await run(inner);
+      return { seq: req.seq, sealed: base64urlEncode(P.sealEnvelope(this.b, keys, 'response', sessionId, req.seq, P.encodeJson(response))) };
+    } finally {
+      P.wipeKeys(keys);
+    }
+  }
+
+  /** Closes a session (a sealed, empty 'close' message) and erases its keys. */
+  async closeSession(sessionId: string, req: { seq: number; sealed: string }): Promise<void> {
+    const keys = await this.session(sessionId, req.seq);
+    try {
+      const plaintext = P.openEnvelope(this.b, keys, 'close', sessionId, req.seq, base64urlDecode(req.sealed));
+      if (plaintext.length !== 0) throw new AppError('invalid_input', 'a close message has an empty plaintext');
+    } finally {
+      P.wipeKeys(keys);
+    }
+    if (!await repo.deleteSession(this.store, sessionId, req.seq)) {
+      const row = await repo.findSession(this.store, sessionId);
+      if (!row) { await this.erase([sessionSecretId(sessionId)]); throw new AppError('not_found', 'unknown or expired session'); }
+      throw new AppError('conflict', KexService.REPLAY);
+    }
+    await this.erase([sessionSecretId(sessionId)]);
+  }
+
+  private async erase(secretIds: string[]): Promise<void> {
+    this.vault.drop(secretIds);
+    await repo.deleteGrants(this.store, secretIds);
+  }
+
+  /** Sweeper: expired sessions, sessions closed on other instances, retired prekeys, grant keys. */
+  async maintain(): Promise<void> {
+    const expired = await repo.deleteExpiredSessions(this.store);
+    await this.erase(expired.map(sessionSecretId));
+    const held = this.vault.ids('s:').map((s) => s.slice(2));
+    const alive = await repo.existingSessions(this.store, held);
+    this.vault.drop(held.filter((id) => !alive.has(id)).map(sessionSecretId));
+    for (const [id, p] of this.prekeys) if ((p.notAfter + this.o.prekeyGraceSeconds) * 1000 <= Date.now()) this.prekeys.delete(id);
+    const retired = await repo.deleteRetiredPrekeys(this.store, this.o.prekeyGraceSeconds);
+    for (const id of retired) this.prekeys.delete(id);
+    await this.erase(retired.map(prekeySecretId));
+    await repo.deleteExpiredGrants(this.store);
+    await repo.deleteStaleInstances(this.store, 30);
+    await this.vault.maintain();
+  }
+
+  async close(): Promise<void> {
+    await this.vault.close();
+  }
+}

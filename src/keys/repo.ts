@@ -1,0 +1,91 @@
+/**
+ * SQL of managed keys (tables from migrations/002_keys.sql). Same statements on PGlite and PostgreSQL.
+ * Every lookup is scoped by owner: a key that belongs to someone else is indistinguishable from
+ * one that does not exist.
+ */
+import type { Queryable } from '../store/index.ts';
+
+export interface KeyRow {
+  id: string;
+  owner: string;
+  name: string;
+  algorithm: string;
+  exportable: boolean;
+  deletion_allowed: boolean;
+  min_version: number;
+  latest_version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface VersionRow { version: number; public_key: Uint8Array; created_at: Date }
+export interface MaterialRow extends KeyRow { version: number | null; public_key: Uint8Array | null; wrapped_secret: Uint8Array | null }
+
+const KEY_COLS = 'k.id, k.owner, k.name, k.algorithm, k.exportable, k.deletion_allowed, k.min_version, k.latest_version, k.created_at, k.updated_at';
+
+export async function insertKey(tx: Queryable, k: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, onConflictDoNothing = false): Promise<boolean> {
+  const rows = await tx.query(
+    `INSERT INTO keys (id, owner, name, algorithm, exportable) VALUES ($1, $2, $3, $4, $5)
+     ${onConflictDoNothing ? 'ON CONFLICT (owner, name) DO NOTHING' : ''} RETURNING id`,
+    [k.id, k.owner, k.name, k.algorithm, k.exportable],
+  );
+  return rows.length === 1;
+}
+
+export async function insertVersion(tx: Queryable, keyId: string, version: number, publicKey: Uint8Array, wrapped: Uint8Array): Promise<void> {
+  await tx.query('INSERT INTO key_versions (key_id, version, public_key, wrapped_secret) VALUES ($1, $2, $3, $4)', [keyId, version, publicKey, wrapped]);
+}
+
+export async function findKey(q: Queryable, owner: string, name: string): Promise<KeyRow | undefined> {
+  const rows = await q.query<KeyRow & Record<string, unknown>>(`SELECT ${KEY_COLS} FROM keys k WHERE k.owner = $1 AND k.name = $2`, [owner, name]);
+  return rows[0];
+}
+
+/** Keys of one owner, or of every owner but `exclude` when owner is null (the admin's view). */
+export async function listKeys(q: Queryable, owner: string | null, exclude: string, limit: number, after: string | undefined): Promise<KeyRow[]> {
+  return q.query<KeyRow & Record<string, unknown>>(
+    `SELECT ${KEY_COLS} FROM keys k
+     WHERE ($1::text IS NULL OR k.owner = $1) AND k.owner <> $2 AND ($3::text IS NULL OR k.owner || '/' || k.name > $3)
+     ORDER BY k.owner || '/' || k.name LIMIT $4`,
+    [owner, exclude, after ?? null, limit],
+  );
+}
+
+export async function listVersions(q: Queryable, keyId: string): Promise<VersionRow[]> {
+  return q.query<VersionRow & Record<string, unknown>>('SELECT version, public_key, created_at FROM key_versions WHERE key_id = $1 ORDER BY version', [keyId]);
+}
+
+/** The key and one version (the latest when `version` is null) with its wrapped material, in one round trip. */
+export async function findMaterial(q: Queryable, owner: string, name: string, version: number | null): Promise<MaterialRow | undefined> {
+  const rows = await q.query<MaterialRow & Record<string, unknown>>(
+    `SELECT ${KEY_COLS}, v.version, v.public_key, v.wrapped_secret
+     FROM keys k LEFT JOIN key_versions v ON v.key_id = k.id AND v.version = COALESCE($3::integer, k.latest_version)
+     WHERE k.owner = $1 AND k.name = $2`,
+    [owner, name, version],
+  );
+  return rows[0];
+}
+
+/** Claims the next version number (row lock until the transaction ends). */
+export async function bumpVersion(tx: Queryable, keyId: string): Promise<number | undefined> {
+  const rows = await tx.query<{ latest_version: number }>(
+    'UPDATE keys SET latest_version = latest_version + 1, updated_at = now() WHERE id = $1 RETURNING latest_version', [keyId]);
+  return rows[0]?.latest_version;
+}
+
+/** Conditional update: minVersion must stay within 1..latest. Undefined = no such key or the condition failed. */
+export async function updateKey(q: Queryable, owner: string, name: string, minVersion: number | null, deletionAllowed: boolean | null): Promise<KeyRow | undefined> {
+  const rows = await q.query<KeyRow & Record<string, unknown>>(
+    `UPDATE keys k SET min_version = COALESCE($3::integer, k.min_version), deletion_allowed = COALESCE($4::boolean, k.deletion_allowed), updated_at = now()
+     WHERE k.owner = $1 AND k.name = $2 AND COALESCE($3::integer, k.min_version) <= k.latest_version
+     RETURNING ${KEY_COLS}`,
+    [owner, name, minVersion, deletionAllowed],
+  );
+  return rows[0];
+}
+
+/** Deletes the key and (cascade) its wrapped versions, only if deletion was allowed first. */
+export async function deleteKey(q: Queryable, owner: string, name: string): Promise<boolean> {
+  const rows = await q.query('DELETE FROM keys WHERE owner = $1 AND name = $2 AND deletion_allowed RETURNING id', [owner, name]);
+  return rows.length === 1;
+}

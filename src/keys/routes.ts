@@ -1,0 +1,77 @@
+/**
+ * Handlers of the keys capability (thin: parse, authorize by principal, call the service), and the
+ * set-up that attaches ctx.keys, ctx.systemKeys, ctx.tokens and the tenant token verifier.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import type { Handlers } from '../http/openapi.ts';
+import type { Principal } from '../http/auth.ts';
+import { AppError } from '../errors.ts';
+import { KeyService, ADMIN_OWNER, tenantOwner } from './service.ts';
+import type { PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest } from './service.ts';
+import { TokenService } from './tokens.ts';
+import { createSystemKeys, type SystemKeys } from './system.ts';
+
+declare module '../context.ts' {
+  interface AppContext {
+    keys: KeyService;
+    systemKeys: SystemKeys;
+    tokens: TokenService;
+  }
+}
+
+type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | number | undefined>; Body: Record<string, unknown> }>;
+
+/** The owner a request acts for: a tenant is always itself; the admin is `admin` unless it names an owner. */
+function ownerOf(principal: Principal, requested: unknown): string {
+  if (principal.kind === 'tenant') {
+    const own = tenantOwner(principal.tenantId);
+    // Naming another owner looks exactly like a missing key (no existence leak).
+    if (requested !== undefined && requested !== own) throw new AppError('not_found', 'no such key');
+    return own;
+  }
+  if (principal.kind === 'admin') return typeof requested === 'string' ? requested : ADMIN_OWNER;
+  throw new AppError('unauthorized', 'this operation requires a bearer token');
+}
+
+export async function setupKeys(ctx: AppContext, _app: FastifyInstance): Promise<Handlers> {
+  const keys = new KeyService(ctx);
+  ctx.keys = keys;
+  ctx.systemKeys = await createSystemKeys(ctx, keys);
+  ctx.tokens = new TokenService(ctx, keys);
+  ctx.tokenVerifier = ctx.tokens;
+
+  const owner = (req: Req) => ownerOf(req.principal, req.query.owner);
+  return {
+    getJwks: async (_req: FastifyRequest, reply: FastifyReply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return ctx.tokens.jwks();
+    },
+    createKey: async (req: Req, reply: FastifyReply) => {
+      const b = req.body as { name: string; algorithm: string; exportable?: boolean };
+      return reply.code(201).send(await keys.create(owner(req), b));
+    },
+    listKeys: async (req: Req) => {
+      const scope = req.principal.kind === 'admin' ? (req.query.owner as string | undefined) ?? null : owner(req);
+      return keys.list(scope, { limit: req.query.limit as number | undefined, after: req.query.after as string | undefined });
+    },
+    getKey: async (req: Req) => keys.get(owner(req), req.params.name),
+    updateKey: async (req: Req) => keys.update(owner(req), req.params.name, req.body as { minVersion?: number; deletionAllowed?: boolean }),
+    deleteKey: async (req: Req, reply: FastifyReply) => {
+      await keys.delete(owner(req), req.params.name);
+      return reply.code(204).send();
+    },
+    rotateKey: async (req: Req) => keys.rotate(owner(req), req.params.name),
+    getPublicKey: async (req: Req) => keys.publicKey(owner(req), req.params.name, {
+      version: req.query.version as number | undefined, format: req.query.format as PublicKeyFormat | undefined,
+    }),
+    exportKey: async (req: Req, reply: FastifyReply) => {
+      const b = req.body as { version?: number; format?: PrivateKeyFormat };
+      reply.header('cache-control', 'no-store');
+      return keys.export(owner(req), req.params.name, b);
+    },
+    sign: async (req: Req) => keys.sign(owner(req), req.params.name, req.body as SignRequest),
+    verify: async (req: Req) => keys.verify(owner(req), req.params.name, req.body as unknown as VerifyRequest),
+    verifyWithPublicKey: async (req: Req) => keys.verifyWithPublicKey(req.body as unknown as VerifyWithPublicKeyRequest),
+  } as unknown as Handlers;
+}

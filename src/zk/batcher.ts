@@ -1,0 +1,88 @@
+/**
+ * Collects concurrent login verifications into batches (Groth16Verifier.verifyBatch: one random
+ * linear combination, n + 3 Miller loops and one final exponentiation instead of 3n and n).
+ *
+ * Policy: a proof waits at most `maxWaitMs` for company, or less if `maxBatch` proofs are queued;
+ * at most `maxInFlight` batches run at once (one per worker thread). While every worker is busy,
+ * arrivals keep accumulating, so batches grow exactly when the service is loaded and a lone login
+ * pays only `maxWaitMs` of latency. A batch whose equation fails is re-checked proof by proof (in
+ * the verifier), so one bad proof never rejects the others.
+ */
+export type BatchRunner = (items: Array<{ proof: unknown; publicSignals: bigint[] }>) => Promise<boolean[]>;
+
+interface Pending {
+  proof: unknown;
+  publicSignals: bigint[];
+  resolve(ok: boolean): void;
+  reject(err: unknown): void;
+}
+
+export interface BatcherOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+  maxInFlight: number;
+}
+
+export class VerifyBatcher {
+  readonly #run: BatchRunner;
+  readonly #opts: BatcherOptions;
+  #queue: Pending[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = 0;
+  #closed = false;
+  /** Sizes of the batches dispatched so far (for tests and metrics). */
+  readonly stats = { batches: 0, proofs: 0, largest: 0 };
+
+  constructor(run: BatchRunner, opts: BatcherOptions) {
+    this.#run = run;
+    this.#opts = { ...opts, maxBatch: Math.max(1, opts.maxBatch), maxInFlight: Math.max(1, opts.maxInFlight) };
+  }
+
+  /** Resolves to the verdict for this proof (false for any invalid or malformed proof). */
+  verify(proof: unknown, publicSignals: bigint[]): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error('verifier batcher is closed'));
+    return new Promise<boolean>((resolve, reject) => {
+      this.#queue.push({ proof, publicSignals, resolve, reject });
+      if (this.#queue.length >= this.#opts.maxBatch) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#opts.maxWaitMs);
+    });
+  }
+
+  #flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    while (this.#queue.length > 0 && this.#inFlight < this.#opts.maxInFlight) {
+      const batch = this.#queue.splice(0, this.#opts.maxBatch);
+      this.#dispatch(batch);
+    }
+  }
+
+  #dispatch(batch: Pending[]): void {
+    this.#inFlight++;
+    this.stats.batches++;
+    this.stats.proofs += batch.length;
+    this.stats.largest = Math.max(this.stats.largest, batch.length);
+    this.#run(batch.map((p) => ({ proof: p.proof, publicSignals: p.publicSignals })))
+      .then(
+        (verdicts) => batch.forEach((p, i) => p.resolve(verdicts[i] === true)),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      )
+      .finally(() => {
+        this.#inFlight--;
+        // Whatever queued while the workers were busy goes out now, as one batch per free worker.
+        if (this.#queue.length > 0) this.#flush();
+      });
+  }
+
+  /** Rejects queued work; batches already running finish. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const q = this.#queue;
+    this.#queue = [];
+    for (const p of q) p.reject(new Error('verifier batcher is closed'));
+  }
+}

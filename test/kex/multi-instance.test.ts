@@ -1,0 +1,65 @@
+/**
+ * Several instances on one real PostgreSQL: a session opened on one is usable on the other, a
+ * sequence number is accepted by exactly one instance even when raced, and a close on either
+ * ends it everywhere. No kex secret is in the store in a form the server could open alone.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testApp, type TestApp } from '../support/app.ts';
+import { startPostgres, type TestPostgres } from '../support/postgres.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { nobleBackend as nb } from '../../src/crypto/noble.ts';
+import { base64urlEncode } from '../../src/crypto/bytes.ts';
+import * as P from '../../src/kex/protocol.ts';
+import { envelopeBody, handshake, openResponse, send } from './_client.ts';
+
+let pg: TestPostgres;
+let stores: Store[];
+let a: TestApp;
+let b: TestApp;
+before(async () => {
+  pg = await startPostgres();
+  stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
+  a = await testApp({}, { store: stores[0]! });
+  b = await testApp({}, { store: stores[1]! });
+});
+after(async () => {
+  await b?.close();
+  await a?.close();
+  for (const s of stores ?? []) await s.close();
+  await pg?.stop();
+});
+
+test('open on A, envelopes alternate between A and B, raced replay accepted once, close on B erases on A', async () => {
+  assert.equal(a.store.kind, 'postgres');
+  const s = await handshake(a.app);
+  for (let seq = 1; seq <= 4; seq++) {
+    const app = seq % 2 ? b.app : a.app;
+    const res = await send(app, s, envelopeBody(s, seq, { method: 'GET', path: '/v1/health' }));
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(openResponse(s, seq, (res.json() as { sealed: string }).sealed).status, 200);
+  }
+  // The same envelope raced to both instances: exactly one runs it.
+  const body = envelopeBody(s, 5, { method: 'GET', path: '/v1/health' });
+  const raced = await Promise.all([send(a.app, s, body), send(b.app, s, body), send(a.app, s, body), send(b.app, s, body)]);
+  assert.deepEqual(raced.map((r) => r.statusCode).sort(), [200, 409, 409, 409]);
+
+  const close = await b.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${s.sessionId}`, payload: { seq: 6, sealed: base64urlEncode(P.sealEnvelope(nb, s.keys, 'close', s.sessionId, 6, new Uint8Array(0))) } });
+  assert.equal(close.statusCode, 200, close.body);
+  assert.equal((await send(a.app, s, envelopeBody(s, 7, { method: 'GET', path: '/v1/health' }))).statusCode, 404);
+  await a.app.ctx.kex.maintain();
+  assert.equal(a.app.ctx.kex.vault.has(`s:${s.sessionId}`), false, 'A dropped the keys of the session closed on B');
+});
+
+test('a handshake on B with a prekey fetched from A; the store holds no plaintext secret', async () => {
+  const s = await handshake(b.app, undefined);
+  const res = await send(a.app, s, envelopeBody(s, 1, { method: 'GET', path: '/v1/health' }));
+  assert.equal(res.statusCode, 200, res.body);
+  // Every bytea value in the kex tables, against the session's keys.
+  const dump = await a.store.query<{ v: Uint8Array }>(`
+    SELECT public_key AS v FROM kex_instances UNION ALL SELECT public_key FROM kex_prekeys UNION ALL SELECT signature FROM kex_prekeys
+    UNION ALL SELECT ciphertext FROM kex_grants UNION ALL SELECT sealed FROM kex_grants UNION ALL SELECT digest FROM kex_handshakes`);
+  assert.ok(dump.length > 0);
+  const all = Buffer.concat(dump.map((r) => Buffer.from(r.v)));
+  for (const k of [s.keys.c2sKey, s.keys.s2cKey, s.keys.clientConfirmation]) assert.equal(all.indexOf(Buffer.from(k)), -1);
+});
