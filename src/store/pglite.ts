@@ -1,6 +1,6 @@
 /** Embedded store: PGlite (PostgreSQL in WASM) with its files in DATA_DIR/pglite. */
 import { PGlite } from '@electric-sql/pglite';
-import type { Queryable, Row, Store } from './store.ts';
+import { assertStorableParams, type Queryable, type Row, type Store } from './store.ts';
 
 export async function openPglite(dir: string | undefined): Promise<Store> {
   // undefined = in memory (tests); otherwise a directory that survives restarts.
@@ -13,6 +13,7 @@ export async function openPglite(dir: string | undefined): Promise<Store> {
         const results = await (q as unknown as PGlite).exec(sql);
         return (results.at(-1)?.rows ?? []) as T[];
       }
+      assertStorableParams(params);
       return (await q.query<T>(sql, params as unknown[])).rows;
     },
   });

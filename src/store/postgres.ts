@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { AppError } from '../errors.ts';
-import type { Queryable, Row, Store } from './store.ts';
+import { assertStorableParams, type Queryable, type Row, type Store } from './store.ts';
 
 // int8 and numeric come back as strings by default; the schema uses them only for counters that fit.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -56,7 +56,10 @@ export async function openPostgres(url: string, opts: { max: number }): Promise<
   pool.on('error', () => {});
   const on = (client: pg.Pool | pg.PoolClient): Queryable => ({
     query: <T extends Row = Row>(sql: string, params: readonly unknown[] = []) =>
-      guarded(async () => (await client.query(sql, params.map(toParam))).rows as T[]),
+      guarded(async () => {
+        assertStorableParams(params);
+        return (await client.query(sql, params.map(toParam))).rows as T[];
+      }),
   });
   let closed = false;
   return {

@@ -4,6 +4,8 @@
  * - `postgres`: a PostgreSQL server via DATABASE_URL, for several instances behind a load balancer.
  * Capabilities keep their SQL in their own repository module and talk to this interface only.
  */
+import { AppError } from '../errors.ts';
+
 export type Row = Record<string, unknown>;
 
 export interface Queryable {
@@ -21,3 +23,13 @@ export interface Store extends Queryable {
 
 /** PostgreSQL SQLSTATE 23505, the same on both engines. */
 export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown })?.code === '23505';
+
+/**
+ * PostgreSQL text cannot hold U+0000: a client string carrying one would fail deep in the engine
+ * (a 500). Both adapters refuse such parameters up front as a client error.
+ */
+export function assertStorableParams(params: readonly unknown[]): void {
+  for (const p of params) {
+    if (typeof p === 'string' && p.includes('\u0000')) throw new AppError('invalid_input', 'text must not contain NUL characters');
+  }
+}

@@ -26,7 +26,8 @@ after(() => t.close());
 interface OpSchemas { body?: SchemaLike; bodyType?: string; params: SchemaLike[]; query: SchemaLike[] }
 
 function schemasOf(op: Operation): OpSchemas {
-  const raw = loadSpec().raw as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: SchemaLike }> }; parameters?: Array<{ in: string; name: string; schema: SchemaLike; required?: boolean }> }>>; components: { schemas: Record<string, SchemaLike> } };
+  type Param = { in: string; name: string; schema: SchemaLike; required?: boolean };
+  const raw = loadSpec().raw as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: SchemaLike }> }; parameters?: Param[] }> & { parameters?: Param[] }>; components: { schemas: Record<string, SchemaLike> } };
   const deref = (s: SchemaLike | undefined): SchemaLike | undefined => {
     if (!s) return s;
     if (typeof s.$ref === 'string') return deref(raw.components.schemas[s.$ref.split('/').pop()!]);
@@ -34,7 +35,9 @@ function schemasOf(op: Operation): OpSchemas {
   };
   const def = raw.paths[op.path]![op.method.toLowerCase()]!;
   const [bodyType, media] = Object.entries(def.requestBody?.content ?? {})[0] ?? [];
-  const params = (def.parameters ?? []).map((p) => ({ ...deref(p.schema), 'x-name': p.name, 'x-in': p.in, 'x-required': p.required ?? false } as SchemaLike));
+  // Parameters declared on the path item apply to every operation under it (OpenAPI 3.1 §4.8.9).
+  const shared = (raw.paths[op.path]!.parameters ?? []) as Param[];
+  const params = [...shared.filter((p) => !(def.parameters ?? []).some((q) => q.name === p.name && q.in === p.in)), ...(def.parameters ?? [])].map((p) => ({ ...deref(p.schema), 'x-name': p.name, 'x-in': p.in, 'x-required': p.required ?? false } as SchemaLike));
   return {
     ...(media ? { body: deref(media.schema)!, bodyType: bodyType! } : {}),
     params: params.filter((p) => p['x-in'] === 'path'),

@@ -70,3 +70,13 @@ storeSuite('PostgreSQL', async () => {
   const reopen = () => openStore({ dataDir: '/nonexistent', databaseUrl: pg.url });
   return { store: await reopen(), reopen, cleanup: () => pg.stop() };
 });
+
+describe('text the store cannot hold', () => {
+  test('a NUL character in a parameter is a client error on PGlite, not an engine failure', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pqzk-store-'));
+    const store = await openStore({ dataDir });
+    try {
+      await assert.rejects(store.query('SELECT $1::text AS t', ['a\u0000b']), (err: unknown) => (err as { code?: string }).code === 'invalid_input' && (err as { status?: number }).status === 400);
+    } finally { await store.close(); rmSync(dataDir, { recursive: true, force: true }); }
+  });
+});

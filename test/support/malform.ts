@@ -24,29 +24,31 @@ export interface SchemaLike {
   [k: string]: unknown;
 }
 
-/** xorshift128+ : small, fast, reproducible. */
+/** sfc32: small, fast, reproducible (32-bit integer arithmetic only). */
 export class Rng {
-  private a: bigint;
-  private b: bigint;
+  private a: number; private b: number; private c: number; private d: number;
   constructor(seed: number) {
-    this.a = BigInt(seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn | 1n;
-    this.b = (BigInt(seed) ^ 0xdeadbeefcafebaben) & 0xffffffffffffffffn | 2n;
+    this.a = 0x9e3779b9; this.b = 0x243f6a88; this.c = 0xb7e15162; this.d = seed >>> 0;
+    for (let i = 0; i < 12; i++) this.next();
   }
   next(): number {
-    let s1 = this.a;
-    const s0 = this.b;
-    this.a = s0;
-    s1 ^= (s1 << 23n) & 0xffffffffffffffffn;
-    this.b = s1 ^ s0 ^ (s1 >> 17n) ^ (s0 >> 26n);
-    return Number((this.b + s0) & 0xffffffffn) / 0x100000000;
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return (t >>> 0) / 0x100000000;
   }
   int(n: number): number { return Math.floor(this.next() * n); }
   pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
   bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = this.int(256); return b; }
   string(n: number, alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'): string {
+    // Long strings repeat a random 64-character chunk: the content of an oversize value does not matter.
+    const chunk = Math.min(n, 64);
     let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
+    for (let i = 0; i < chunk; i++) s += alphabet[this.int(alphabet.length)];
+    return n <= 64 ? s : s.repeat(Math.ceil(n / 64)).slice(0, n);
   }
 }
 
