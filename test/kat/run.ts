@@ -15,10 +15,18 @@ import type { CryptoBackend } from '../../src/crypto/backend.ts';
 import { allJobs } from './jobs.ts';
 import { missingFiles, Tally, upstreamOf, vectorDir, type Job, type KatRow } from './lib.ts';
 
-const USAGE = 'usage: node test/kat/run.ts [--backend native|noble|all] [--suite SUBSTR] [--sample K] [--json FILE] [--vectors DIR] [--differential N]';
+const USAGE = 'usage: node test/kat/run.ts [--backend native|noble|all] [--suite SUBSTR] [--sample K] [--json FILE] [--vectors DIR] [--differential [N]]';
+
+/** `--differential` with no count means the default: 10,000 cases per algorithm (fewer for SLH-DSA signing). */
+export const DEFAULT_DIFFERENTIAL_N = 10_000;
+
+function withDefaultCount(argv: string[]): string[] {
+  return argv.flatMap((a, i) => (a === '--differential' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? [a, String(DEFAULT_DIFFERENTIAL_N)] : [a]));
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
+    args: withDefaultCount(process.argv.slice(2)),
     options: {
       backend: { type: 'string', default: 'all' },
       suite: { type: 'string' },
