@@ -34,9 +34,10 @@ function ownerOf(principal: Principal, requested: unknown): string {
   throw new AppError('unauthorized', 'this operation requires a bearer token');
 }
 
-export async function setupKeys(ctx: AppContext, _app: FastifyInstance): Promise<Handlers> {
+export async function setupKeys(ctx: AppContext, app: FastifyInstance): Promise<Handlers> {
   const keys = new KeyService(ctx);
   ctx.keys = keys;
+  app.addHook('onClose', async () => keys.close()); // wipes cached key material
   ctx.systemKeys = await createSystemKeys(ctx, keys);
   ctx.tokens = new TokenService(ctx, keys);
   ctx.tokenVerifier = ctx.tokens;

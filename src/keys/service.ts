@@ -89,9 +89,10 @@ export function decodeField(field: string, value: string, opts: { min?: number; 
 
 /** `v<N>:<base64url>` → version and bytes. */
 export function parseVersionedSignature(field: string, s: string): { version: number; bytes: Uint8Array } {
-  const m = /^v([1-9][0-9]{0,8}):([A-Za-z0-9_-]*)$/.exec(s);
-  if (!m) throw invalid(field, `${field} must look like v<version>:<base64url>`);
-  return { version: Number(m[1]), bytes: decodeField(field, m[2]!) };
+  // The prefix alone goes through the regex; decodeField checks the (multi-kilobyte) rest once.
+  const colon = typeof s === 'string' ? s.indexOf(':') : -1;
+  if (colon < 2 || colon > 10 || !/^v[1-9][0-9]{0,8}$/.test(s.slice(0, colon))) throw invalid(field, `${field} must look like v<version>:<base64url>`);
+  return { version: Number(s.slice(1, colon)), bytes: decodeField(field, s.slice(colon + 1)) };
 }
 
 function checkSignatureLength(alg: SignatureAlgorithm, sig: Uint8Array, field = 'signature'): void {
@@ -423,7 +424,10 @@ export class KeyService {
 
   /** Raw signature bytes with the latest (or the given) version (system keys; no API prefix). */
   async signRaw(owner: string, name: string, message: Uint8Array, context?: Uint8Array, version?: number): Promise<{ signature: Uint8Array; version: number }> {
-    const { row, material } = await this.#cachedMaterial(owner, name, version);
+    // Callers publish the signature next to a freshly read identity(): "latest" comes from the store,
+    // never from the ≤ 1 s cache (another instance may just have rotated). A named version may be cached.
+    const v = version ?? (await this.#row(this.#ctx.store, owner, name)).latest_version;
+    const { row, material } = await this.#cachedMaterial(owner, name, v);
     try {
       const algorithm = this.#signable(row, row.version);
       const { signature } = await runKeyTask(this.#ctx.pool, 'keys.sign', {

@@ -129,7 +129,7 @@ function generate({ algorithm }: GenerateInput): GenerateOutput {
 export interface SignInput {
   algorithm: SignatureAlgorithm;
   material: Uint8Array;
-  /** Identifies the key version for the expanded-key cache (`<keyId>#v<N>`). */
+  /** Identifies the key version for the worker key cache (`<keyId>#v<N>`); absent = no caching. */
   cacheId?: string;
   message?: Uint8Array;
   mu?: Uint8Array;

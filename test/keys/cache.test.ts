@@ -38,15 +38,19 @@ describe('KeyCache (unit, fake clock and loader)', () => {
     let unwraps = 0;
     const cache = new KeyCache(async (owner, name, version) => {
       loads.push({ owner, name, version });
-      if (hold) await new Promise<void>((r) => { release = r; });
-      return current && { ...current };
+      const read = current; // what the store held when the query ran
+      if (hold) {
+        hold = false; // only the next load is held
+        await new Promise<void>((r) => { release = r; });
+      }
+      return read && { ...read };
     }, () => { unwraps++; return new Uint8Array(32).fill(7); }, { now: () => now });
     return {
       cache, loads,
       tick: (ms: number) => { now += ms; },
       set: (r: MaterialRow | undefined) => { current = r; },
       holdNext: () => { hold = true; },
-      release: () => { hold = false; release?.(); },
+      release: () => release?.(),
       unwraps: () => unwraps,
     };
   }
