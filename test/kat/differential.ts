@@ -19,15 +19,8 @@
 import { getBackend, ML_KEM, ML_DSA, SLH_DSA, SIZES, AEAD_ALGORITHMS, toHex } from '../../src/crypto/index.ts';
 import type { CryptoBackend, KemAlgorithm } from '../../src/crypto/index.ts';
 
-export interface KatRow {
-  suite: string;
-  algorithm: string;
-  function: string;
-  backend: string;
-  passed: number;
-  failed: number;
-  notApplicable: number;
-}
+import type { KatRow } from './lib.ts';
+export type { KatRow } from './lib.ts';
 
 export interface DifferentialOptions {
   /** Cases per ML-KEM / X-Wing / ML-DSA / primitive function (≥ 10,000 for a meaningful run). */

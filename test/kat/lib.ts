@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { CryptoBackend } from '../../src/crypto/backend.ts';
 import { AppError } from '../../src/errors.ts';
 
-/** Same shape as differential.ts's KatRow (structural). */
+/** One line of the KAT table (also what `--json` writes and what differential.ts returns). */
 export interface KatRow {
   suite: string;
   algorithm: string;
