@@ -55,6 +55,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // Behind a load balancer, client addresses (rate limits, logs) come from X-Forwarded-For only if trusted.
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     forceCloseConnections: 'idle',
     requestTimeout: 120_000,
     connectionTimeout: 130_000,

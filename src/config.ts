@@ -23,6 +23,7 @@ const schema = {
     WORKER_QUEUE: { type: 'integer', minimum: 0, maximum: 100000, default: 256 },
     PG_POOL_MAX: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
     MAX_EVENT_LOOP_DELAY_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
+    TRUST_PROXY: { type: 'string', pattern: '^(false|true|[0-9]{1,2}|[0-9a-fA-F.:/, ]{2,512})$', default: 'false' },
     PREKEY_ROTATION_SECONDS: { type: 'integer', minimum: 10, maximum: 2592000, default: 3600 },
     PREKEY_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
     SESSION_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
@@ -57,6 +58,8 @@ export interface Config {
   pgPoolMax: number;
   /** Answer 503 while the event loop lags more than this (under-pressure); 0 disables the check. */
   maxEventLoopDelayMs: number;
+  /** fastify `trustProxy`: false, true, a hop count, or addresses/CIDRs of the load balancers. */
+  trustProxy: boolean | number | string;
   /** kex: a new signed prekey every this many seconds. */
   prekeyRotationSeconds: number;
   /** kex: a prekey's private half is erased this long after its notAfter. */
@@ -95,7 +98,7 @@ export class ConfigError extends Error {
 interface RawEnv {
   PORT: number; HOST: string; DATA_DIR: string; DATABASE_URL?: string; MASTER_KEY_FILE?: string;
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
-  BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number;
+  BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
@@ -129,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerQueue: raw.WORKER_QUEUE,
     pgPoolMax: raw.PG_POOL_MAX,
     maxEventLoopDelayMs: raw.MAX_EVENT_LOOP_DELAY_MS,
+    trustProxy: raw.TRUST_PROXY === 'false' ? false : raw.TRUST_PROXY === 'true' ? true : /^[0-9]+$/.test(raw.TRUST_PROXY) ? Number(raw.TRUST_PROXY) : raw.TRUST_PROXY,
     prekeyRotationSeconds: raw.PREKEY_ROTATION_SECONDS,
     prekeyGraceSeconds: raw.PREKEY_GRACE_SECONDS,
     sessionTtlSeconds: raw.SESSION_TTL_SECONDS,

@@ -130,6 +130,10 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
       const adopt = async (next: unknown): Promise<void> => {
         const cfg = next as PirConfigJson | undefined;
         if (cfg?.version === state.config.version) return;
+        // A validly signed but older config is a rollback (a server replaying an old version): refuse it.
+        if (typeof cfg?.version !== 'number' || cfg.version < state.config.version) {
+          throw new PirIntegrityError(`refusing PIR config version ${String(cfg?.version)}: older than version ${state.config.version} already seen`);
+        }
         state = await fetchVerified(name, next, pinnedKey, cacheA);
       };
 

@@ -1173,7 +1173,10 @@ export interface operations {
     };
     createKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Admin only - create the key for this owner (`admin` or `tenant:<id>`); default the caller. */
+                owner?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -73,7 +73,8 @@ export async function bindOperations(app: FastifyInstance, spec: Spec, handlers:
       return {
         handler: handlers[operationId]!,
         onRequest: authenticate(op.security),
-        config: { operationId, ...op.extensions },
+        // `x-rate-limit: {max, timeWindow}` on an operation tightens @fastify/rate-limit for that route.
+        config: { operationId, ...op.extensions, ...(op.extensions['x-rate-limit'] ? { rateLimit: op.extensions['x-rate-limit'] } : {}) },
       };
     }) as never,
   });
