@@ -7,6 +7,13 @@
  * const s = await client.openSecureSession({ identityKey: pinnedIdentityPublicKey });
  * const { status, body } = await s.call('POST', '/v1/keys/k1/sign', { message: 'aGk' });
  * await s.close();
+ *
+ * @example ZK login: the access token is bound to this session's client key (cnf.skt) and the
+ * server accepts it only inside this session.
+ * const s = await client.openSecureSession({ identityKey });
+ * const { accessToken } = await client.zk.login('alice', secret, s.clientPublicKey);
+ * s.setToken(accessToken);
+ * await s.call('GET', '/v1/keys');
  */
 import createFetchClient from 'openapi-fetch';
 import type { paths, components } from './schema.ts';
@@ -33,6 +40,16 @@ export interface SecureSession {
   readonly expiresAt: string;
   /** The identity that signed the prekey (pin `publicKey` after a trust-on-first-use session). */
   readonly identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array };
+  /**
+   * The X-Wing client public key sent in openSession (a copy). Pass it to `client.zk.login` to get an
+   * access token bound to this session: the server accepts that token only on this session's calls.
+   */
+  readonly clientPublicKey: Uint8Array;
+  /**
+   * The bearer token sent inside this session's calls, overriding the client's token
+   * (`undefined` falls back to the client's token again).
+   */
+  setToken(token: string | undefined): void;
   /** One API call through the envelope, with the client's bearer token inside. Calls are serialised. */
   call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<SecureResponse>;
   /** Closes the session on the server (its keys are erased there) and wipes the local keys. */
@@ -105,6 +122,8 @@ export async function openSecureSession(
   } catch {
     throw new SecureSessionError('the server failed key confirmation');
   }
+  const clientPublicKey = pending.hello.clientPublicKey.slice();
+  let sessionToken: string | undefined;
   let seq = 0;
   let confirmed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -120,9 +139,11 @@ export async function openSecureSession(
 
   return {
     sessionId, expiresAt, identity: prekey.identity,
+    get clientPublicKey() { return clientPublicKey.slice(); },
+    setToken(t) { sessionToken = t; },
     call: (method, path, body) => serial(async () => {
       const k = live();
-      const token = getToken();
+      const token = sessionToken ?? getToken();
       const inner: P.InnerRequest = {
         method, path, headers: { accept: 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
         ...(body !== undefined ? { body } : {}),

@@ -14,8 +14,10 @@
  * @example
  * const client = createClient(url);
  * const { secret } = await client.zk.register('alice');           // store `secret` safely
- * const { accessToken } = await client.zk.login('alice', secret, sessionPublicKey);
- * client.setToken(accessToken);
+ * const session = await client.openSecureSession({ identityKey });
+ * const { accessToken } = await client.zk.login('alice', secret, session.clientPublicKey);
+ * session.setToken(accessToken);   // the token is accepted only inside this session
+ * await session.call('GET', '/v1/keys');
  */
 import type { Client } from 'openapi-fetch';
 import * as snarkjs from 'snarkjs';
@@ -60,7 +62,11 @@ export interface ZkApi {
   circuit(): Promise<ZkCircuit>;
   /** Registers `username` with the commitment of `secret` (a fresh 248-bit one if omitted). */
   register(username: string, secret?: ZkSecret): Promise<Registered>;
-  /** Proves knowledge of `secret` for a fresh challenge bound to `sessionPublicKey` and returns the access token. */
+  /**
+   * Proves knowledge of `secret` for a fresh challenge bound to `sessionPublicKey` and returns the
+   * access token. Pass `session.clientPublicKey` of an open secure session: the token carries
+   * cnf {skt = SHA-256(sessionPublicKey)} and the server accepts it only inside that session.
+   */
   login(username: string, secret: ZkSecret, sessionPublicKey: Uint8Array, opts?: ZkOptions): Promise<LoginResult>;
   /** Replaces the commitment by proving the old secret; resolves to the new secret to keep. */
   rotate(username: string, oldSecret: ZkSecret, newSecret?: ZkSecret, opts?: ZkOptions): Promise<Registered>;

@@ -4,7 +4,7 @@
  * a tenant or the admin (alternatives are OR, as in OpenAPI). One onRequest hook enforces it,
  * before validation, so unauthenticated input is never parsed further than the headers.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 
@@ -33,6 +33,34 @@ export function isAdminToken(presented: string, adminToken: string): boolean {
   return timingSafeEqual(digest(presented), digest(adminToken));
 }
 
+/**
+ * Session binding of access tokens (docs/PROTOCOL.md "Token binding"). A token with cnf {skt} is
+ * accepted only on an inner request of an encrypted session whose X-Wing client public key hashes
+ * to skt. The envelope runner (src/kex/routes.ts) tells this hook which session an inner request
+ * belongs to with an internal header `x-pqzk-session-binding: <secret>.<thumbprint>`, where
+ * <secret> is a random value drawn once per process and never sent anywhere: an outer client
+ * cannot produce it. The hook checks it in constant time and deletes the header; an outer request
+ * carrying the header with a wrong secret is refused (401), whatever the operation.
+ */
+export const SESSION_BINDING_HEADER = 'x-pqzk-session-binding';
+const BINDING_SECRET = Buffer.from(randomBytes(32).toString('base64url'));
+const BINDING_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
+
+/** The internal header value that binds an inner request to a session's client key thumbprint. */
+export function sessionBindingValue(clientKeyThumbprint: string): string {
+  return `${BINDING_SECRET.toString()}.${clientKeyThumbprint}`;
+}
+
+/** Reads, checks and removes the internal binding header; returns the bound thumbprint if any. */
+function takeSessionBinding(req: FastifyRequest): string | undefined {
+  const value = req.headers[SESSION_BINDING_HEADER];
+  if (value === undefined) return undefined;
+  delete req.headers[SESSION_BINDING_HEADER];
+  const m = typeof value === 'string' ? BINDING_VALUE.exec(value) : null;
+  if (!m || !timingSafeEqual(Buffer.from(m[1]!), BINDING_SECRET)) throw new AppError('unauthorized', `invalid ${SESSION_BINDING_HEADER} header (internal; never send it)`);
+  return m[2];
+}
+
 function bearer(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
@@ -47,6 +75,7 @@ export function makeAuthenticator(opts: { adminToken: string; tokens: () => Acce
     const isPublic = security.length === 0 || security.some((req) => Object.keys(req).length === 0);
     return async function authenticate(req: FastifyRequest): Promise<void> {
       req.principal = { kind: 'anonymous' };
+      const boundThumbprint = takeSessionBinding(req);
       if (isPublic) return;
       const token = bearer(req);
       if (token === undefined) throw new AppError('unauthorized', 'this operation requires a bearer token');
@@ -58,6 +87,9 @@ export function makeAuthenticator(opts: { adminToken: string; tokens: () => Acce
       const verifier = opts.tokens();
       if (!verifier || !token.includes('.')) throw new AppError('unauthorized', 'invalid bearer token');
       const claims = await verifier.verify(token);
+      if (claims.cnf !== undefined && (boundThumbprint === undefined || !timingSafeEqual(digest(claims.cnf), digest(boundThumbprint)))) {
+        throw new AppError('unauthorized', 'token is bound to a session key: use it only inside the encrypted session opened with that key');
+      }
       if (!schemes.has('tenantToken')) throw new AppError('forbidden', 'this operation requires the admin token');
       req.principal = { kind: 'tenant', tenantId: claims.sub, tokenId: claims.jti, confirmation: claims.cnf };
     };

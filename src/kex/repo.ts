@@ -80,9 +80,10 @@ export async function deleteRetiredPrekeys(q: Queryable, graceSeconds: number): 
  * One statement, so atomic without a transaction: records the handshake digest (the replay guard:
  * a second use is a unique violation) and creates the session.
  */
-export async function insertSession(q: Queryable, s: { sessionId: string; prekeyId: string; digest: Uint8Array; expiresAt: Date }): Promise<void> {
+export async function insertSession(q: Queryable, s: { sessionId: string; prekeyId: string; digest: Uint8Array; expiresAt: Date; clientKeyThumbprint: string }): Promise<void> {
   await q.query(`WITH h AS (INSERT INTO kex_handshakes (digest, prekey_id) VALUES ($1, $2) RETURNING prekey_id)
-    INSERT INTO kex_sessions (session_id, prekey_id, expires_at) SELECT $3, prekey_id, $4 FROM h`, [s.digest, s.prekeyId, s.sessionId, s.expiresAt]);
+    INSERT INTO kex_sessions (session_id, prekey_id, expires_at, client_key_thumbprint) SELECT $3, prekey_id, $4, $5 FROM h`,
+  [s.digest, s.prekeyId, s.sessionId, s.expiresAt, s.clientKeyThumbprint]);
 }
 export async function findSession(q: Queryable, id: string): Promise<SessionRow | undefined> {
   const r = (await q.query<SessionRow & Record<string, unknown>>(
@@ -92,12 +93,13 @@ export async function findSession(q: Queryable, id: string): Promise<SessionRow 
 /**
  * Atomically consumes sequence number `seq`: succeeds for exactly one caller across all instances,
  * and only when `seq` is above every number used before (replay and reordering are refused) and the
- * session is confirmed or this envelope carries a valid client confirmation.
+ * session is confirmed or this envelope carries a valid client confirmation. On success, returns the
+ * session's client key thumbprint (null for sessions opened before migration 006); otherwise undefined.
  */
-export async function consumeSeq(q: Queryable, id: string, seq: number, confirming: boolean): Promise<boolean> {
-  const rows = await q.query(`UPDATE kex_sessions SET recv_seq = $2, confirmed = true
-    WHERE session_id = $1 AND recv_seq < $2 AND expires_at > now() AND (confirmed OR $3) RETURNING session_id`, [id, seq, confirming]);
-  return rows.length === 1;
+export async function consumeSeq(q: Queryable, id: string, seq: number, confirming: boolean): Promise<{ clientKeyThumbprint: string | null } | undefined> {
+  const rows = await q.query<{ client_key_thumbprint: string | null }>(`UPDATE kex_sessions SET recv_seq = $2, confirmed = true
+    WHERE session_id = $1 AND recv_seq < $2 AND expires_at > now() AND (confirmed OR $3) RETURNING client_key_thumbprint`, [id, seq, confirming]);
+  return rows.length === 1 ? { clientKeyThumbprint: rows[0]!.client_key_thumbprint } : undefined;
 }
 /** Deletes the session if `seq` is fresh (a close is a sealed message too). */
 export async function deleteSession(q: Queryable, id: string, seq: number): Promise<boolean> {

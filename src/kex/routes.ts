@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { Handlers } from '../http/openapi.ts';
 import { base64urlEncode } from '../crypto/bytes.ts';
+import { SESSION_BINDING_HEADER, sessionBindingValue } from '../http/auth.ts';
 import type { InnerResponse } from './protocol.ts';
 import { KexService, type EnvelopeRequest, type IdentitySigner, type InnerRunner, type OpenSessionRequest } from './service.ts';
 
@@ -43,21 +44,26 @@ export async function setupKex(ctx: AppContext, app: FastifyInstance): Promise<H
     await kex.close();
   });
 
-  const runner = (req: FastifyRequest): InnerRunner => async (inner) => {
+  const runner = (req: FastifyRequest): InnerRunner => async (inner, binding) => {
+    // checkInner admits only authorization/accept/content-type; strip the binding header anyway, then
+    // set it ourselves: it is how the auth hook learns the session's client key (src/http/auth.ts).
+    const headers: Record<string, string> = { ...inner.headers };
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === SESSION_BINDING_HEADER) delete headers[name];
+    if (binding.clientKeyThumbprint !== null) headers[SESSION_BINDING_HEADER] = sessionBindingValue(binding.clientKeyThumbprint);
     const res = await app.inject({
       method: inner.method as 'GET',
       url: inner.path,
       remoteAddress: req.ip,
-      headers: { ...inner.headers, ...(inner.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...headers, ...(inner.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(inner.body !== undefined ? { payload: JSON.stringify(inner.body) } : {}),
     });
-    const headers: Record<string, string> = {};
+    const outHeaders: Record<string, string> = {};
     for (const h of PASS_HEADERS) {
       const v = res.headers[h];
-      if (v !== undefined) headers[h] = String(v);
+      if (v !== undefined) outHeaders[h] = String(v);
     }
-    const out: InnerResponse = { status: res.statusCode, headers };
-    const type = headers['content-type'] ?? '';
+    const out: InnerResponse = { status: res.statusCode, headers: outHeaders };
+    const type = outHeaders['content-type'] ?? '';
     if (res.rawPayload.length > 0) {
       if (/^application\/([a-z.+-]*\+)?json/.test(type)) out.body = JSON.parse(res.body) as unknown;
       else out.bodyBase64 = base64urlEncode(new Uint8Array(res.rawPayload));

@@ -34,8 +34,15 @@ export interface OpenSessionResponse { sessionId: string; ciphertext: string; co
 export interface EnvelopeRequest { seq: number; sealed: string; confirmation?: string | undefined }
 export interface EnvelopeResponse { seq: number; sealed: string }
 
-/** Runs an inner request against the service's own routes, with the same auth rules. */
-export type InnerRunner = (req: Required<Pick<P.InnerRequest, 'method' | 'path'>> & { headers: Record<string, string>; body?: unknown }) => Promise<P.InnerResponse>;
+/**
+ * Runs an inner request against the service's own routes, with the same auth rules. `binding` is
+ * the session's client key thumbprint (base64url SHA-256 of the X-Wing client public key; null for
+ * sessions opened before migration 006): a token with cnf {skt} is accepted only when they match.
+ */
+export type InnerRunner = (
+  req: Required<Pick<P.InnerRequest, 'method' | 'path'>> & { headers: Record<string, string>; body?: unknown },
+  binding: { clientKeyThumbprint: string | null },
+) => Promise<P.InnerResponse>;
 
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 const INNER_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -53,6 +60,9 @@ function rowToPrekey(r: repo.PrekeyRow): P.Prekey {
     identity: { keyId: r.identity_key_id, version: r.identity_version, algorithm: 'ML-DSA-65', publicKey: r.identity_public_key },
   };
 }
+
+/** What a session-bound token's cnf.skt must equal: base64url SHA-256 of the X-Wing client public key. */
+export const clientKeyThumbprint = (b: CryptoBackend, clientPublicKey: Uint8Array): string => base64urlEncode(b.hash('SHA-256', clientPublicKey));
 
 /** Checks an inner request's shape and that its route may be reached through an envelope. */
 export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
@@ -189,7 +199,7 @@ export class KexService {
     const packed = result.packedKeys;
     const confirmation = packed.slice(88, 120); // SessionKeys.serverConfirmation in the packed layout
     try {
-      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt });
+      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt, clientKeyThumbprint: clientKeyThumbprint(this.b, hello.clientPublicKey) });
       await this.vault.put(sessionSecretId(sessionId), packed, expiresAt);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('conflict', 'this handshake was already used (replayed openSession)');
@@ -241,8 +251,9 @@ export class KexService {
       let parsed: unknown;
       try { parsed = P.decodeJson(plaintext); } catch { throw new AppError('invalid_input', 'inner request is not UTF-8 JSON'); }
       const inner = checkInner(parsed);
-      if (!await repo.consumeSeq(this.store, sessionId, req.seq, req.confirmation !== undefined)) throw await this.consumeFailure(sessionId);
-      const response = await run(inner);
+      const consumed = await repo.consumeSeq(this.store, sessionId, req.seq, req.confirmation !== undefined);
+      if (!consumed) throw await this.consumeFailure(sessionId);
+      const response = await run(inner, consumed);
       return { seq: req.seq, sealed: base64urlEncode(P.sealEnvelope(this.b, keys, 'response', sessionId, req.seq, P.encodeJson(response))) };
     } finally {
       P.wipeKeys(keys);

@@ -16,24 +16,27 @@ export interface KeyRow {
   latest_version: number;
   created_at: Date;
   updated_at: Date;
+  /** integrity.ts keyRowMac; null on rows written before migration 007 (fails the check). */
+  row_mac: Uint8Array | null;
 }
 
-export interface VersionRow { version: number; public_key: Uint8Array; created_at: Date }
-export interface MaterialRow extends KeyRow { version: number | null; public_key: Uint8Array | null; wrapped_secret: Uint8Array | null }
+export interface VersionRow { version: number; public_key: Uint8Array; created_at: Date; version_mac: Uint8Array | null }
+export interface MaterialRow extends KeyRow { version: number | null; public_key: Uint8Array | null; wrapped_secret: Uint8Array | null; version_mac: Uint8Array | null }
 
-const KEY_COLS = 'k.id, k.owner, k.name, k.algorithm, k.exportable, k.deletion_allowed, k.min_version, k.latest_version, k.created_at, k.updated_at';
+const KEY_COLS = 'k.id, k.owner, k.name, k.algorithm, k.exportable, k.deletion_allowed, k.min_version, k.latest_version, k.created_at, k.updated_at, k.row_mac';
 
-export async function insertKey(tx: Queryable, k: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, onConflictDoNothing = false): Promise<boolean> {
+/** New key row with min_version 1 and deletion_allowed false (the values `mac` must cover). */
+export async function insertKey(tx: Queryable, k: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, mac: Uint8Array, onConflictDoNothing = false): Promise<boolean> {
   const rows = await tx.query(
-    `INSERT INTO keys (id, owner, name, algorithm, exportable) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO keys (id, owner, name, algorithm, exportable, min_version, deletion_allowed, row_mac) VALUES ($1, $2, $3, $4, $5, 1, false, $6)
      ${onConflictDoNothing ? 'ON CONFLICT (owner, name) DO NOTHING' : ''} RETURNING id`,
-    [k.id, k.owner, k.name, k.algorithm, k.exportable],
+    [k.id, k.owner, k.name, k.algorithm, k.exportable, mac],
   );
   return rows.length === 1;
 }
 
-export async function insertVersion(tx: Queryable, keyId: string, version: number, publicKey: Uint8Array, wrapped: Uint8Array): Promise<void> {
-  await tx.query('INSERT INTO key_versions (key_id, version, public_key, wrapped_secret) VALUES ($1, $2, $3, $4)', [keyId, version, publicKey, wrapped]);
+export async function insertVersion(tx: Queryable, keyId: string, version: number, publicKey: Uint8Array, wrapped: Uint8Array, mac: Uint8Array): Promise<void> {
+  await tx.query('INSERT INTO key_versions (key_id, version, public_key, wrapped_secret, row_mac) VALUES ($1, $2, $3, $4, $5)', [keyId, version, publicKey, wrapped, mac]);
 }
 
 export async function findKey(q: Queryable, owner: string, name: string): Promise<KeyRow | undefined> {
@@ -52,13 +55,13 @@ export async function listKeys(q: Queryable, owner: string | null, exclude: stri
 }
 
 export async function listVersions(q: Queryable, keyId: string): Promise<VersionRow[]> {
-  return q.query<VersionRow & Record<string, unknown>>('SELECT version, public_key, created_at FROM key_versions WHERE key_id = $1 ORDER BY version', [keyId]);
+  return q.query<VersionRow & Record<string, unknown>>('SELECT version, public_key, created_at, row_mac AS version_mac FROM key_versions WHERE key_id = $1 ORDER BY version', [keyId]);
 }
 
 /** The key and one version (the latest when `version` is null) with its wrapped material, in one round trip. */
 export async function findMaterial(q: Queryable, owner: string, name: string, version: number | null): Promise<MaterialRow | undefined> {
   const rows = await q.query<MaterialRow & Record<string, unknown>>(
-    `SELECT ${KEY_COLS}, v.version, v.public_key, v.wrapped_secret
+    `SELECT ${KEY_COLS}, v.version, v.public_key, v.wrapped_secret, v.row_mac AS version_mac
      FROM keys k LEFT JOIN key_versions v ON v.key_id = k.id AND v.version = COALESCE($3::integer, k.latest_version)
      WHERE k.owner = $1 AND k.name = $2`,
     [owner, name, version],
@@ -73,13 +76,18 @@ export async function bumpVersion(tx: Queryable, keyId: string): Promise<number 
   return rows[0]?.latest_version;
 }
 
-/** Conditional update: minVersion must stay within 1..latest. Undefined = no such key or the condition failed. */
-export async function updateKey(q: Queryable, owner: string, name: string, minVersion: number | null, deletionAllowed: boolean | null): Promise<KeyRow | undefined> {
-  const rows = await q.query<KeyRow & Record<string, unknown>>(
-    `UPDATE keys k SET min_version = COALESCE($3::integer, k.min_version), deletion_allowed = COALESCE($4::boolean, k.deletion_allowed), updated_at = now()
-     WHERE k.owner = $1 AND k.name = $2 AND COALESCE($3::integer, k.min_version) <= k.latest_version
-     RETURNING ${KEY_COLS}`,
-    [owner, name, minVersion, deletionAllowed],
+/** The key row, locked until the transaction ends (read-check-write of minVersion / deletionAllowed and their MAC). */
+export async function lockKey(tx: Queryable, owner: string, name: string): Promise<KeyRow | undefined> {
+  const rows = await tx.query<KeyRow & Record<string, unknown>>(`SELECT ${KEY_COLS} FROM keys k WHERE k.owner = $1 AND k.name = $2 FOR UPDATE`, [owner, name]);
+  return rows[0];
+}
+
+/** Writes minVersion, deletionAllowed and the key-row MAC over them (call with the row locked by lockKey). */
+export async function setKeyPolicy(tx: Queryable, id: string, minVersion: number, deletionAllowed: boolean, mac: Uint8Array): Promise<KeyRow | undefined> {
+  const rows = await tx.query<KeyRow & Record<string, unknown>>(
+    `UPDATE keys k SET min_version = $2, deletion_allowed = $3, row_mac = $4, updated_at = now()
+     WHERE k.id = $1 AND $2 <= k.latest_version RETURNING ${KEY_COLS}`,
+    [id, minVersion, deletionAllowed, mac],
   );
   return rows[0];
 }

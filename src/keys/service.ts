@@ -22,6 +22,7 @@ import * as repo from './repo.ts';
 import type { KeyRow, MaterialRow } from './repo.ts';
 import { runKeyTask } from './tasks.ts';
 import { KeyCache } from './cache.ts';
+import { keyRowMac, versionRowMac, keyRowIntact, versionRowIntact, integrityError } from './integrity.ts';
 import type { VersionRow as CachedVersionRow } from './cache.ts';
 import type { SignInput, VerifyInput } from './tasks.ts';
 
@@ -186,7 +187,40 @@ export class KeyService {
   readonly #cache: KeyCache;
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
-    this.#cache = new KeyCache((owner, name, version) => repo.findMaterial(ctx.store, owner, name, version), (row) => this.#unwrap(row));
+    // Checked in the loader: an entry that is served for ≤ 1 s was checked once when it was read.
+    this.#cache = new KeyCache(async (owner, name, version) => this.#checkMaterial(await repo.findMaterial(ctx.store, owner, name, version)), (row) => this.#unwrap(row));
+  }
+
+  /** Throws the fixed 500 unless the key row's MAC (algorithm, exportable, minVersion, deletionAllowed) verifies. */
+  #checkKey<R extends KeyRow>(row: R): R {
+    if (keyRowIntact(this.#ctx.secrets.masterKey, row)) return row;
+    this.#ctx.log.error({ keyId: row.id }, 'key row failed its integrity check');
+    throw integrityError();
+  }
+
+  /** Throws the fixed 500 unless a version row's MAC (public key, bound to the key's id, owner, name, algorithm, exportable) verifies. */
+  #checkVersion(row: KeyRow, v: { version: number; public_key: Uint8Array; version_mac: Uint8Array | null }): void {
+    if (versionRowIntact(this.#ctx.secrets.masterKey, { ...row, version: v.version, public_key: v.public_key, version_mac: v.version_mac })) return;
+    this.#ctx.log.error({ keyId: row.id, version: v.version }, 'key version row failed its integrity check');
+    throw integrityError();
+  }
+
+  #checkMaterial(row: MaterialRow | undefined): MaterialRow | undefined {
+    if (!row) return row;
+    this.#checkKey(row);
+    if (row.version !== null) this.#checkVersion(row, { version: row.version, public_key: row.public_key!, version_mac: row.version_mac });
+    return row;
+  }
+
+  /** Every version of a checked key row, each checked. */
+  async #checkedVersions(row: KeyRow): Promise<repo.VersionRow[]> {
+    const versions = await repo.listVersions(this.#ctx.store, row.id);
+    for (const v of versions) this.#checkVersion(row, v);
+    return versions;
+  }
+
+  #versionMac(row: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, version: number, publicKey: Uint8Array): Uint8Array {
+    return versionRowMac(this.#ctx.secrets.masterKey, { ...row, version, public_key: publicKey });
   }
 
   /** Forgets cached rows and wipes cached material (shutdown). */
@@ -224,8 +258,9 @@ export class KeyService {
     const row = { id: randomUUID(), owner, name, algorithm, exportable };
     try {
       return await this.#ctx.store.transaction(async (tx) => {
-        if (!(await repo.insertKey(tx, row, ifAbsent))) return false;
-        await repo.insertVersion(tx, row.id, 1, publicKey, this.#wrap(row, 1, material));
+        const mac = keyRowMac(this.#ctx.secrets.masterKey, { ...row, min_version: 1, deletion_allowed: false });
+        if (!(await repo.insertKey(tx, row, mac, ifAbsent))) return false;
+        await repo.insertVersion(tx, row.id, 1, publicKey, this.#wrap(row, 1, material), this.#versionMac(row, 1, publicKey));
         return true;
       });
     } catch (e) {
@@ -257,25 +292,47 @@ export class KeyService {
   }
 
   async get(owner: string, name: string): Promise<KeyInfo> {
-    const row = await this.#row(this.#ctx.store, owner, name);
-    return keyInfo(row, await repo.listVersions(this.#ctx.store, row.id));
+    const row = this.#checkKey(await this.#row(this.#ctx.store, owner, name));
+    return keyInfo(row, await this.#checkedVersions(row));
+  }
+
+  /**
+   * Versions of a checked key row whose MACs verify; the others are left out and listed in
+   * `dropped` (logged). For the token key: a swapped public key then names no kid (401), and the
+   * caller refuses to mint when the latest version is among the dropped.
+   */
+  async intactVersions(owner: string, name: string): Promise<{ row: KeyRow; versions: repo.VersionRow[]; dropped: number[] }> {
+    const row = this.#checkKey(await this.#row(this.#ctx.store, owner, name));
+    const versions: repo.VersionRow[] = [];
+    const dropped: number[] = [];
+    for (const v of await repo.listVersions(this.#ctx.store, row.id)) {
+      try {
+        this.#checkVersion(row, v);
+        versions.push(v);
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        dropped.push(v.version);
+      }
+    }
+    return { row, versions, dropped };
   }
 
   /** Version info with creation times (system keys: JWKS retention). */
   async versions(owner: string, name: string): Promise<{ row: KeyRow; versions: repo.VersionRow[] }> {
-    const row = await this.#row(this.#ctx.store, owner, name);
-    return { row, versions: await repo.listVersions(this.#ctx.store, row.id) };
+    const row = this.#checkKey(await this.#row(this.#ctx.store, owner, name));
+    return { row, versions: await this.#checkedVersions(row) };
   }
 
   /** Adds a version; signing uses it from now on. */
   async rotate(owner: string, name: string): Promise<KeyInfo> {
-    const current = await this.#row(this.#ctx.store, owner, name);
+    // The new version's MAC covers algorithm and exportable as read here: check them first.
+    const current = this.#checkKey(await this.#row(this.#ctx.store, owner, name));
     const { publicKey, material } = await runKeyTask(this.#ctx.pool, 'keys.generate', { algorithm: current.algorithm as Algorithm });
     try {
       await this.#ctx.store.transaction(async (tx) => {
         const version = await repo.bumpVersion(tx, current.id);
         if (version === undefined) throw notFound(); // deleted meanwhile
-        await repo.insertVersion(tx, current.id, version, publicKey, this.#wrap(current, version, material));
+        await repo.insertVersion(tx, current.id, version, publicKey, this.#wrap(current, version, material), this.#versionMac(current, version, publicKey));
       });
     } finally {
       material.fill(0);
@@ -285,17 +342,28 @@ export class KeyService {
   }
 
   async update(owner: string, name: string, patch: { minVersion?: number | undefined; deletionAllowed?: boolean | undefined }): Promise<KeyInfo> {
-    let row: KeyRow | undefined;
+    let row: KeyRow;
     try {
-      row = await repo.updateKey(this.#ctx.store, owner, name, patch.minVersion ?? null, patch.deletionAllowed ?? null);
+      // Read (locked), check the MAC, write the new values with a new MAC: one transaction, so two
+      // concurrent PATCHes cannot leave a MAC over values that are not the stored ones.
+      row = await this.#ctx.store.transaction(async (tx) => {
+        const current = await repo.lockKey(tx, owner, name);
+        if (!current) throw notFound();
+        this.#checkKey(current);
+        const minVersion = patch.minVersion ?? current.min_version;
+        const deletionAllowed = patch.deletionAllowed ?? current.deletion_allowed;
+        if (minVersion < 1 || minVersion > current.latest_version) {
+          throw invalid('minVersion', `minVersion must be between 1 and the latest version (${current.latest_version})`);
+        }
+        const mac = keyRowMac(this.#ctx.secrets.masterKey, { ...current, min_version: minVersion, deletion_allowed: deletionAllowed });
+        const updated = await repo.setKeyPolicy(tx, current.id, minVersion, deletionAllowed, mac);
+        if (!updated) throw notFound();
+        return updated;
+      });
     } finally {
       this.#cache.invalidate(owner, name);
     }
-    if (!row) {
-      const existing = await this.#row(this.#ctx.store, owner, name);
-      throw invalid('minVersion', `minVersion must be between 1 and the latest version (${existing.latest_version})`);
-    }
-    return keyInfo(row, await repo.listVersions(this.#ctx.store, row.id));
+    return keyInfo(row, await this.#checkedVersions(row));
   }
 
   /** Deletes the key and its wrapped material; refused (409) unless deletionAllowed was set first. */
@@ -312,7 +380,7 @@ export class KeyService {
   }
 
   async #material(owner: string, name: string, version: number | undefined): Promise<MaterialRow & { version: number; public_key: Uint8Array; wrapped_secret: Uint8Array }> {
-    const row = await repo.findMaterial(this.#ctx.store, owner, name, version ?? null);
+    const row = this.#checkMaterial(await repo.findMaterial(this.#ctx.store, owner, name, version ?? null));
     if (!row) throw notFound();
     if (row.version === null) throw invalid('version', `key ${name} has no version ${version}; latest is ${row.latest_version}`);
     return row as MaterialRow & { version: number; public_key: Uint8Array; wrapped_secret: Uint8Array };

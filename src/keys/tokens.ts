@@ -25,6 +25,7 @@ import { base64urlDecode, base64urlEncode } from '../crypto/bytes.ts';
 import type { AkpJwk } from '../crypto/encodings.ts';
 import type { KeyService } from './service.ts';
 import { SYSTEM_OWNER } from './service.ts';
+import { integrityError } from './integrity.ts';
 
 export const TOKEN_ALG = 'ML-DSA-65' as const;
 export const TOKEN_KEY_NAME = 'token-signing';
@@ -93,7 +94,8 @@ export class TokenService implements AccessTokenVerifier {
   async #reload(): Promise<void> {
     this.#loading ??= (async () => {
       try {
-        const { versions } = await this.#keys.versions(SYSTEM_OWNER, TOKEN_KEY_NAME);
+        // Only versions whose MAC verifies (integrity.ts): a public key swapped in the store names no kid.
+        const { versions, dropped } = await this.#keys.intactVersions(SYSTEM_OWNER, TOKEN_KEY_NAME);
         const kids = new Map<string, KidEntry>();
         let latest: KidEntry | undefined;
         versions.forEach((v, i) => {
@@ -104,7 +106,8 @@ export class TokenService implements AccessTokenVerifier {
           latest = e;
         });
         this.#kids = kids;
-        this.#latest = latest;
+        // Never mint with an older version because the newest one failed its check.
+        this.#latest = latest && !dropped.some((v) => v > latest!.version) ? latest : undefined;
         this.#loadedAt = Date.now();
       } finally {
         this.#loading = undefined;
@@ -139,7 +142,8 @@ export class TokenService implements AccessTokenVerifier {
     }
     // Always mint with the newest version: read it fresh (another instance may have rotated).
     await this.#reload();
-    const key = this.#latest!;
+    const key = this.#latest;
+    if (!key) throw integrityError();
     const iat = Math.floor(this.now() / 1000);
     const jti = randomUUID();
     const claims: TokenClaims = { sub, iat, exp: iat + ttl, jti, ...(cnf ? { cnf: { skt: cnf } } : {}) };

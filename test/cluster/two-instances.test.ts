@@ -1,8 +1,9 @@
 /**
  * Issue 8, item 2: two instances (A and B) on one real PostgreSQL, sharing the master key and the
  * admin token, each on its own port, driven through the SDK over real sockets:
- * - a tenant logged in on A (ZK proof) creates a key on A that signs on B, and B's signature verifies on A;
+ * - a tenant creates a key on A that signs on B, and B's signature verifies on A;
  * - a secure session opened on A carries envelopes on B (and alternates), a close on B ends it on A;
+ *   the tenant logs in on B (ZK proof) with a token bound to that session's client key, usable only in it;
  * - one ZK challenge issued by A, one proof, 20 concurrent logins split across A and B: exactly one 200;
  * - 20 concurrent rotations of one key split across A and B: versions 2..21, each exactly once, the
  *   same key state read from both instances, every version signs on one and verifies on the other;
@@ -59,11 +60,12 @@ after(async () => {
 // The apps share this process: prove on snarkjs's worker threads so their event loops stay responsive.
 const mt = { singleThread: false };
 
-/** Registers `username` on A and logs in on B (challenge, proof and token all cross instances). */
+/**
+ * An unbound tenant token (admin-minted, no cnf) for the tests about keys across instances. A ZK-login
+ * token is bound to a secure session's client key: see the secure-session test below.
+ */
 async function tenantToken(username: string): Promise<string> {
-  const reg = await createClient(urlA).zk.register(username);
-  const { accessToken } = await createClient(urlB).zk.login(username, reg.secret, crypto.getRandomValues(new Uint8Array(32)), mt);
-  return accessToken;
+  return (await a.app.ctx.tokens.mint(username)).token;
 }
 
 test('both instances serve one PostgreSQL with one identity', async () => {
@@ -91,8 +93,7 @@ test('a key created on A signs on B; the signature verifies on A and with the pu
 });
 
 test('a secure session opened on A carries envelopes on B; a close on B ends it on A', async () => {
-  const token = await tenantToken('gwen');
-  await createClient(urlA, { token }).keys.create({ name: 'k', algorithm: 'ML-DSA-44' });
+  const reg = await createClient(urlA).zk.register('gwen');
   // Handshake on A; every envelope after it is steered to B, then alternates.
   let steer: (path: string, n: number) => string = () => urlA;
   let envelopes = 0;
@@ -105,11 +106,20 @@ test('a secure session opened on A carries envelopes on B; a close on B ends it 
     return fetch(new Request(target + u.pathname + u.search, { method: req.method, headers: req.headers, body: req.body ? await req.arrayBuffer() : undefined }));
   };
   hits.length = 0;
-  const client = createClient(urlA, { token, fetch: steering });
+  const client = createClient(urlA, { fetch: steering });
   const session = await client.openSecureSession({ identityKey: identity });
   assert.deepEqual(hits.map((h) => [h.origin, h.path]), [[new URL(urlA).origin, '/v1/kex/prekey'], [new URL(urlA).origin, '/v1/kex/sessions']]);
+  // ZK login on B, bound to the session's client key (challenge, proof and token cross instances).
+  const { accessToken: token } = await createClient(urlB).zk.login('gwen', reg.secret, session.clientPublicKey, mt);
+  session.setToken(token);
+  // Bound: refused outside the session on either instance.
+  for (const url of [urlA, urlB]) {
+    await assert.rejects(createClient(url, { token }).keys.list(), (e: unknown) => e instanceof ServiceError && e.status === 401 && /bound to a session key/.test(e.problem.detail ?? ''));
+  }
 
   steer = () => urlB;
+  const created = await session.call('POST', '/v1/keys', { name: 'k', algorithm: 'ML-DSA-44' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
   const first = await session.call('POST', '/v1/keys/k/sign', { message: base64urlEncode(utf8('through B')) });
   assert.equal(first.status, 200, JSON.stringify(first.body));
   const sig = (first.body as { signature: string }).signature;
@@ -152,10 +162,12 @@ test('one challenge from A, one proof, 20 concurrent logins split across A and B
   assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
   assert.deepEqual(results.filter((r) => r.status !== 200).map((r) => r.status), Array(19).fill(401));
   for (const r of results) if (r.status === 401) assert.equal(r.body.code, 'unauthorized');
-  // The one token works on both instances; the consumed challenge stays consumed.
+  // The one token verifies on both instances (bound to the session key: refused outside a session);
+  // the consumed challenge stays consumed.
   const token = ok[0]!.body.accessToken!;
   assert.equal((await a.app.ctx.tokens.verify(token)).sub, 'hana');
   assert.equal((await b.app.ctx.tokens.verify(token)).sub, 'hana');
+  assert.equal((await fetch(`${urlB}/v1/keys`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
   for (const url of [urlA, urlB]) {
     const again = await fetch(`${url}/v1/zk/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(again.status, 401);

@@ -5,7 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, type TestApp } from '../support/app.ts';
+import { randomBytes } from 'node:crypto';
+import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { nobleBackend as nb } from '../../src/crypto/noble.ts';
@@ -20,8 +21,10 @@ let b: TestApp;
 before(async () => {
   pg = await startPostgres();
   stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
-  a = await testApp({}, { store: stores[0]! });
-  b = await testApp({}, { store: stores[1]! });
+  // Instances of one deployment share the master key and the admin token.
+  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
+  a = await testApp({}, { store: stores[0]!, secrets });
+  b = await testApp({}, { store: stores[1]!, secrets });
 });
 after(async () => {
   await b?.close();

@@ -24,7 +24,7 @@ function fakeRow(version: number | null, latest = 1): MaterialRow {
   const at = new Date(0);
   return {
     id: 'id-1', owner: 'o', name: 'n', algorithm: 'ML-DSA-65', exportable: false, deletion_allowed: false, min_version: 1,
-    latest_version: latest, created_at: at, updated_at: at, version, public_key: new Uint8Array(4), wrapped_secret: new Uint8Array(4),
+    latest_version: latest, created_at: at, updated_at: at, version, public_key: new Uint8Array(4), wrapped_secret: new Uint8Array(4), row_mac: null, version_mac: null,
   };
 }
 

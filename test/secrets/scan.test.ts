@@ -28,6 +28,7 @@ import { createClient } from '../../src/client/index.ts';
 import { unwrapSecret, keyAad } from '../../src/keys/wrap.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import * as P from '../../src/kex/protocol.ts';
+import { sessionBindingValue } from '../../src/http/auth.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -123,16 +124,24 @@ test('a flow through every capability at debug level leaks no secret into logs o
   await admin.algorithms();
   await admin.keys.jwks();
 
-  // ZK: register, log in (circuit + artifacts download), a failed login with a wrong secret.
+  // ZK: register, open a pinned secure session, log in bound to its client key (circuit + artifacts
+  // download), a failed login with a wrong secret. The token is used inside that session below.
+  const identity = (await t.app.ctx.systemKeys.identity()).publicKey;
   const reg = await anon.zk.register('sam');
   secrets.push({ label: 'zk login secret', text: reg.secret });
-  const sessionPublicKey = crypto.getRandomValues(new Uint8Array(1952));
-  const { accessToken } = await anon.zk.login('sam', reg.secret, sessionPublicKey, { singleThread: false });
+  const session = await anon.openSecureSession({ identityKey: identity });
+  const { accessToken } = await anon.zk.login('sam', reg.secret, session.clientPublicKey, { singleThread: false });
   secrets.push({ label: 'access token', text: accessToken, logsOnly: true });
-  await assert.rejects(anon.zk.login('sam', '12345678901234567890123456789', sessionPublicKey, { singleThread: false }));
+  session.setToken(accessToken);
+  await assert.rejects(anon.zk.login('sam', '12345678901234567890123456789', session.clientPublicKey, { singleThread: false }));
 
-  // Keys as a tenant.
-  const tenant = createClient(url, { token: accessToken, fetch: recording });
+  // Keys as a tenant, through the plain API: a session-bound ZK token is refused outside its session,
+  // so this part uses an unbound token minted for the same tenant.
+  const { token: tenantToken } = await t.app.ctx.tokens.mint('sam');
+  secrets.push({ label: 'tenant token', text: tenantToken, logsOnly: true });
+  // The per-process secret of the internal session-binding header (src/http/auth.ts) never leaves.
+  secrets.push({ label: 'session-binding secret', text: sessionBindingValue('A'.repeat(43)).split('.')[0]! });
+  const tenant = createClient(url, { token: tenantToken, fetch: recording });
   await tenant.keys.create({ name: 'sig', algorithm: 'ML-DSA-65' });
   await tenant.keys.create({ name: 'slh', algorithm: 'SLH-DSA-SHA2-128f' });
   const message = utf8('scan me');
@@ -154,9 +163,9 @@ test('a flow through every capability at debug level leaks no secret into logs o
   await assert.rejects(tenant.keys.sign('nope', { message }));            // 404
   await tenant.keys.verify('sig', { message, signature: `v1:${base64urlEncode(new Uint8Array(3309))}` });
 
-  // Kex: pinned handshake, envelopes (a sign inside), keys captured while the session lives, close.
-  const identity = (await t.app.ctx.systemKeys.identity()).publicKey;
-  const session = await tenant.openSecureSession({ identityKey: identity });
+  // Kex: envelopes in the session opened above (a sign inside, with the bound ZK token), keys
+  // captured while the session lives, close.
+  const statuses: number[] = [];
   for (const call of [
     () => session.call('POST', '/v1/keys/sig/sign', { message: base64urlEncode(message) }),
     () => session.call('GET', '/v1/keys/sig'),
@@ -164,8 +173,10 @@ test('a flow through every capability at debug level leaks no secret into logs o
     () => session.call('GET', '/v1/keys/missing'),
   ]) {
     const r = await call();
+    statuses.push(r.status);
     innerBodies.push(JSON.stringify(r.body));
   }
+  assert.deepEqual(statuses, [200, 200, 200, 404], 'the bound ZK token works inside its session');
   await grabVault('session open');
   await session.close();
   // A tampered envelope (wrong keys) on a fresh session: logged as an error, not as its bytes.

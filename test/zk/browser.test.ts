@@ -63,21 +63,28 @@ test('headless Chromium: the bundled SDK registers, proves with snarkjs and logs
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(origin + '/');
     await page.waitForFunction(() => (globalThis as { pqzk?: unknown }).pqzk !== undefined, undefined, { timeout: 60_000 });
-    const out = await page.evaluate(async (base) => {
+    const identityKey = Buffer.from((await t!.app.ctx.systemKeys.identity()).publicKey).toString('base64url');
+    const out = await page.evaluate(async ({ base, identityKey }) => {
       const { createClient } = (globalThis as unknown as { pqzk: { createClient: typeof import('../../src/client/index.ts').createClient } }).pqzk;
       const client = createClient(base);
       const reg = await client.zk.register('browser-user');
-      const spk = crypto.getRandomValues(new Uint8Array(32));
+      // The token is bound to the secure session's client key and used inside that session.
+      const session = await client.openSecureSession({ identityKey });
+      const spk = session.clientPublicKey;
       const login = await client.zk.login('browser-user', reg.secret, spk);
-      const tenant = createClient(base, { token: login.accessToken });
-      const key = await tenant.keys.create({ name: 'from-browser', algorithm: 'ML-DSA-44' });
+      session.setToken(login.accessToken);
+      const key = await session.call('POST', '/v1/keys', { name: 'from-browser', algorithm: 'ML-DSA-44' });
+      const direct = await fetch(`${base}/v1/keys`, { headers: { authorization: `Bearer ${login.accessToken}` } });
+      await session.close();
       let wrong = '';
       try { await client.zk.login('browser-user', '12345', spk); } catch (e) { wrong = (e as Error).message; }
-      return { token: login.accessToken, provingMs: login.provingMs, key: key.name, wrong, ua: navigator.userAgent };
-    }, origin);
+      return { token: login.accessToken, provingMs: login.provingMs, key: (key.body as { name: string }).name, keyStatus: key.status, direct: direct.status, wrong, ua: navigator.userAgent };
+    }, { base: origin, identityKey });
     assert.deepEqual(errors, []);
     assert.match(out.ua, /Chrome/);
+    assert.equal(out.keyStatus, 201);
     assert.equal(out.key, 'from-browser');
+    assert.equal(out.direct, 401, 'the bound token is refused outside its session');
     assert.equal(out.wrong, 'unauthorized: login failed');
     assert.equal((await t!.app.ctx.tokens.verify(out.token)).sub, 'browser-user');
     ctx.diagnostic(`browser proving time: ${out.provingMs.toFixed(0)} ms`);

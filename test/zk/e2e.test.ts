@@ -1,6 +1,7 @@
 /**
- * From a real socket, through the SDK only: register, challenge + prove + login, use the token for a
- * tenant operation (createKey, sign), rotate the secret; wrong secrets and pinned hashes.
+ * From a real socket, through the SDK only: register, open a secure session, challenge + prove +
+ * login bound to the session's client key, use the token inside that session for a tenant operation
+ * (createKey, sign), rotate the secret; wrong secrets and pinned hashes.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import { testApp, type TestApp } from '../support/app.ts';
 import { createClient, ServiceError, type PqzkClient } from '../../src/client/index.ts';
 import { generateSecret } from '../../src/client/zk.ts';
 import { sessionKeyThumbprint } from '../../src/keys/tokens.ts';
+import { base64urlEncode } from '../../src/crypto/bytes.ts';
 
 let t: TestApp;
 let url: string;
@@ -26,11 +28,13 @@ const mt = { singleThread: false };
 
 const unauthorized = (e: unknown) => e instanceof ServiceError && e.status === 401 && e.problem.detail === 'login failed';
 
-test('register → login → tenant operation with the token → rotate', async () => {
+test('register → secure session → login bound to it → tenant operation inside the session → rotate', async () => {
   const reg = await client.zk.register('dana');
   assert.match(reg.secret, /^[1-9][0-9]*$/);
   assert.ok(BigInt(reg.secret) < 1n << 248n);
-  const sessionPublicKey = crypto.getRandomValues(new Uint8Array(1952)); // e.g. an ML-DSA-65 public key
+  const session = await client.openSecureSession({ identityKey: (await t.app.ctx.systemKeys.identity()).publicKey });
+  const sessionPublicKey = session.clientPublicKey; // the X-Wing client public key sent in openSession
+  assert.equal(sessionPublicKey.length, 1216);
   const { accessToken, expiresIn, provingMs } = await client.zk.login('dana', reg.secret, sessionPublicKey, mt);
   assert.equal(expiresIn, 900);
   assert.ok(provingMs > 0);
@@ -38,11 +42,19 @@ test('register → login → tenant operation with the token → rotate', async 
   assert.equal(claims.sub, 'dana');
   assert.equal(claims.cnf, sessionKeyThumbprint(sessionPublicKey));
 
-  const tenant = createClient(url, { token: accessToken });
-  const key = await tenant.keys.create({ name: 'dana-key', algorithm: 'ML-DSA-65' });
-  assert.equal(key.name, 'dana-key');
-  const { signature } = await tenant.keys.sign('dana-key', { message: new TextEncoder().encode('hi') });
-  assert.equal((await tenant.keys.verify('dana-key', { message: new TextEncoder().encode('hi'), signature })).valid, true);
+  session.setToken(accessToken);
+  const key = await session.call('POST', '/v1/keys', { name: 'dana-key', algorithm: 'ML-DSA-65' });
+  assert.equal(key.status, 201, JSON.stringify(key.body));
+  assert.equal((key.body as { name: string }).name, 'dana-key');
+  const message = base64urlEncode(new TextEncoder().encode('hi'));
+  const signed = await session.call('POST', '/v1/keys/dana-key/sign', { message });
+  assert.equal(signed.status, 200, JSON.stringify(signed.body));
+  const { signature } = signed.body as { signature: string };
+  const verified = await session.call('POST', '/v1/keys/dana-key/verify', { message, signature });
+  assert.equal((verified.body as { valid: boolean }).valid, true);
+  // The same token outside the session: refused.
+  await assert.rejects(createClient(url, { token: accessToken }).keys.get('dana-key'), (e: unknown) => e instanceof ServiceError && e.status === 401);
+  await session.close();
 
   // The wrong secret cannot log in; an unknown user fails the same way.
   await assert.rejects(client.zk.login('dana', generateSecret(), sessionPublicKey, mt), unauthorized);

@@ -91,9 +91,11 @@ describe('zk login on one instance', () => {
     const claims = await t.app.ctx.tokens.verify(body.accessToken);
     assert.equal(claims.sub, 'alice');
     assert.equal(claims.cnf, sessionKeyThumbprint(spk));
-    // The token works for a tenant operation.
+    // The token is bound to the session key: refused outside an encrypted session (used inside the
+    // bound session in test/zk/binding-hostile.test.ts and test/zk/e2e.test.ts).
     const key = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: { authorization: `Bearer ${body.accessToken}` }, payload: { name: 'zk-key', algorithm: 'ML-DSA-44' } });
-    assert.equal(key.statusCode, 201, key.body);
+    assert.equal(key.statusCode, 401, key.body);
+    assert.match(problemOf(key).detail ?? '', /bound to a session key/);
     // Replay of the same (or a malleated) proof: the challenge is gone.
     const again = await post(t.app, '/v1/zk/login', { challengeId: ch.challengeId, proof, loginTag });
     assert.equal(again.statusCode, 401);
