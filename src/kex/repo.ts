@@ -7,16 +7,19 @@ export interface PrekeyRow {
 }
 export interface SessionRow { session_id: string; recv_seq: number; confirmed: boolean; expires_at: Date }
 export interface GrantRow { secret_id: string; instance_key_id: string; ciphertext: Uint8Array; sealed: Uint8Array; expires_at: Date }
-export interface InstanceRow { instance_id: string; key_id: string; public_key: Uint8Array }
+export interface InstanceRow { instance_id: string; key_id: string; public_key: Uint8Array; registry_mac: Uint8Array | null }
 
 // ---- instances
-export async function upsertInstance(q: Queryable, id: string, keyId: string, publicKey: Uint8Array): Promise<void> {
-  await q.query(`INSERT INTO kex_instances (instance_id, key_id, public_key, seen_at) VALUES ($1, $2, $3, now())
-    ON CONFLICT (instance_id) DO UPDATE SET key_id = EXCLUDED.key_id, public_key = EXCLUDED.public_key, seen_at = now()`, [id, keyId, publicKey]);
+export async function upsertInstance(q: Queryable, id: string, keyId: string, publicKey: Uint8Array, mac: Uint8Array): Promise<void> {
+  await q.query(`INSERT INTO kex_instances (instance_id, key_id, public_key, registry_mac, seen_at) VALUES ($1, $2, $3, $4, now())
+    ON CONFLICT (instance_id) DO UPDATE SET key_id = EXCLUDED.key_id, public_key = EXCLUDED.public_key, registry_mac = EXCLUDED.registry_mac, seen_at = now()`,
+  [id, keyId, publicKey, mac]);
 }
 export async function liveInstances(q: Queryable, exclude: string, staleSeconds: number): Promise<InstanceRow[]> {
   return q.query<InstanceRow & Record<string, unknown>>(
-    `SELECT instance_id, key_id, public_key FROM kex_instances WHERE instance_id <> $1 AND seen_at > now() - make_interval(secs => $2)`,
+    // A row "seen" in the future is forged or from a skewed clock: never live.
+    `SELECT instance_id, key_id, public_key, registry_mac FROM kex_instances
+      WHERE instance_id <> $1 AND seen_at > now() - make_interval(secs => $2) AND seen_at <= now() + interval '5 seconds'`,
     [exclude, staleSeconds]);
 }
 export async function deleteInstance(q: Queryable, id: string): Promise<void> {

@@ -25,6 +25,7 @@ export async function setupKex(ctx: AppContext, app: FastifyInstance): Promise<H
   if (!signer) throw new Error('the kex capability needs the identity key (ctx.systemKeys from the keys capability)');
   const kex = new KexService({
     store: ctx.store, backend: ctx.backend, signer,
+    registryKey: ctx.backend.hkdf('SHA-256', ctx.secrets.masterKey, new Uint8Array(0), new TextEncoder().encode('pqzk kex instance registry v1'), 32),
     respond: (input) => ctx.pool.run('kex.respond', input),
     options: {
       prekeyRotationSeconds: ctx.config.prekeyRotationSeconds, prekeyGraceSeconds: ctx.config.prekeyGraceSeconds,

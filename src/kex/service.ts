@@ -103,7 +103,7 @@ export class KexService {
   private readonly respond: (input: RespondInput) => Promise<RespondOutput>;
 
   /** `respond` runs the server half of the handshake (the worker pool in the service; inline by default). */
-  constructor(deps: { store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; instanceId?: string; respond?: (input: RespondInput) => Promise<RespondOutput> }) {
+  constructor(deps: { store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; registryKey: Uint8Array; instanceId?: string; respond?: (input: RespondInput) => Promise<RespondOutput> }) {
     this.respond = deps.respond ?? (async (input) => kexTasks['kex.respond'](input));
     this.store = deps.store;
     this.b = deps.backend;
@@ -111,7 +111,7 @@ export class KexService {
     this.o = deps.options;
     this.vault = new Vault({
       store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
-      grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30,
+      grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30, registryKey: deps.registryKey,
     });
   }
 

@@ -14,7 +14,7 @@
  * instance never grants to itself: on a single instance, closing a session erases it at once.
  */
 import type { CryptoBackend } from '../crypto/backend.ts';
-import { concatBytes, wipe } from '../crypto/bytes.ts';
+import { concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
 import type { Store } from '../store/index.ts';
 import { lp, PROTOCOL } from './protocol.ts';
 import * as repo from './repo.ts';
@@ -30,9 +30,17 @@ export interface VaultOptions {
   grantKeySeconds: number;
   /** An instance not seen for this long is not granted to. */
   staleSeconds: number;
+  /**
+   * HMAC key authenticating registry entries (instance id, grant key id, grant public key); every
+   * instance of a deployment derives the same one from the master key. Grants go only to entries
+   * that verify, so a database writer cannot register its own grant key.
+   */
+  registryKey: Uint8Array;
 }
 
 const grantAad = (secretId: string, keyId: string) => concatBytes(lp(`${PROTOCOL} grant`), lp(secretId), lp(keyId));
+const registryEntry = (instanceId: string, keyId: string, publicKey: Uint8Array) =>
+  concatBytes(lp(`${PROTOCOL} instance`), lp(instanceId), lp(keyId), publicKey);
 
 export class Vault {
   readonly instanceId: string;
@@ -55,8 +63,19 @@ export class Vault {
     return { keyId: crypto.randomUUID(), seed: kp.secretKey, publicKey: kp.publicKey };
   }
 
+  private registryMac(instanceId: string, keyId: string, publicKey: Uint8Array): Uint8Array {
+    return this.o.backend.hmac('SHA-256', this.o.registryKey, registryEntry(instanceId, keyId, publicKey));
+  }
+
   async register(): Promise<void> {
-    await repo.upsertInstance(this.o.store, this.instanceId, this.current.keyId, this.current.publicKey);
+    const { keyId, publicKey } = this.current;
+    await repo.upsertInstance(this.o.store, this.instanceId, keyId, publicKey, this.registryMac(this.instanceId, keyId, publicKey));
+  }
+
+  /** Registry entries whose MAC verifies; the others are ignored (never granted to). */
+  private authentic(instances: repo.InstanceRow[]): repo.InstanceRow[] {
+    return instances.filter((i) => i.registry_mac !== null
+      && constantTimeEqual(i.registry_mac, this.registryMac(i.instance_id, i.key_id, i.public_key)));
   }
 
   /** Ids of the secrets this instance holds (for the sweeper). */
@@ -92,7 +111,7 @@ export class Vault {
 
   private async grantTo(instances: repo.InstanceRow[], secretIds: string[]): Promise<void> {
     const b = this.o.backend;
-    for (const inst of instances) {
+    for (const inst of this.authentic(instances)) {
       for (const secretId of secretIds) {
         const h = this.held.get(secretId);
         if (!h) continue;

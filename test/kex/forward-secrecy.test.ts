@@ -11,8 +11,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { testApp, type TestApp } from '../support/app.ts';
+import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { openPglite } from '../../src/store/pglite.ts';
 import { migrate, type Store } from '../../src/store/index.ts';
 import { nobleBackend as nb } from '../../src/crypto/noble.ts';
@@ -211,8 +212,10 @@ test('two instances on one store: envelopes on the other instance; erasure compl
   const { store, dir } = await fileStore();
   const history: unknown[][] = [];
   const rs = recordingStore(store, history);
-  const a = await testApp({}, { store: rs });
-  const bApp = await testApp({}, { store: rs });
+  // Two instances of one deployment: one store, one master key, one admin token.
+  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
+  const a = await testApp({}, { store: rs, secrets });
+  const bApp = await testApp({}, { store: rs, secrets });
   try {
     const { rec, truth, close } = await runSession(a.app, [bApp.app, a.app]);
     assert.ok(history.length > 0, 'the session and prekey reached instance B as grants');

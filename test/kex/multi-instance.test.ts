@@ -66,3 +66,18 @@ test('a handshake on B with a prekey fetched from A; the store holds no plaintex
   const all = Buffer.concat(dump.map((r) => Buffer.from(r.v)));
   for (const k of [s.keys.c2sKey, s.keys.s2cKey, s.keys.clientConfirmation]) assert.equal(all.indexOf(Buffer.from(k)), -1);
 });
+
+test('a registry entry written by a database writer without the master key receives no grant', async () => {
+  // The attacker registers its own X-Wing grant key, "seen" far in the future so it never goes stale,
+  // once without a MAC and once with a MAC made under a key it guessed.
+  const attacker = nb.keygen('X-Wing');
+  await a.store.query(`INSERT INTO kex_instances (instance_id, key_id, public_key, registry_mac, seen_at)
+    VALUES ('evil-1', 'k1', $1, NULL, now()), ('evil-2', 'k2', $1, $2, now() + interval '10 years'), ('evil-3', 'k3', $1, $2, now())`,
+  [attacker.publicKey, new Uint8Array(32).fill(7)]);
+  const s = await handshake(a.app);
+  assert.equal((await send(a.app, s, envelopeBody(s, 1, { method: 'GET', path: '/v1/health' }))).statusCode, 200);
+  const grantees = (await a.store.query<{ instance_id: string }>('SELECT DISTINCT instance_id FROM kex_grants')).map((r) => r.instance_id);
+  assert.deepEqual(grantees.filter((id) => id.startsWith('evil')), [], 'no grant to a forged registry entry');
+  assert.ok(grantees.includes(b.app.ctx.kex.vault.instanceId), 'the genuine second instance is granted to');
+  await a.store.query("DELETE FROM kex_instances WHERE instance_id LIKE 'evil-%'");
+});
