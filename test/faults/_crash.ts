@@ -94,7 +94,8 @@ export function workload(base: string, ledger: Ledger, rng: Rng, iteration: numb
         const prior = ledger.pirAcked.get(name);
         if (!prior || prior.version < version) ledger.pirAcked.set(name, { version, tag });
         ledger.counts.acked++;
-      } else if (res.status === 503) ledger.counts.refused++;
+      // 409 = another upload of the same database won the race (the API asks to retry): refused, not acknowledged.
+      } else if (res.status === 503 || (res.status === 409 && (res.body as { code?: string } | undefined)?.code === 'conflict')) ledger.counts.refused++;
       else if (res.status !== 0 && !stopped) throw new Error(`PUT pir ${name}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       return;
     }
