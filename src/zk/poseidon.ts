@@ -88,14 +88,7 @@ export function loginTag(secret: bigint, challenge: bigint, sessionKeyHash: bigi
  */
 export function sessionKeyHash(sessionPublicKey: Uint8Array): bigint {
   if (!(sessionPublicKey instanceof Uint8Array) || sessionPublicKey.length === 0) throw new CryptoInputError('session public key must be non-empty bytes');
-  const label = new TextEncoder().encode(SESSION_KEY_LABEL);
-  const msg = new Uint8Array(label.length + 1 + sessionPublicKey.length);
-  msg.set(label, 0);
-  msg.set(sessionPublicKey, label.length + 1);
-  const digest = sha256(msg);
-  let v = 0n;
-  for (let i = 0; i < 31; i++) v = (v << 8n) | BigInt(digest[i]!);
-  return v;
+  return hashToField248(SESSION_KEY_LABEL, sessionPublicKey);
 }
 
 /**

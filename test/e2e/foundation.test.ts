@@ -1,15 +1,12 @@
 /** Over a real socket, through the generated client: the service answers its foundation operations. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, type TestApp } from '../support/app.ts';
+import { listeningTestApp, type TestApp } from '../support/app.ts';
 import { createClient, ServiceError } from '../../src/client/index.ts';
 
 let t: TestApp;
 let baseUrl: string;
-before(async () => {
-  t = await testApp();
-  baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
-});
+before(async () => ({ baseUrl, ...t } = await listeningTestApp()));
 after(() => t.close());
 
 test('health, ready and algorithms through the SDK', async () => {

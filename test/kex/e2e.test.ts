@@ -1,17 +1,14 @@
 /** Over a real socket, through the SDK: handshake, an envelope call to a signing operation, close. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, type TestApp } from '../support/app.ts';
+import { listeningTestApp, type TestApp } from '../support/app.ts';
 import { createClient } from '../../src/client/index.ts';
 import { base64urlEncode, base64urlDecode } from '../../src/crypto/bytes.ts';
 import { nativeBackend } from '../../src/crypto/native.ts';
 
 let t: TestApp;
 let baseUrl: string;
-before(async () => {
-  t = await testApp();
-  baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
-});
+before(async () => ({ baseUrl, ...t } = await listeningTestApp()));
 after(() => t.close());
 
 test('SDK: pinned handshake, createKey + sign through the envelope, close', async () => {

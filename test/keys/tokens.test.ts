@@ -2,15 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify, calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
-import { testApp, problemOf, type TestApp } from '../support/app.ts';
+import { listeningTestApp, problemOf, type TestApp } from '../support/app.ts';
 import { MAX_TTL, LEEWAY, sessionKeyThumbprint } from '../../src/keys/tokens.ts';
 
 let t: TestApp;
 let baseUrl: string;
-before(async () => {
-  t = await testApp();
-  baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
-});
+before(async () => ({ baseUrl, ...t } = await listeningTestApp()));
 after(() => t.close());
 
 test('a minted token verifies with jose against the JWKS fetched over HTTP', async () => {

@@ -45,3 +45,9 @@ export function problemOf(res: { statusCode: number; headers: Record<string, unk
   if (p.status !== res.statusCode) throw new Error(`problem.status ${p.status} != HTTP ${res.statusCode}`);
   return p;
 }
+
+/** A test app listening on a free loopback port, for e2e tests over a real socket. */
+export async function listeningTestApp(env: Record<string, string> = {}, opts: BuildOptions = {}): Promise<TestApp & { baseUrl: string }> {
+  const t = await testApp(env, opts);
+  return { ...t, baseUrl: await t.app.listen({ port: 0, host: '127.0.0.1' }) };
+}
