@@ -91,6 +91,8 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     // type-only imports count: a capability must not reach into another even for a type
     tsPreCompilationDeps: true,
+    // process.getBuiltinModule('node:crypto') is an import too
+    detectProcessBuiltinModuleCalls: true,
     tsConfig: { fileName: 'tsconfig.json' },
     // imports carry explicit .ts extensions (Node type stripping); conditions as Node resolves them
     enhancedResolveOptions: {
