@@ -1,13 +1,19 @@
 /**
- * The SDK: a typed client for the service generated from openapi.yaml (openapi-fetch over
- * src/client/schema.ts), plus the client-side cryptography of each capability.
- * Imports no `node:` module: it runs in Node and in browsers.
+ * The SDK entry point. `createClient` returns a typed client for every operation of openapi.yaml
+ * (openapi-fetch over the generated src/client/schema.ts) and, per capability, helpers that do the
+ * client-side cryptography: managed keys (keys.ts), secure sessions (kex.ts), zero-knowledge login
+ * (zk.ts) and private information retrieval (pir.ts). Neither this module nor anything it imports
+ * uses a `node:` module (test/architecture/deps.test.ts checks it): it runs in Node and in browsers.
  *
  * @example
- * const client = createClient('http://127.0.0.1:8080', { token: process.env.TOKEN });
- * const { data } = await client.api.GET('/v1/algorithms');
+ *
+ * ```ts
+ * const client = createClient('http://127.0.0.1:8080', { token: adminToken });
+ * const { data } = await client.api.GET('/v1/algorithms');   // raw typed access
+ * const key = await client.keys.create({ name: 'release', algorithm: 'ML-DSA-65' });
  * // Several instances on one PostgreSQL: requests rotate over them, with failover (see createClient).
  * const cluster = createClient(['http://10.0.0.1:8080', 'http://10.0.0.2:8080'], { token });
+ * ```
  */
 import createFetchClient, { type Client } from 'openapi-fetch';
 import type { paths, components } from './schema.ts';
@@ -16,9 +22,12 @@ import { openSecureSession, type SecureSession, type SecureSessionOptions } from
 import { zkApi, type ZkApi } from './zk.ts';
 import { pirApi, type PirApi } from './pir.ts';
 
+/** The generated contract types: `paths` (one entry per route of openapi.yaml) and `components` (its schemas). */
 export type { paths, components } from './schema.ts';
+/** An error body (application/problem+json) as the service sends it; switch on its stable `code`. */
 export type Problem = components['schemas']['Problem'];
 
+/** Options of {@link createClient}. */
 export interface ClientOptions {
   /** Bearer credential sent on every call (admin token or a tenant access token). */
   token?: string | undefined;
@@ -26,9 +35,25 @@ export interface ClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-/** Thrown by the SDK helpers when the service answers with a problem+json error. */
+/**
+ * Thrown by the SDK helpers (and {@link unwrap}) when the service answers with an error status.
+ * The message is `<code>: <detail>` of the problem the service sent.
+ *
+ * @example
+ *
+ * ```ts
+ * try {
+ *   await client.keys.get('release');
+ * } catch (err) {
+ *   if (err instanceof ServiceError && err.status === 404) await client.keys.create({ name: 'release', algorithm: 'ML-DSA-65' });
+ *   else throw err;
+ * }
+ * ```
+ */
 export class ServiceError extends Error {
+  /** The HTTP status of the answer. */
   readonly status: number;
+  /** The problem+json body (built from the status line when the service sent none). */
   readonly problem: Problem;
   constructor(problem: Problem) {
     super(`${problem.code}: ${problem.detail}`);
@@ -38,6 +63,7 @@ export class ServiceError extends Error {
   }
 }
 
+/** What {@link createClient} returns: raw typed access to every operation, plus one helper object per capability. */
 export interface PqzkClient {
   /** The (first) base URL. */
   readonly baseUrl: string;
@@ -45,7 +71,9 @@ export interface PqzkClient {
   readonly api: Client<paths>;
   /** Replaces the bearer credential used by later calls. */
   setToken(token: string | undefined): void;
+  /** GET /v1/health: liveness. */
   health(): Promise<components['schemas']['Health']>;
+  /** GET /v1/algorithms: the algorithms offered, their sizes and the crypto backend in use. */
   algorithms(): Promise<components['schemas']['AlgorithmList']>;
   /** Opens an encrypted, forward-secret session (X-Wing handshake, src/client/kex.ts). */
   openSecureSession(opts?: SecureSessionOptions): Promise<SecureSession>;
@@ -58,7 +86,16 @@ export interface PqzkClient {
   // @sdk-fields-end (capability SDK members above this line; implement them in src/client/<capability>.ts)
 }
 
-/** Unwraps an openapi-fetch result: the data, or a ServiceError carrying the problem. */
+/**
+ * Unwraps an openapi-fetch result: its data on a 2xx answer, otherwise throws a {@link ServiceError}
+ * carrying the problem (for use with `client.api`).
+ *
+ * @example
+ *
+ * ```ts
+ * const key = unwrap(await client.api.GET('/v1/keys/{name}', { params: { path: { name: 'release' } } }));
+ * ```
+ */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.error !== undefined || !result.response.ok) {
     const e = result.error as Partial<Problem> | undefined;
@@ -106,10 +143,23 @@ function rotatingFetch(bases: readonly string[], inner: typeof globalThis.fetch)
 }
 
 /**
- * Creates a client for the service at `baseUrl`; `token` is sent as a bearer credential on every call.
- * Given several base URLs (instances of one cluster), requests are spread round-robin over them and
- * fail over to the next one on network errors when that is safe (see rotatingFetch); a secure session,
- * a ZK challenge or a PIR database opened through one instance is served by any other.
+ * Creates a client for the service at `baseUrl`. `options.token` (later `setToken`) is sent as a
+ * bearer credential on every call, except the outer requests of a secure session, where it travels
+ * only inside the envelope. Given several base URLs (instances of one cluster), requests are spread
+ * round-robin over them and fail over to the next one on network errors when that is safe (see
+ * rotatingFetch); a secure session, a ZK challenge or a PIR database opened through one instance is
+ * served by any other. Throws a TypeError for an empty list of URLs.
+ *
+ * @example
+ *
+ * ```ts
+ * const client = createClient('http://127.0.0.1:8080', { token: adminToken });
+ * const { signature } = await client.keys.sign('release', { message: bytes });
+ * client.setToken(undefined);   // later calls are anonymous
+ * ```
+ *
+ * @param baseUrl The service URL, or the URLs of several instances sharing one database.
+ * @param options The bearer token and a fetch implementation.
  */
 export function createClient(baseUrl: string | readonly string[], options: ClientOptions = {}): PqzkClient {
   const bases = (typeof baseUrl === 'string' ? [baseUrl] : [...baseUrl]).map((u) => u.replace(/\/$/, ''));

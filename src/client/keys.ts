@@ -1,13 +1,19 @@
 /**
- * SDK for managed keys and signatures: typed helpers over the generated client that take and
- * return bytes (Uint8Array), plus `computeMu`, which computes the FIPS 204 external μ locally so
- * a large message never has to be uploaded. Imports no `node:` module (runs in browsers).
+ * SDK for managed keys and signatures (docs/KEYS.md): typed helpers over the generated client that
+ * take and return bytes (Uint8Array) where the wire carries base64url, plus `computeMu`, which
+ * computes the FIPS 204 external μ locally so a large message never has to be uploaded. Every
+ * helper throws a ServiceError when the service answers with an error. Imports no `node:` module
+ * (runs in browsers).
  *
  * @example
+ *
+ * ```ts
  * const client = createClient(url, { token });
+ * const context = new TextEncoder().encode('v1');
  * await client.keys.create({ name: 'release', algorithm: 'ML-DSA-65' });
- * const { signature } = await client.keys.sign('release', { message: bytes, context: utf8('v1') });
- * const { valid } = await client.keys.verify('release', { message: bytes, context: utf8('v1'), signature });
+ * const { signature } = await client.keys.sign('release', { message: bytes, context });
+ * const { valid } = await client.keys.verify('release', { message: bytes, context, signature });
+ * ```
  */
 import type { Client } from 'openapi-fetch';
 import { shake256 } from '@noble/hashes/sha3.js';
@@ -17,17 +23,26 @@ import { SIZES } from '../crypto/algorithms.ts';
 import { CryptoInputError } from '../errors.ts';
 
 type S = components['schemas'];
+/** A managed key's metadata (name, owner, algorithm, versions, flags); never private material. */
 export type Key = S['Key'];
+/** An algorithm a managed key can have: ML-DSA and SLH-DSA keys sign; ML-KEM and X-Wing keys may be created for later use. */
 export type KeyAlgorithm = S['KeyAlgorithm'];
+/** A signature algorithm (ML-DSA-44/65/87 or one of the 12 SLH-DSA sets), as `verifyWithPublicKey` takes it. */
 export type SignatureAlgorithm = S['SignatureAlgorithm'];
+/** A pre-hash function for HashML-DSA / HashSLH-DSA signing (FIPS 204 §5.4, FIPS 205 §10.2). */
 export type PreHash = S['PreHash'];
+/** A public key in the format asked of `publicKeyAs`. */
 export type PublicKeyResponse = S['PublicKey'];
+/** The answer of a sign call: one signature, or one result per batch item. */
 export type SignResponse = S['SignResponse'];
+/** The JWK Set of the keys that sign access tokens (GET /.well-known/jwks.json). */
 export type Jwks = S['Jwks'];
+/** An ML-DSA public key as a JWK (kty AKP). */
 export type AkpJwk = S['AkpJwk'];
 
 type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
 
+/** What is signed or verified: a message or its external μ, with an optional context. */
 export interface MessageInput {
   /** The message (1..262144 bytes), or */
   message?: Uint8Array;
@@ -36,17 +51,29 @@ export interface MessageInput {
   /** FIPS 204/205 context string, at most 255 bytes. */
   context?: Uint8Array;
 }
+/**
+ * Options of `sign`: the message input, plus `prehash` (sign a pre-hash of the message),
+ * `deterministic` (no per-signature randomness; the noble backend only, 400 on native), `version`
+ * (sign with a given key version, default the latest) and
+ * `owner` (admin only: another owner's key).
+ */
 export interface SignOptions extends MessageInput { prehash?: PreHash; deterministic?: boolean; version?: number; owner?: string }
+/** One message of `signBatch`; `reference` is echoed back beside its result. */
 export interface BatchItem extends MessageInput { reference?: string }
 
 /**
  * FIPS 204 external μ (Alg. 7 line 6): μ = SHAKE256(tr ‖ M', 64) with tr = SHAKE256(pk, 64) and
  * M' = 0x00 ‖ |ctx| ‖ ctx ‖ M (pure ML-DSA). Send it as `mu` to sign or verify a message of any size.
  *
+ * Throws a CryptoInputError unless `publicKey` has an ML-DSA-44/65/87 size and `context` at most 255 bytes.
+ *
  * @example
+ *
+ * ```ts
  * const { publicKey } = await client.keys.publicKey('release');
- * const mu = computeMu(publicKey, hugeFile, utf8('release-v1'));
+ * const mu = computeMu(publicKey, hugeFile, new TextEncoder().encode('release-v1'));
  * const { signature } = await client.keys.sign('release', { mu });
+ * ```
  */
 export function computeMu(publicKey: Uint8Array, message: Uint8Array, context: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (![SIZES['ML-DSA-44'].publicKey, SIZES['ML-DSA-65'].publicKey, SIZES['ML-DSA-87'].publicKey].includes(publicKey.length)) {
@@ -64,34 +91,58 @@ const msgFields = (m: MessageInput) => ({
   ...(m.context !== undefined ? { context: b64(m.context) } : {}),
 });
 
+/**
+ * `client.keys`: managed keys and signatures. `owner` (admin only) names another owner's key
+ * (`admin` or `tenant:<id>`); by default the caller's.
+ */
 export interface KeysApi {
+  /** Creates a key (version 1); `exportable` (default false) cannot be changed later. */
   create(req: { name: string; algorithm: KeyAlgorithm; exportable?: boolean }): Promise<Key>;
+  /** One page of keys ordered by owner/name; pass the page's `next` as `after` for the next one. */
   list(opts?: { owner?: string; limit?: number; after?: string }): Promise<S['KeyList']>;
+  /** A key's metadata and the public key of every version. */
   get(name: string, opts?: { owner?: string }): Promise<Key>;
+  /** Adds a new version; signing uses it from now on. */
   rotate(name: string, opts?: { owner?: string }): Promise<Key>;
+  /** Sets `minVersion` (older versions are refused for signing and verification) and/or `deletionAllowed`. */
   update(name: string, patch: { minVersion?: number; deletionAllowed?: boolean }, opts?: { owner?: string }): Promise<Key>;
+  /** Deletes the key and all its versions; refused (409) unless `deletionAllowed` was set first. */
   delete(name: string, opts?: { owner?: string }): Promise<void>;
   /** Public key bytes (raw FIPS encoding) of the latest or given version. */
   publicKey(name: string, opts?: { version?: number; owner?: string }): Promise<{ algorithm: string; version: number; publicKey: Uint8Array }>;
   /** The public key in another format: der / spki (base64url), pem (text), jwk (object). */
   publicKeyAs(name: string, format: 'raw' | 'der' | 'spki' | 'pem' | 'jwk', opts?: { version?: number; owner?: string }): Promise<PublicKeyResponse>;
+  /** The private key of one version (default the latest) in `format` (default raw); keys created exportable only. */
   export(name: string, opts?: { version?: number; format?: 'raw' | 'pkcs8' | 'pem' | 'jwk'; owner?: string }): Promise<S['ExportedKey']>;
   /** Signs one message (or μ); returns the `v<N>:<base64url>` signature. */
   sign(name: string, opts: SignOptions): Promise<{ signature: string; algorithm: string; version: number }>;
   /** Signs many messages in one call; per-item errors come back as problem objects. */
   signBatch(name: string, items: BatchItem[], opts?: Omit<SignOptions, keyof MessageInput>): Promise<SignResponse>;
+  /** Verifies a `v<N>:<base64url>` signature made by this key; `version` is the key version the signature names. */
   verify(name: string, req: MessageInput & { signature: string; prehash?: PreHash; owner?: string }): Promise<{ valid: boolean; version?: number }>;
+  /** Verifies a signature with a given public key (bytes, base64url or JWK) instead of a managed key. */
   verifyWithPublicKey(req: MessageInput & { algorithm: SignatureAlgorithm; publicKey: Uint8Array | string | AkpJwk; signature: Uint8Array | string; prehash?: PreHash }): Promise<{ valid: boolean }>;
+  /** The public keys that sign access tokens, as a JWK Set. */
   jwks(): Promise<Jwks>;
 }
 
-/** Splits a service signature `v<N>:<base64url>` into its key version and raw bytes. @example parseSignature('v2:AAE') */
+/**
+ * Splits a service signature `v<N>:<base64url>` into its key version and raw bytes; throws a
+ * CryptoInputError for anything else.
+ *
+ * @example
+ *
+ * ```ts
+ * parseSignature('v2:AAE');   // { version: 2, bytes: Uint8Array [0, 1] }
+ * ```
+ */
 export function parseSignature(signature: string): { version: number; bytes: Uint8Array } {
   const m = /^v([1-9][0-9]{0,8}):([A-Za-z0-9_-]*)$/.exec(signature);
   if (!m) throw new CryptoInputError('signature must look like v<version>:<base64url>');
   return { version: Number(m[1]), bytes: base64urlDecode(m[2]!) };
 }
 
+/** Builds `client.keys` over a generated client; createClient does this for you. */
 export function keysApi(api: Client<paths>, unwrap: Unwrap): KeysApi {
   const q = (o?: { owner?: string | undefined }) => (o?.owner !== undefined ? { owner: o.owner } : {});
   const path = (name: string, o?: { owner?: string | undefined }) => ({ path: { name }, query: q(o) });
