@@ -1,19 +1,29 @@
 /**
- * SDK half of pqzk-kex/v1 (docs/PROTOCOL.md): fetch and verify the prekey against a pinned identity
- * key, run the X-Wing handshake with noble, then send API calls through the encrypted envelope.
+ * SDK half of pqzk-kex/v1 (docs/PROTOCOL.md): fetch the signed prekey, check its identity key
+ * against a pinned one (or trust it on first use, only when asked to), verify its signature and
+ * validity window, run the X-Wing handshake with the noble backend, then send API calls through
+ * the AEAD envelope with the bearer token inside. The shared protocol code is src/kex/protocol.ts.
  * No `node:` import: runs in Node and in browsers.
  *
  * @example
+ *
+ * ```ts
  * const s = await client.openSecureSession({ identityKey: pinnedIdentityPublicKey });
  * const { status, body } = await s.call('POST', '/v1/keys/k1/sign', { message: 'aGk' });
  * await s.close();
+ * ```
  *
- * @example ZK login: the access token is bound to this session's client key (cnf.skt) and the
- * server accepts it only inside this session.
+ * @example
+ *
+ * ZK login: the access token is bound to this session's client key (cnf.skt) and the server
+ * accepts it only inside this session.
+ *
+ * ```ts
  * const s = await client.openSecureSession({ identityKey });
  * const { accessToken } = await client.zk.login('alice', secret, s.clientPublicKey);
  * s.setToken(accessToken);
  * await s.call('GET', '/v1/keys');
+ * ```
  */
 import createFetchClient from 'openapi-fetch';
 import type { paths, components } from './schema.ts';
@@ -23,6 +33,7 @@ import * as P from '../kex/protocol.ts';
 
 type Problem = components['schemas']['Problem'];
 
+/** Options of `client.openSecureSession`: how the server identity is trusted. */
 export interface SecureSessionOptions {
   /** The server identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
   identityKey?: Uint8Array | string;
@@ -33,10 +44,17 @@ export interface SecureSessionOptions {
   trustOnFirstUse?: boolean;
 }
 
+/**
+ * The answer to one call inside a session: the inner status and headers, and the body as parsed
+ * JSON (or bytes when the inner answer was binary). An error status is returned, not thrown.
+ */
 export interface SecureResponse { status: number; body: unknown; headers: Record<string, string> }
 
+/** An open session: what `client.openSecureSession` resolves to. */
 export interface SecureSession {
+  /** The session id the server assigned. */
   readonly sessionId: string;
+  /** When the server forgets the session (ISO 8601); calls after it fail. */
   readonly expiresAt: string;
   /** The identity that signed the prekey (pin `publicKey` after a trust-on-first-use session). */
   readonly identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array };
@@ -56,8 +74,15 @@ export interface SecureSession {
   close(): Promise<void>;
 }
 
+/**
+ * Thrown when opening, using or closing a session fails: `status` 0 and a fixed message for a
+ * check made here (identity pin, prekey signature, key confirmation, sealed response), or the HTTP
+ * status and the service's problem when the service refused the outer request.
+ */
 export class SecureSessionError extends Error {
+  /** The HTTP status of the refused outer request, 0 for a failed local check. */
   readonly status: number;
+  /** The service's problem+json body, when it sent one. */
   readonly problem: Problem | undefined;
   constructor(message: string, status = 0, problem?: Problem) {
     super(problem ? `${problem.code}: ${problem.detail}` : message);
@@ -73,8 +98,22 @@ function fail(res: { error?: unknown; response: Response }, what: string): never
 }
 
 /**
- * Opens a secure session. The outer requests carry no bearer token: the token only travels
- * inside the envelope.
+ * Opens a secure session (what `client.openSecureSession` calls). The outer requests carry no
+ * bearer token: the token (`getToken()` at each call, unless `setToken` overrides it) only travels
+ * inside the envelope. Rejects with a SecureSessionError when neither `identityKey` nor
+ * `trustOnFirstUse: true` is given, when the identity does not match the pin, or when the prekey
+ * or the server's key confirmation does not verify.
+ *
+ * @example
+ *
+ * ```ts
+ * const s = await openSecureSession('http://127.0.0.1:8080', undefined, () => token, { identityKey });
+ * ```
+ *
+ * @param baseUrl The service URL.
+ * @param fetchImpl A fetch implementation, or undefined for the global one.
+ * @param getToken The bearer token to send inside each call.
+ * @param opts How the server identity is trusted.
  */
 export async function openSecureSession(
   baseUrl: string, fetchImpl: typeof globalThis.fetch | undefined, getToken: () => string | undefined, opts: SecureSessionOptions = {},

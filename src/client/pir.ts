@@ -11,8 +11,11 @@
  * SimplePIR hides the index, it does not authenticate answers (docs/PIR.md, Wire format).
  *
  * @example
+ *
+ * ```ts
  * const db = await client.pir.open('breached-passwords', { identityPublicKey });
  * const record = await db.get(123_456);   // Uint8Array(db.params.recordSize)
+ * ```
  */
 import type { Client } from 'openapi-fetch';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -25,6 +28,7 @@ import { bytesToU32 } from '../pir/wire.ts';
 import type { PirParams } from '../pir/params.ts';
 import { assertPirConfigShape, pirConfigSignedMessage, PIR_CONFIG_CONTEXT, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
 
+/** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
 type Problem = components['schemas']['Problem'];
 type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
@@ -37,6 +41,7 @@ export class PirIntegrityError extends Error {
   }
 }
 
+/** Options of `client.pir.open`. */
 export interface PirOpenOptions {
   /** The service identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
   identityPublicKey?: Uint8Array | string;
@@ -47,28 +52,51 @@ export interface PirOpenOptions {
   cacheA?: boolean;
 }
 
+/** The service identity that signed a config: its key id, version and ML-DSA-65 public key. */
 export interface PirIdentity { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }
 
+/** An opened database: its verified config and hint, and private reads. */
 export interface PirDatabaseHandle {
+  /** The database name. */
   readonly name: string;
   /** The verified config version in use (changes after a refresh). */
   readonly version: number;
+  /** The SimplePIR parameters of that version (LWE dimension and moduli, record count and size, matrix shape). */
   readonly params: PirParams;
+  /** The verified signed config of that version. */
   readonly config: PirConfigJson;
+  /** The identity that signed the config. */
   readonly identity: PirIdentity;
   /** True when the identity was pinned (option or earlier open on this client), false on first use. */
   readonly pinned: boolean;
   /**
    * Fetches record `index` privately: a fresh query of constant size, one answer, local decode.
-   * If the server moved to a new version (409), verifies the new config and hint and retries once.
+   * If the server moved to a new version (409), verifies the new config and hint and retries once;
+   * an older version than one already seen is refused as a rollback (PirIntegrityError).
+   *
+   * @example
+   *
+   * ```ts
+   * const record = await db.get(42);   // Uint8Array(db.params.recordSize)
+   * ```
    */
   get(index: number): Promise<Uint8Array>;
   /** Re-reads the config; fetches and verifies the new hint when the version changed. */
   refresh(): Promise<void>;
 }
 
+/** `client.pir`: private information retrieval. */
 export interface PirApi {
-  /** Fetches and verifies the config (signature, pin, shape) and the hint (SHA-256), see PirDatabaseHandle. */
+  /**
+   * Fetches and verifies the config (signature, pin, shape) and the hint (SHA-256), see
+   * PirDatabaseHandle; any failed check throws a PirIntegrityError.
+   *
+   * @example
+   *
+   * ```ts
+   * const db = await client.pir.open('demo', { identityPublicKey });   // pin: raw bytes or base64url
+   * ```
+   */
   open(name: string, options?: PirOpenOptions): Promise<PirDatabaseHandle>;
   /** Admin: uploads concatenated `recordSize`-byte records as a new version; returns its config (unverified). */
   upload(name: string, records: Uint8Array, recordSize: number): Promise<PirConfig>;
@@ -76,7 +104,10 @@ export interface PirApi {
 
 interface Verified { config: PirConfigJson; seed: Uint8Array; hint: Uint32Array; A: Uint32Array | undefined }
 
-/** Verifies a config against the pinned key (if any); returns the identity it names. */
+/**
+ * Verifies a config (shape, then the ML-DSA-65 signature under context "pqzk pir config v1") against
+ * the pinned key, if any; returns the identity it names, or throws a PirIntegrityError.
+ */
 export function verifyPirConfig(config: unknown, pinned: Uint8Array | undefined): PirIdentity {
   try {
     assertPirConfigShape(config);
@@ -99,6 +130,7 @@ export function verifyPirHint(config: PirConfigJson, bytes: Uint8Array): Uint32A
 
 const isProblem = (e: unknown): e is Problem => typeof e === 'object' && e !== null && 'code' in e && 'status' in e;
 
+/** Builds `client.pir` over a generated client; createClient does this for you. */
 export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
   // Trust on first use, per client: the first identity seen pins later opens.
   let firstSeen: Uint8Array | undefined;
