@@ -1,6 +1,7 @@
 /**
  * buildApp(config): the whole service as a fastify instance, without listening.
- * Plugins are configured here, once; capabilities contribute handlers keyed by operationId.
+ * Ecosystem plugins are configured here, once, on the root; each capability is an encapsulated
+ * plugin that binds its own operations, and together they must cover the contract exactly.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -11,14 +12,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Config } from './config.ts';
-import type { AppContext } from './context.ts';
+import type { AppContext, CapabilityOptions } from './context.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createWorkerPool, type WorkerPool } from './workers/pool.ts';
 import { getBackend } from './crypto/index.ts';
 import { AppError } from './errors.ts';
 import { errorHandler, sendProblem, toAppError } from './http/problem.ts';
-import { allowedMethods, bindOperations, loadSpec, type Handlers } from './http/openapi.ts';
+import { allowedMethods, assertAllBound, bindOperations, loadSpec, subSpec } from './http/openapi.ts';
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { capabilities } from './capabilities.ts';
@@ -68,7 +69,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   const secrets = opts.secrets ?? loadSecrets(config, app.log);
   const store = opts.store ?? await openStore(config);
-  const pool = opts.pool ?? createWorkerPool({ threads: config.workers, maxQueue: config.workerQueue, env: { CRYPTO_BACKEND: config.cryptoBackend } });
+  const pool = opts.pool ?? createWorkerPool({ threads: config.workers, maxQueue: config.workerQueue, cryptoBackend: config.cryptoBackend });
   const ownsStore = !opts.store;
   const ownsPool = !opts.pool;
   app.addHook('onClose', async () => {
@@ -112,10 +113,22 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   registerMetrics(app, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads }));
 
-  const handlers: Handlers = {};
-  for (const capability of capabilities) Object.assign(handlers, await capability.setup(ctx, app));
+  const authenticate = makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier });
+  const bound: string[] = [];
+  const bind: CapabilityOptions<unknown>['bind'] = async (scope, handlers, bindOpts) => {
+    bound.push(...Object.keys(handlers));
+    await bindOperations(scope, subSpec(spec, Object.keys(handlers)), handlers, authenticate, bindOpts);
+  };
+  try {
+    // Each capability in its own encapsulated scope; `requires` runs after the earlier ones are up.
+    for (const capability of capabilities) await app.register(capability.plugin, { ctx, deps: capability.requires(ctx), bind });
+    assertAllBound(spec, bound);
+  } catch (err) {
+    // Stop what the capabilities already started (timers, services), and the owned pool and store.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   if (opts.tokens) ctx.tokenVerifier = opts.tokens;
-  await bindOperations(app, spec, handlers, makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier }));
   return app;
 }
 

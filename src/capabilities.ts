@@ -1,26 +1,41 @@
 /**
- * The capabilities the service is made of, in set-up order (later ones may use services
- * that earlier ones attached to the context). Each returns its handlers keyed by operationId.
+ * The capabilities the service is made of, in set-up order. Each is an encapsulated fastify
+ * plugin: its routes, hooks, parsers, timers and rate limits live in its own scope. What a
+ * capability needs from earlier ones is typed (its `requires`), read from their interface
+ * modules' context fields here, in the composition root, so capabilities never import each other.
  */
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from './context.ts';
-import type { Handlers } from './http/openapi.ts';
-import { metaHandlers } from './http/meta.ts';
-import { setupKeys } from './keys/routes.ts';
-import { setupKex } from './kex/routes.ts';
-import { setupZk } from './zk/routes.ts';
-import { setupPir } from './pir/routes.ts';
+import type { AppContext, CapabilityPlugin } from './context.ts';
+import { metaPlugin } from './http/meta.ts';
+import { keysPlugin } from './keys/plugin.ts';
+import { kexPlugin } from './kex/plugin.ts';
+import { zkPlugin } from './zk/plugin.ts';
+import { pirPlugin } from './pir/plugin.ts';
+import type { KexRequires } from './kex/api.ts';
+import type { ZkRequires } from './zk/api.ts';
+import type { PirRequires } from './pir/api.ts';
 
-export interface Capability {
+export interface Capability<Deps = unknown> {
   name: string;
-  setup(ctx: AppContext, app: FastifyInstance): Promise<Handlers> | Handlers;
+  /** Picks the declared dependencies from the context (set up by earlier capabilities). */
+  requires(ctx: AppContext): Deps;
+  plugin: CapabilityPlugin<Deps>;
+}
+
+const none = (): Record<string, never> => ({});
+const define = <Deps>(c: Capability<Deps>): Capability => c as Capability;
+
+/** A service an earlier capability provides, or a start-up error naming who needs it. */
+function provided<K extends keyof AppContext>(ctx: AppContext, key: K, by: string, forName: string): NonNullable<AppContext[K]> {
+  const value = ctx[key];
+  if (value === undefined || value === null) throw new Error(`the ${forName} capability needs ctx.${String(key)} (from the ${by} capability, set up before it)`);
+  return value as NonNullable<AppContext[K]>;
 }
 
 export const capabilities: Capability[] = [
-  { name: 'meta', setup: (ctx) => metaHandlers(ctx) },
-  { name: 'keys', setup: setupKeys },
-  { name: 'kex', setup: setupKex },
-  { name: 'zk', setup: setupZk },
-  { name: 'pir', setup: setupPir },
+  define({ name: 'meta', requires: none, plugin: metaPlugin }),
+  define({ name: 'keys', requires: none, plugin: keysPlugin }),
+  define<KexRequires>({ name: 'kex', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'kex') }), plugin: kexPlugin }),
+  define<ZkRequires>({ name: 'zk', requires: (ctx) => ({ tokens: provided(ctx, 'tokens', 'keys', 'zk') }), plugin: zkPlugin }),
+  define<PirRequires>({ name: 'pir', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'pir') }), plugin: pirPlugin }),
   // @capabilities-end (add new capabilities above this line, one per line)
 ];

@@ -1,7 +1,7 @@
 /**
- * What every capability's handlers and services receive: built once in buildApp.
- * A capability that offers a service to later ones attaches it in its setup and declares the
- * field by interface merging, in its own module:
+ * What every capability's plugin receives: the context built once in buildApp, its declared
+ * dependencies and the binder of its operations. A capability that offers a service to later
+ * ones attaches it in its plugin and declares the field in its interface module (api.ts):
  *   declare module '../context.ts' { interface AppContext { keys: KeyService } }
  */
 import type { Config } from './config.ts';
@@ -10,7 +10,8 @@ import type { WorkerPool } from './workers/pool.ts';
 import type { CryptoBackend } from './crypto/backend.ts';
 import type { Secrets } from './secrets.ts';
 import type { AccessTokenVerifier } from './http/auth.ts';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { BindOptions, Handlers } from './http/openapi.ts';
 
 export interface AppContext {
   config: Config;
@@ -22,3 +23,14 @@ export interface AppContext {
   /** Verifies tenant access tokens; set by the token service. */
   tokenVerifier?: AccessTokenVerifier | undefined;
 }
+
+/** What a capability's plugin receives. */
+export interface CapabilityOptions<Deps> {
+  ctx: AppContext;
+  /** The services of other capabilities this one declared it needs. */
+  deps: Deps;
+  /** Binds the handlers to their operations in openapi.yaml, on the capability's own scope. */
+  bind(scope: FastifyInstance, handlers: Handlers, opts?: BindOptions): Promise<void>;
+}
+
+export type CapabilityPlugin<Deps = Record<string, never>> = FastifyPluginAsync<CapabilityOptions<Deps>>;

@@ -3,10 +3,11 @@
  * Either given by configuration or generated on first start into DATA_DIR with mode 0600.
  * Only paths are ever logged, never the values.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, type Config } from './config.ts';
+import { AppError } from './errors.ts';
+import { base64urlEncode, getBackend } from './crypto/index.ts';
 
 export interface Secrets {
   masterKey: Uint8Array;
@@ -16,6 +17,8 @@ export interface Secrets {
 interface Logger { warn(obj: object, msg: string): void }
 
 const MASTER_KEY_BYTES = 32;
+
+const randomToken = (bytes: number): string => base64urlEncode(getBackend('native').randomBytes(bytes));
 
 /** Reads a secret file, or creates it with `generate()` (mode 0600, exclusive create). */
 function readOrCreate(path: string, generate: () => string, log: Logger, what: string): string {
@@ -35,13 +38,25 @@ function readOrCreate(path: string, generate: () => string, log: Logger, what: s
 }
 
 export function loadSecrets(config: Config, log: Logger): Secrets {
-  const encoded = readOrCreate(config.masterKeyFile, () => randomBytes(MASTER_KEY_BYTES).toString('base64url'), log, 'master key');
+  const encoded = readOrCreate(config.masterKeyFile, () => randomToken(MASTER_KEY_BYTES), log, 'master key');
   const masterKey = new Uint8Array(Buffer.from(encoded, 'base64url'));
   if (masterKey.length !== MASTER_KEY_BYTES || Buffer.from(masterKey).toString('base64url') !== encoded) {
     throw new ConfigError(`invalid configuration: MASTER_KEY_FILE ${config.masterKeyFile} must hold ${MASTER_KEY_BYTES} bytes as base64url`);
   }
   const adminToken = config.adminToken
-    ?? readOrCreate(`${config.dataDir}/admin-token`, () => randomBytes(32).toString('base64url'), log, 'admin token');
+    ?? readOrCreate(`${config.dataDir}/admin-token`, () => randomToken(32), log, 'admin token');
   if (adminToken.length < 32) throw new ConfigError('invalid configuration: admin token must have at least 32 characters');
   return { masterKey, adminToken };
+}
+
+/**
+ * A 32-byte key for one purpose, derived from the master key: HKDF-SHA-256 (RFC 5869) with an
+ * empty salt and the purpose label as info. Distinct labels give independent keys.
+ *
+ * @example
+ * const registryKey = deriveSubkey(secrets.masterKey, 'pqzk kex instance registry v1');
+ */
+export function deriveSubkey(masterKey: Uint8Array, label: string): Uint8Array {
+  if (!(masterKey instanceof Uint8Array) || masterKey.length !== MASTER_KEY_BYTES) throw new AppError('internal', `master key must be ${MASTER_KEY_BYTES} bytes`);
+  return getBackend('native').hkdf('SHA-256', masterKey, new Uint8Array(0), new TextEncoder().encode(label), 32);
 }

@@ -444,7 +444,8 @@ export interface paths {
          * Register a username with a Poseidon commitment (rate limited)
          * @description Stores commitment = Poseidon(DOMAIN_COMMIT, secret, salt) as a canonical decimal field
          *     element (< r, no leading zeros). The secret never leaves the client. A taken username → 409.
-         *     Limited to ZK_REGISTER_PER_MINUTE requests per client address per minute (429 beyond).
+         *     Limited to ZK_REGISTER_PER_MINUTE requests per client address per minute (429 beyond); the
+         *     `x-rate-limit` max below is its default.
          */
         post: operations["registerUser"];
         delete?: never;

@@ -4,9 +4,9 @@
  * a tenant or the admin (alternatives are OR, as in OpenAPI). One onRequest hook enforces it,
  * before validation, so unauthenticated input is never parsed further than the headers.
  */
-import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { base64urlEncode, constantTimeEqual, getBackend } from '../crypto/index.ts';
 
 export type Principal =
   | { kind: 'anonymous' }
@@ -26,11 +26,13 @@ declare module 'fastify' {
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+const backend = getBackend('native');
+const utf8 = new TextEncoder();
+const digest = (s: string): Uint8Array => backend.hash('SHA-256', utf8.encode(s));
 
 /** Constant-time comparison of the presented token with the admin token (hashes equalise lengths). */
 export function isAdminToken(presented: string, adminToken: string): boolean {
-  return timingSafeEqual(digest(presented), digest(adminToken));
+  return constantTimeEqual(digest(presented), digest(adminToken));
 }
 
 /**
@@ -43,12 +45,12 @@ export function isAdminToken(presented: string, adminToken: string): boolean {
  * carrying the header with a wrong secret is refused (401), whatever the operation.
  */
 export const SESSION_BINDING_HEADER = 'x-pqzk-session-binding';
-const BINDING_SECRET = Buffer.from(randomBytes(32).toString('base64url'));
+const BINDING_SECRET = base64urlEncode(backend.randomBytes(32));
 const BINDING_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
 
 /** The internal header value that binds an inner request to a session's client key thumbprint. */
 export function sessionBindingValue(clientKeyThumbprint: string): string {
-  return `${BINDING_SECRET.toString()}.${clientKeyThumbprint}`;
+  return `${BINDING_SECRET}.${clientKeyThumbprint}`;
 }
 
 /** Reads, checks and removes the internal binding header; returns the bound thumbprint if any. */
@@ -57,7 +59,7 @@ function takeSessionBinding(req: FastifyRequest): string | undefined {
   if (value === undefined) return undefined;
   delete req.headers[SESSION_BINDING_HEADER];
   const m = typeof value === 'string' ? BINDING_VALUE.exec(value) : null;
-  if (!m || !timingSafeEqual(Buffer.from(m[1]!), BINDING_SECRET)) throw new AppError('unauthorized', `invalid ${SESSION_BINDING_HEADER} header (internal; never send it)`);
+  if (!m || !constantTimeEqual(digest(m[1]!), digest(BINDING_SECRET))) throw new AppError('unauthorized', `invalid ${SESSION_BINDING_HEADER} header (internal; never send it)`);
   return m[2];
 }
 
@@ -87,7 +89,7 @@ export function makeAuthenticator(opts: { adminToken: string; tokens: () => Acce
       const verifier = opts.tokens();
       if (!verifier || !token.includes('.')) throw new AppError('unauthorized', 'invalid bearer token');
       const claims = await verifier.verify(token);
-      if (claims.cnf !== undefined && (boundThumbprint === undefined || !timingSafeEqual(digest(claims.cnf), digest(boundThumbprint)))) {
+      if (claims.cnf !== undefined && (boundThumbprint === undefined || !constantTimeEqual(digest(claims.cnf), digest(boundThumbprint)))) {
         throw new AppError('unauthorized', 'token is bound to a session key: use it only inside the encrypted session opened with that key');
       }
       if (!schemes.has('tenantToken')) throw new AppError('forbidden', 'this operation requires the admin token');

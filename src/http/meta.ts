@@ -1,7 +1,7 @@
-/** Handlers of getHealth, getReady, listAlgorithms. */
+/** The meta capability: getHealth, getReady, listAlgorithms. */
 import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS, SIZES, type Algorithm } from '../crypto/algorithms.ts';
 import type { Handlers } from './openapi.ts';
-import type { AppContext } from '../context.ts';
+import type { AppContext, CapabilityPlugin } from '../context.ts';
 
 const STANDARD: Record<string, string> = { 'ML-KEM': 'FIPS 203', 'X-Wing': 'draft-connolly-cfrg-xwing-kem', 'ML-DSA': 'FIPS 204', 'SLH-DSA': 'FIPS 205' };
 
@@ -30,3 +30,5 @@ export function metaHandlers(ctx: AppContext): Handlers {
     listAlgorithms: async () => algorithms,
   };
 }
+
+export const metaPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => bind(scope, metaHandlers(ctx));

@@ -1,24 +1,11 @@
-/**
- * Handlers of the keys capability (thin: parse, authorize by principal, call the service), and the
- * set-up that attaches ctx.keys, ctx.systemKeys, ctx.tokens and the tenant token verifier.
- */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.ts';
+/** Handlers of the keys capability (thin: parse, authorize by principal, call the service). */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from '../http/openapi.ts';
 import type { Principal } from '../http/auth.ts';
 import { AppError } from '../errors.ts';
-import { KeyService, ADMIN_OWNER, tenantOwner } from './service.ts';
+import { ADMIN_OWNER, tenantOwner, type KeyService } from './service.ts';
 import type { PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest } from './service.ts';
-import { TokenService } from './tokens.ts';
-import { createSystemKeys, type SystemKeys } from './system.ts';
-
-declare module '../context.ts' {
-  interface AppContext {
-    keys: KeyService;
-    systemKeys: SystemKeys;
-    tokens: TokenService;
-  }
-}
+import type { TokenService } from './tokens.ts';
 
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | number | undefined>; Body: Record<string, unknown> }>;
 
@@ -34,19 +21,12 @@ function ownerOf(principal: Principal, requested: unknown): string {
   throw new AppError('unauthorized', 'this operation requires a bearer token');
 }
 
-export async function setupKeys(ctx: AppContext, app: FastifyInstance): Promise<Handlers> {
-  const keys = new KeyService(ctx);
-  ctx.keys = keys;
-  app.addHook('onClose', async () => keys.close()); // wipes cached key material
-  ctx.systemKeys = await createSystemKeys(ctx, keys);
-  ctx.tokens = new TokenService(ctx, keys);
-  ctx.tokenVerifier = ctx.tokens;
-
+export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'>): Handlers {
   const owner = (req: Req) => ownerOf(req.principal, req.query.owner);
   return {
     getJwks: async (_req: FastifyRequest, reply: FastifyReply) => {
       reply.header('cache-control', 'public, max-age=300');
-      return ctx.tokens.jwks();
+      return tokens.jwks();
     },
     createKey: async (req: Req, reply: FastifyReply) => {
       const b = req.body as { name: string; algorithm: string; exportable?: boolean };

@@ -1,23 +1,10 @@
-/**
- * pir handlers (thin) and set-up: a binary body parser (application/octet-stream) with a body
- * limit raised to PIR_MAX_DB_BYTES for putPirDatabase only, the main-thread WASM kernel, the
- * service (ctx.pir) and a sweep that purges versions past their grace period.
- */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.ts';
+/** Handlers of the pir capability (thin: authorize, parse, call the service). */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from '../http/openapi.ts';
 import { AppError } from '../errors.ts';
-import { loadWasmKernel } from './wasm-kernel.ts';
-import { PirService, type PirSigner } from './service.ts';
+import type { PirService } from './service.ts';
 
-declare module '../context.ts' {
-  interface AppContext {
-    pir: PirService;
-  }
-}
-
-const SWEEP_MS = 30_000;
-const OCTET = 'application/octet-stream';
+export const OCTET = 'application/octet-stream';
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -26,39 +13,7 @@ function binaryBody(req: FastifyRequest): Uint8Array {
   return req.body;
 }
 
-export async function setupPir(ctx: AppContext, app: FastifyInstance): Promise<Handlers> {
-  const signer = (ctx as AppContext & { systemKeys?: PirSigner }).systemKeys;
-  if (!signer) throw new Error('the pir capability needs the identity key (ctx.systemKeys from the keys capability)');
-
-  if (!app.hasContentTypeParser(OCTET)) {
-    app.addContentTypeParser(OCTET, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  }
-  // Route-level limit: only the upload may exceed the global BODY_LIMIT.
-  app.addHook('onRoute', (route) => {
-    if ((route.config as { operationId?: string } | undefined)?.operationId === 'putPirDatabase') {
-      route.bodyLimit = Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit);
-    }
-  });
-
-  const pir = new PirService({
-    store: ctx.store,
-    pool: ctx.pool,
-    backend: ctx.backend,
-    log: ctx.log,
-    signer,
-    kernel: await loadWasmKernel(),
-    maxDbBytes: ctx.config.pirMaxDbBytes,
-    graceSeconds: ctx.config.pirGraceSeconds,
-    inlineScanBytes: ctx.config.pirInlineScanBytes,
-  });
-  ctx.pir = pir;
-
-  const timer = setInterval(() => {
-    pir.sweep().catch((err: unknown) => ctx.log.warn({ err }, 'pir sweep failed'));
-  }, SWEEP_MS);
-  timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
-
+export function pirHandlers(pir: PirService): Handlers {
   type NameParams = { name: string };
   return {
     putPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {

@@ -1,0 +1,19 @@
+/**
+ * A periodic background task (sweepers): never two runs at once, failures logged, the timer
+ * unref'd so it never keeps the process alive. stop() clears it and waits for a run under way.
+ */
+export interface Periodic { stop(): Promise<void> }
+
+export function every(ms: number, task: () => Promise<unknown>, onError: (err: unknown) => void): Periodic {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= task().then(() => undefined, onError).finally(() => { running = undefined; });
+  }, ms);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * The keys capability: attaches ctx.keys, ctx.systemKeys, ctx.tokens and the tenant token
+ * verifier (src/keys/api.ts), wipes cached key material at close, binds the keys operations.
+ */
+import type { CapabilityPlugin } from '../context.ts';
+import { KeyService } from './service.ts';
+import { TokenService } from './tokens.ts';
+import { createSystemKeys } from './system.ts';
+import { keysHandlers } from './routes.ts';
+
+export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
+  const keys = new KeyService(ctx);
+  ctx.keys = keys;
+  scope.addHook('onClose', async () => keys.close());
+  ctx.systemKeys = await createSystemKeys(ctx, keys);
+  ctx.tokens = new TokenService(ctx, keys);
+  ctx.tokenVerifier = ctx.tokens;
+  await bind(scope, keysHandlers(keys, ctx.tokens));
+};
