@@ -5,19 +5,24 @@
  * in browsers (bundle with esbuild, platform "browser").
  *
  * The user keeps ONE value, `secret` (a canonical decimal field element). The commitment's salt is
- * derived from the username (usernameSalt). Generated secrets have 248 bits. Low-entropy secrets
- * (passwords) are refused by design: the commitment is public, so it could be brute-forced offline.
+ * derived from the username (usernameSalt). Generated secrets have 248 bits. Anything that is not a
+ * canonical decimal below the field order (a password, say) is refused; a small number would pass
+ * that check but must not be used: the commitment is public, so a low-entropy secret can be
+ * brute-forced offline. Let `register` generate the secret.
  *
  * Artifacts (login.wasm, login.zkey) are downloaded once per client and checked against the SHA-256
  * values from getCircuit and, when given, against values pinned in the client (`pins`).
  *
  * @example
+ *
+ * ```ts
  * const client = createClient(url);
  * const { secret } = await client.zk.register('alice');           // store `secret` safely
  * const session = await client.openSecureSession({ identityKey });
  * const { accessToken } = await client.zk.login('alice', secret, session.clientPublicKey);
  * session.setToken(accessToken);   // the token is accepted only inside this session
  * await session.call('GET', '/v1/keys');
+ * ```
  */
 import type { Client } from 'openapi-fetch';
 import * as snarkjs from 'snarkjs';
@@ -28,13 +33,16 @@ import { CryptoInputError } from '../errors.ts';
 import { commitment, formatFieldElement, loginTag, parseFieldElement, rotationBinding, sessionKeyHash, usernameSalt } from '../zk/poseidon.ts';
 
 type S = components['schemas'];
+/** The login circuit as GET /v1/zk/circuit describes it: public-signal order, labels, artifact hashes. */
 export type ZkCircuit = S['ZkCircuit'];
+/** A Groth16 proof (BN254) as the service takes it. */
 export type ZkProof = S['ZkProof'];
 type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
 
 /** A login secret: a bigint or canonical decimal string in [0, r). */
 export type ZkSecret = bigint | string;
 
+/** Options of proving (`login`, `rotate`, `prove`). */
 export interface ZkOptions {
   /** Expected SHA-256 (hex) of login.wasm / login.zkey, e.g. from a release note; checked on download. */
   pins?: Partial<Record<'login.wasm' | 'login.zkey', string>>;
@@ -42,30 +50,55 @@ export interface ZkOptions {
   singleThread?: boolean;
 }
 
+/** The result of `register` and `rotate`. */
 export interface Registered {
   username: string;
   /** What the user must keep (and keep secret): the only value needed to log in. */
   secret: string;
+  /** The Poseidon commitment now registered (canonical decimal). */
   commitment: string;
+  /** When that commitment was registered (for `rotate`: when it replaced the old one). */
   createdAt: string;
 }
+/** The result of `login`. */
 export interface LoginResult {
+  /** An ML-DSA-65 JWT, sub = username, bound to the session key (cnf.skt). */
   accessToken: string;
   tokenType: 'Bearer';
+  /** Seconds until the token expires. */
   expiresIn: number;
   /** Milliseconds spent in witness generation + proving. */
   provingMs: number;
 }
 
+/** `client.zk`: zero-knowledge login. */
 export interface ZkApi {
   /** The circuit description (public signals, labels, artifact hashes). */
   circuit(): Promise<ZkCircuit>;
-  /** Registers `username` with the commitment of `secret` (a fresh 248-bit one if omitted). */
+  /**
+   * Registers `username` with the commitment of `secret` (a fresh 248-bit one if omitted).
+   *
+   * @example
+   *
+   * ```ts
+   * const { secret } = await client.zk.register('alice');   // keep `secret`: it is the login
+   * ```
+   */
   register(username: string, secret?: ZkSecret): Promise<Registered>;
   /**
    * Proves knowledge of `secret` for a fresh challenge bound to `sessionPublicKey` and returns the
    * access token. Pass `session.clientPublicKey` of an open secure session: the token carries
    * cnf {skt = SHA-256(sessionPublicKey)} and the server accepts it only inside that session.
+   * Rejects with a CryptoInputError when the challenge is not bound to that key or an artifact does
+   * not match its hash, and with a ServiceError when the service refuses the proof.
+   *
+   * @example
+   *
+   * ```ts
+   * const session = await client.openSecureSession({ identityKey });
+   * const { accessToken } = await client.zk.login('alice', secret, session.clientPublicKey);
+   * session.setToken(accessToken);
+   * ```
    */
   login(username: string, secret: ZkSecret, sessionPublicKey: Uint8Array, opts?: ZkOptions): Promise<LoginResult>;
   /** Replaces the commitment by proving the old secret; resolves to the new secret to keep. */
@@ -85,9 +118,10 @@ export function generateSecret(): string {
 
 const toSecret = (s: ZkSecret): bigint => (typeof s === 'bigint' ? parseFieldElement(s.toString(10), 'secret') : parseFieldElement(s, 'secret'));
 
-/** The commitment a username/secret pair registers. */
+/** The commitment a username/secret pair registers (canonical decimal), computed locally. */
 export const commitmentFor = (username: string, secret: ZkSecret): string => formatFieldElement(commitment(toSecret(secret), usernameSalt(username)));
 
+/** Builds `client.zk` over a generated client; createClient does this for you. */
 export function zkApi(api: Client<paths>, unwrap: Unwrap): ZkApi {
   let circuitP: Promise<ZkCircuit> | undefined;
   const files = new Map<string, Promise<Uint8Array>>();
