@@ -38,8 +38,7 @@ function report(violations: IViolation[], comments: Map<string, string>): string
   const byRule = new Map<string, string[]>();
   for (const v of violations) byRule.set(v.rule.name, [...(byRule.get(v.rule.name) ?? []), edgeOf(v)]);
   return [...byRule]
-    .map(([rule, edges]) => `${rule} — ${comments.get(rule) ?? ''}
-${edges.map((e) => `    ${e}`).join('\n')}`)
+    .map(([rule, edges]) => `${rule} — ${comments.get(rule) ?? ''}\n${edges.map((e) => `    ${e}`).join('\n')}`)
     .join('\n');
 }
 
@@ -61,7 +60,8 @@ function filesUnder(dir: string): string[] {
 
 test('every rule has a name and a one-line reason', async () => {
   const comments = await ruleComments();
-  assert.ok(comments.size >= 7, `expected the seven rules of issue 11 and more, found ${comments.size}`);
+  // issue 11 item 5 names six rules; the SDK one is split in two (core modules, server modules)
+  assert.ok(comments.size >= 7, `expected at least the seven rules of issue 11, found ${comments.size}`);
   for (const [name, comment] of comments) {
     assert.match(name, /^[a-z-]+$/, `rule name ${JSON.stringify(name)}`);
     assert.ok(comment.length > 20 && !comment.includes('\n'), `rule ${name} needs a one-line comment`);
