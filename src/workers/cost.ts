@@ -1,0 +1,399 @@
+/**
+ * Cost model: the estimated CPU-seconds of every operation the service runs, so the scheduler
+ * (src/workers/scheduler.ts) can queue work by cost instead of by task count, and the anonymous
+ * CPU budget (src/http/budget.ts) can charge what a request really costs.
+ *
+ * The default figures were measured on the 2-core development machine (Node 24, OpenSSL 3.5, quiet):
+ * CPU time of one call on one thread, through `getBackend('native' | 'noble')`. Native signing
+ * includes importing the secret key (the worker key cache makes a warm sign ~1/4 cheaper, so the
+ * estimate errs high). `calibrate()` measures a few representative operations at start-up (bounded,
+ * default 250 ms, safe to skip) and scales the whole table by one machine factor.
+ *
+ * Everything here is plain data and pure functions (calibrate takes the backend and a clock as
+ * arguments); no `node:` import, so the table can be published as is.
+ *
+ * Published shape (`model.table()`, a `CostTableJson`), proposed for `GET /v1/algorithms` as a
+ * `costs` member (or its own `GET /v1/costs`):
+ *
+ *   { unit: 'cpu-seconds', backend: 'native', factor: 1.04, calibration: { source: 'startup', … },
+ *     algorithms: { 'ML-DSA-44': { keygen: 0.00013, sign: 0.00074, verify: 0.00016 }, …,
+ *                   'X-Wing': { keygen: …, encaps: …, decaps: … } },
+ *     nobleServed: { 'ML-DSA-44': { … } },        // prehash / external-μ requests on native run on noble
+ *     operations: { 'kex.respond': 0.0011, 'zk.verify': 0.008, 'zk.verifyBatch.fixed': …, 'zk.verifyBatch.item': …,
+ *                   'pir.scan.perByte': 8e-11, 'pir.hint.perByteColumn': 1e-10, 'pir.layout.perByte': 6e-9,
+ *                   'hash.perByte': 3e-9, 'task.overhead': 5e-5, 'http.request': 5e-4, 'store.write': 0.0025 } }
+ */
+import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS, isKemAlgorithm, isSignatureAlgorithm } from '../crypto/algorithms.ts';
+import type { KemAlgorithm, SignatureAlgorithm } from '../crypto/algorithms.ts';
+import type { CryptoBackend } from '../crypto/backend.ts';
+
+export type CostBackend = 'native' | 'noble';
+export type SignatureOperation = 'keygen' | 'sign' | 'verify';
+export type KemOperation = 'keygen' | 'encaps' | 'decaps';
+
+/** Operations that are not "one algorithm, one primitive"; all in CPU-seconds (per unit where named so). */
+export interface OperationCosts {
+  /** Server half of the kex handshake: X-Wing decaps + encaps, HKDF, HMACs. */
+  'kex.respond': number;
+  /** One Groth16 login proof verified alone (also the per-proof fallback of a failed batch). */
+  'zk.verify': number;
+  /** A batch of n proofs costs fixed + n × item. */
+  'zk.verifyBatch.fixed': number;
+  'zk.verifyBatch.item': number;
+  /** PIR answer: per byte of database matrix scanned (WASM SIMD kernel). */
+  'pir.scan.perByte': number;
+  /** PIR hint: per matrix byte per hint column (n = 1408 columns for a whole hint). */
+  'pir.hint.perByteColumn': number;
+  /** PIR upload layout: per byte of records. */
+  'pir.layout.perByte': number;
+  /** Hashing the message a signature covers (SHAKE/SHA-2), per byte. */
+  'hash.perByte': number;
+  /** Posting a task to a worker and back (structured clone, scheduling). */
+  'task.overhead': number;
+  /** Main-thread cost of an HTTP request (parse, validate, auth, serialise): for budgets. */
+  'http.request': number;
+  /** Main-thread cost of one store write (PGlite): for budgets. */
+  'store.write': number;
+}
+
+export interface BackendCosts {
+  signature: Record<SignatureAlgorithm, Record<SignatureOperation, number>>;
+  kem: Record<KemAlgorithm, Record<KemOperation, number>>;
+  'kex.respond': number;
+}
+
+/** The whole table, CPU-seconds; plain data (JSON-serialisable). */
+export interface CostTable {
+  native: BackendCosts;
+  noble: BackendCosts;
+  operations: Omit<OperationCosts, 'kex.respond'>;
+}
+
+export interface CalibrationSample { name: string; expected: number; measured: number; ratio: number }
+export interface CalibrationResult {
+  /** Multiply every default figure by this (median of the sample ratios, clamped to [0.25, 8]). */
+  factor: number;
+  samples: CalibrationSample[];
+  elapsedMs: number;
+  /** 'startup' when measured, 'default' when skipped or nothing could be measured in time. */
+  source: 'startup' | 'default';
+}
+
+export interface CostTableJson {
+  unit: 'cpu-seconds';
+  backend: CostBackend;
+  factor: number;
+  calibration: { source: 'startup' | 'default'; elapsedMs: number; samples: CalibrationSample[] };
+  algorithms: Record<string, Record<string, number>>;
+  nobleServed: Record<string, Record<string, number>>;
+  operations: OperationCosts;
+}
+
+// ------------------------------------------------------------------------------------ defaults
+
+/** Measured milliseconds [keygen, sign, verify]. */
+type Ms3 = readonly [number, number, number];
+
+const NATIVE_SIG_MS: Record<SignatureAlgorithm, Ms3> = {
+  'ML-DSA-44': [0.13, 0.74, 0.16], 'ML-DSA-65': [0.2, 1.35, 0.22], 'ML-DSA-87': [0.27, 1.35, 0.31],
+  'SLH-DSA-SHA2-128s': [33, 253, 0.31], 'SLH-DSA-SHA2-128f': [0.53, 12.3, 0.79],
+  'SLH-DSA-SHA2-192s': [49, 512, 0.49], 'SLH-DSA-SHA2-192f': [0.77, 22, 1.23],
+  'SLH-DSA-SHA2-256s': [32, 481, 0.67], 'SLH-DSA-SHA2-256f': [2.0, 45, 1.27],
+  'SLH-DSA-SHAKE-128s': [98, 742, 0.81], 'SLH-DSA-SHAKE-128f': [1.56, 36, 2.13],
+  'SLH-DSA-SHAKE-192s': [144, 1288, 1.11], 'SLH-DSA-SHAKE-192f': [2.6, 66, 3.17],
+  'SLH-DSA-SHAKE-256s': [94, 1262, 1.67], 'SLH-DSA-SHAKE-256f': [5.9, 120, 3.28],
+};
+
+/**
+ * noble (pure JS). SLH-DSA "s" keygen and sign were not timed (tens of seconds): they are the native
+ * figure × the noble/native sign ratio of the "f" set of the same hash and size (5× SHA2, 10–12× SHAKE).
+ */
+const NOBLE_SIG_MS: Record<SignatureAlgorithm, Ms3> = {
+  'ML-DSA-44': [1.21, 5.9, 1.24], 'ML-DSA-65': [1.84, 15.6, 2.1], 'ML-DSA-87': [2.74, 8.6, 2.92],
+  'SLH-DSA-SHA2-128s': [176, 1350, 1.76], 'SLH-DSA-SHA2-128f': [2.6, 66, 4.64],
+  'SLH-DSA-SHA2-192s': [247, 2590, 3.03], 'SLH-DSA-SHA2-192f': [3.9, 111, 6.5],
+  'SLH-DSA-SHA2-256s': [164, 2460, 3.54], 'SLH-DSA-SHA2-256f': [10.5, 232, 7.2],
+  'SLH-DSA-SHAKE-128s': [1190, 8990, 8.84], 'SLH-DSA-SHAKE-128f': [18.6, 435, 29],
+  'SLH-DSA-SHAKE-192s': [1540, 13800, 12.6], 'SLH-DSA-SHAKE-192f': [27.3, 708, 38],
+  'SLH-DSA-SHAKE-256s': [1140, 15200, 19.6], 'SLH-DSA-SHAKE-256f': [72, 1445, 39],
+};
+
+/** Measured milliseconds [keygen, encaps, decaps]. */
+const NATIVE_KEM_MS: Record<KemAlgorithm, Ms3> = {
+  'ML-KEM-512': [0.08, 0.075, 0.12], 'ML-KEM-768': [0.11, 0.09, 0.16], 'ML-KEM-1024': [0.12, 0.1, 0.2], 'X-Wing': [0.24, 0.28, 0.51],
+};
+const NOBLE_KEM_MS: Record<KemAlgorithm, Ms3> = {
+  'ML-KEM-512': [0.42, 0.34, 0.4], 'ML-KEM-768': [0.38, 0.49, 0.63], 'ML-KEM-1024': [0.57, 0.68, 0.79], 'X-Wing': [0.93, 2.04, 2.5],
+};
+
+const s = (ms: number): number => ms / 1000;
+const sig = (t: Record<SignatureAlgorithm, Ms3>) => Object.fromEntries(
+  SIGNATURE_ALGORITHMS.map((a) => [a, { keygen: s(t[a][0]), sign: s(t[a][1]), verify: s(t[a][2]) }]),
+) as BackendCosts['signature'];
+const kem = (t: Record<KemAlgorithm, Ms3>) => Object.fromEntries(
+  KEM_ALGORITHMS.map((a) => [a, { keygen: s(t[a][0]), encaps: s(t[a][1]), decaps: s(t[a][2]) }]),
+) as BackendCosts['kem'];
+
+const deepFreeze = <T>(o: T): T => {
+  if (o && typeof o === 'object') { for (const v of Object.values(o)) deepFreeze(v); Object.freeze(o); }
+  return o;
+};
+
+/** The default table (2-core development machine, quiet). Frozen. */
+export const DEFAULT_COSTS: CostTable = deepFreeze({
+  native: { signature: sig(NATIVE_SIG_MS), kem: kem(NATIVE_KEM_MS), 'kex.respond': s(1.13) },
+  noble: { signature: sig(NOBLE_SIG_MS), kem: kem(NOBLE_KEM_MS), 'kex.respond': s(7.7) },
+  operations: {
+    // Measured 7.6 ms (quiet); the issue measured 12.7–19 ms for a junk proof on a loaded machine.
+    'zk.verify': s(8),
+    // bench zk: 4.0 ms per proof in batches of 64 (loaded); 2.9 ms per proof in a batch of 16 (quiet).
+    'zk.verifyBatch.fixed': s(4),
+    'zk.verifyBatch.item': s(3.5),
+    // 0.065–0.082 ns/byte measured (4 and 16 MiB); bench pir: 11–13 GB/s per core.
+    'pir.scan.perByte': 8e-11,
+    // bench pir: a whole hint (1408 columns) of 64 MiB in 7.1 s → 0.075 ns; 0.19 ns measured on 32 columns.
+    'pir.hint.perByteColumn': 1e-10,
+    'pir.layout.perByte': 6e-9,
+    'hash.perByte': 3e-9,
+    'task.overhead': 5e-5,
+    'http.request': s(0.5),
+    'store.write': s(2.5),
+  },
+});
+
+// ------------------------------------------------------------------------------------ the model
+
+export interface CostModelOptions {
+  /** The table to start from (default DEFAULT_COSTS). */
+  table?: CostTable;
+  /** Machine factor: every figure is multiplied by it (default 1, or the calibration's). */
+  factor?: number;
+  calibration?: CalibrationResult;
+  /** The configured backend (default native); prehash / external-μ requests on native cost as noble. */
+  backend?: CostBackend;
+}
+
+/** Anonymous operations the per-address budget charges (src/http/budget.ts). */
+export type BudgetedOperation =
+  | { op: 'verifyWithPublicKey'; algorithm: SignatureAlgorithm; messageBytes?: number; prehash?: boolean }
+  | { op: 'openSession' }
+  | { op: 'createChallenge' }
+  | { op: 'login' }
+  | { op: 'pirQuery'; matrixBytes: number };
+
+export interface CostModel {
+  readonly backend: CostBackend;
+  readonly factor: number;
+  signature(alg: SignatureAlgorithm, op: SignatureOperation, backend?: CostBackend): number;
+  kem(alg: KemAlgorithm, op: KemOperation, backend?: CostBackend): number;
+  kexRespond(backend?: CostBackend): number;
+  /** n = 1: a single verification; n > 1: one batch. */
+  zkVerify(n: number): number;
+  pirScan(matrixBytes: number): number;
+  pirHint(matrixBytes: number, columns: number): number;
+  pirLayout(recordBytes: number): number;
+  hash(bytes: number): number;
+  /**
+   * The pool seam: the estimated cost of worker task `name` with `input` (task names
+   * `<capability>.<operation>`, inputs as in src/<capability>/worker.ts), including the task overhead.
+   * Unknown tasks cost `unknownTaskSeconds` (1 ms) so they are never free.
+   */
+  task(name: string, input: unknown): number;
+  /** The budget seam: what an anonymous request costs, main thread included. */
+  request(op: BudgetedOperation): number;
+  /** Publishable plain data (see the module comment). */
+  table(): CostTableJson;
+}
+
+export const UNKNOWN_TASK_SECONDS = 0.001;
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+const len = (v: unknown): number => (v instanceof Uint8Array || v instanceof Uint32Array || v instanceof Int8Array ? v.length : typeof v === 'string' ? v.length : 0);
+
+export function createCostModel(opts: CostModelOptions = {}): CostModel {
+  const t = opts.table ?? DEFAULT_COSTS;
+  const backend = opts.backend ?? 'native';
+  const rawFactor = opts.factor ?? opts.calibration?.factor ?? 1;
+  const factor = Number.isFinite(rawFactor) && rawFactor > 0 ? rawFactor : 1;
+  const calibration = opts.calibration ?? { factor, samples: [], elapsedMs: 0, source: 'default' as const };
+  const ops = t.operations;
+  const f = (x: number) => x * factor;
+  const bk = (b: CostBackend | undefined) => t[b ?? backend];
+
+  const model: CostModel = {
+    backend,
+    factor,
+    signature: (alg, op, b) => f(bk(b).signature[alg][op]),
+    kem: (alg, op, b) => f(bk(b).kem[alg][op]),
+    kexRespond: (b) => f(bk(b)['kex.respond']),
+    zkVerify: (n) => f(n <= 1 ? ops['zk.verify'] : ops['zk.verifyBatch.fixed'] + n * ops['zk.verifyBatch.item']),
+    pirScan: (bytes) => f(bytes * ops['pir.scan.perByte']),
+    pirHint: (bytes, columns) => f(bytes * columns * ops['pir.hint.perByteColumn']),
+    pirLayout: (bytes) => f(bytes * ops['pir.layout.perByte']),
+    hash: (bytes) => f(bytes * ops['hash.perByte']),
+
+    task(name, input) {
+      const i = (input ?? {}) as Record<string, unknown>;
+      const overhead = f(ops['task.overhead']);
+      // prehash / external μ on native are served by noble (src/crypto/routing.ts).
+      const sigBackend = (): CostBackend => (backend === 'native' && (i.prehash !== undefined || i.mu !== undefined) ? 'noble' : backend);
+      const alg = i.algorithm;
+      switch (name) {
+        case 'keys.generate':
+          if (typeof alg === 'string' && isSignatureAlgorithm(alg)) return overhead + model.signature(alg, 'keygen');
+          if (typeof alg === 'string' && isKemAlgorithm(alg)) return overhead + model.kem(alg, 'keygen');
+          break;
+        case 'keys.sign':
+        case 'keys.verify':
+          if (typeof alg === 'string' && isSignatureAlgorithm(alg)) {
+            return overhead + model.signature(alg, name === 'keys.sign' ? 'sign' : 'verify', sigBackend()) + model.hash(len(i.message));
+          }
+          break;
+        case 'kex.respond':
+          return overhead + model.kexRespond();
+        case 'zk.verifyBatch': {
+          const n = Array.isArray(i.items) ? i.items.length : 1;
+          return overhead + model.zkVerify(n);
+        }
+        case 'pir.scan': {
+          const rows = Math.max(0, num(i.rowEnd) - num(i.rowStart)) || num(i.rows);
+          return overhead + model.pirScan(rows * num(i.cols));
+        }
+        case 'pir.hint':
+          return overhead + model.pirHint(num(i.rows) * num(i.cols), Math.max(0, num(i.kEnd) - num(i.kStart)));
+        case 'pir.layout':
+          return overhead + model.pirLayout(len(i.records));
+        case 'pool.spin':
+          return overhead + num(i.ms) / 1000;
+        case 'pool.echo':
+        case 'pool.fail':
+          return overhead;
+        default:
+      }
+      return Math.max(overhead, f(UNKNOWN_TASK_SECONDS));
+    },
+
+    request(r) {
+      const base = f(ops['http.request']);
+      switch (r.op) {
+        case 'verifyWithPublicKey':
+          return base + f(ops['task.overhead']) + model.signature(r.algorithm, 'verify', r.prehash && backend === 'native' ? 'noble' : backend) + model.hash(r.messageBytes ?? 0);
+        case 'openSession':
+          return base + f(ops['task.overhead']) + model.kexRespond() + f(ops['store.write']);
+        case 'createChallenge':
+          return base + f(ops['store.write']);
+        case 'login':
+          // A junk proof makes a batch fall back to single verification: charge the single figure,
+          // plus the ML-DSA-65 token signature and the challenge consumption.
+          return base + f(ops['task.overhead']) + f(ops['zk.verify']) + model.signature('ML-DSA-65', 'sign') + f(ops['store.write']);
+        case 'pirQuery':
+          return base + f(ops['task.overhead']) + model.pirScan(r.matrixBytes);
+      }
+    },
+
+    table() {
+      const scaled = (b: BackendCosts): Record<string, Record<string, number>> => {
+        const out: Record<string, Record<string, number>> = {};
+        for (const a of SIGNATURE_ALGORITHMS) out[a] = { keygen: f(b.signature[a].keygen), sign: f(b.signature[a].sign), verify: f(b.signature[a].verify) };
+        for (const a of KEM_ALGORITHMS) out[a] = { keygen: f(b.kem[a].keygen), encaps: f(b.kem[a].encaps), decaps: f(b.kem[a].decaps) };
+        return out;
+      };
+      const operations = Object.fromEntries(Object.entries(ops).map(([k, v]) => [k, f(v)])) as Omit<OperationCosts, 'kex.respond'>;
+      const nobleAll = scaled(t.noble);
+      return {
+        unit: 'cpu-seconds',
+        backend,
+        factor,
+        calibration: { source: calibration.source, elapsedMs: calibration.elapsedMs, samples: calibration.samples },
+        algorithms: scaled(t[backend]),
+        // What native actually pays for requests it routes to noble (prehash, external μ): signatures only.
+        nobleServed: backend === 'native' ? Object.fromEntries(SIGNATURE_ALGORITHMS.map((a) => [a, nobleAll[a]!])) : {},
+        operations: { 'kex.respond': f(t[backend]['kex.respond']), ...operations },
+      };
+    },
+  };
+  return model;
+}
+
+// ------------------------------------------------------------------------------------ calibration
+
+export interface CalibrateOptions {
+  /** The backend to time (the configured one). */
+  backend: Pick<CryptoBackend, 'name' | 'signatureKeygen' | 'sign' | 'verify' | 'keygen' | 'encapsulate' | 'decapsulate'>;
+  /** Total time budget in ms (default 250). Calibration stops early when it is spent. */
+  budgetMs?: number;
+  /** Clock in ms (default performance.now); injectable for tests. */
+  now?: () => number;
+  table?: CostTable;
+}
+
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+/**
+ * Times a few representative operations on this machine (ML-DSA-65 sign and verify, X-Wing encaps
+ * and decaps, ML-KEM-768 decaps, SLH-DSA-SHA2-128f sign) on the calling thread, each a few times
+ * (the median run is kept: robust to interference from threads starting up), and returns the median
+ * ratio measured/default as the machine factor. Bounded by `budgetMs`; if nothing could be
+ * measured the factor is 1 (source 'default'). Blocks the calling thread for at most ~budgetMs:
+ * call it once at start-up, before listening.
+ */
+export function calibrate(opts: CalibrateOptions): CalibrationResult {
+  const now = opts.now ?? (() => performance.now());
+  const budget = opts.budgetMs ?? 250;
+  const t = (opts.table ?? DEFAULT_COSTS)[opts.backend.name];
+  const b = opts.backend;
+  const started = now();
+  const msg = new TextEncoder().encode('calibration message, 32 bytes..');
+  const samples: CalibrationSample[] = [];
+  const left = () => budget - (now() - started);
+
+  const probes: Array<{ name: string; expected: number; setup: () => () => unknown }> = [
+    { name: 'ML-DSA-65 verify', expected: t.signature['ML-DSA-65'].verify, setup: () => {
+      const kp = b.signatureKeygen('ML-DSA-65'); const sg = b.sign('ML-DSA-65', kp.secretKey, msg);
+      return () => b.verify('ML-DSA-65', kp.publicKey, msg, sg);
+    } },
+    { name: 'ML-DSA-65 sign', expected: t.signature['ML-DSA-65'].sign, setup: () => {
+      const kp = b.signatureKeygen('ML-DSA-65'); return () => b.sign('ML-DSA-65', kp.secretKey, msg);
+    } },
+    { name: 'X-Wing encaps', expected: t.kem['X-Wing'].encaps, setup: () => {
+      const kp = b.keygen('X-Wing'); return () => b.encapsulate('X-Wing', kp.publicKey);
+    } },
+    { name: 'X-Wing decaps', expected: t.kem['X-Wing'].decaps, setup: () => {
+      const kp = b.keygen('X-Wing'); const e = b.encapsulate('X-Wing', kp.publicKey);
+      return () => b.decapsulate('X-Wing', e.cipherText, kp.secretKey);
+    } },
+    { name: 'ML-KEM-768 decaps', expected: t.kem['ML-KEM-768'].decaps, setup: () => {
+      const kp = b.keygen('ML-KEM-768'); const e = b.encapsulate('ML-KEM-768', kp.publicKey);
+      return () => b.decapsulate('ML-KEM-768', e.cipherText, kp.secretKey);
+    } },
+    { name: 'SLH-DSA-SHA2-128f sign', expected: t.signature['SLH-DSA-SHA2-128f'].sign, setup: () => {
+      const kp = b.signatureKeygen('SLH-DSA-SHA2-128f'); return () => b.sign('SLH-DSA-SHA2-128f', kp.secretKey, msg);
+    } },
+  ];
+
+  for (const p of probes) {
+    // Skip a probe whose expected cost (×10 runs, ×1.5 for safety) no longer fits in the budget.
+    if (left() < p.expected * 1000 * 15) continue;
+    const fn = p.setup();
+    for (let w = 0; w < 3; w++) fn(); // warm-up (JIT, OpenSSL method caches)
+    const runs: number[] = [];
+    for (let run = 0; run < 7 && left() > 0; run++) {
+      const t0 = now();
+      fn();
+      runs.push(now() - t0);
+    }
+    const typical = runs.length > 0 ? median(runs) : 0;
+    if (typical > 0) {
+      const measured = typical / 1000;
+      samples.push({ name: p.name, expected: p.expected, measured, ratio: measured / p.expected });
+    }
+  }
+  const elapsedMs = now() - started;
+  if (samples.length === 0) return { factor: 1, samples, elapsedMs, source: 'default' };
+  const factor = Math.min(8, Math.max(0.25, median(samples.map((x) => x.ratio))));
+  return { factor, samples, elapsedMs, source: 'startup' };
+}

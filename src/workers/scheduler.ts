@@ -1,0 +1,555 @@
+/**
+ * Fair scheduler of CPU work across principals (tenants, the admin, anonymous clients keyed by
+ * address prefix), in front of the worker pool. It replaces the FIFO task-count queue:
+ *
+ * - **Cost, not count.** Every job carries its estimated CPU-seconds (src/workers/cost.ts).
+ * - **Fairness: start-time fair queueing (SFQ)** over per-principal FIFO queues. Each principal has
+ *   a virtual clock; the head of its queue starts at max(V, finish of its previous job), a job
+ *   advances the principal's clock by cost / weight, and the scheduler always dispatches the head
+ *   with the smallest start tag (ties: smaller finish tag, then arrival). V is the start tag of the
+ *   last dispatched job. A principal that arrives while another has 100 expensive jobs queued starts
+ *   at V, before all of them: it waits for at most about one job (the one whose start tag equals V),
+ *   plus whatever is already running. Idle principals earn no credit.
+ * - **Non-preemptive long jobs cannot take every thread.** A job longer than `longJobSeconds` may
+ *   only run while fewer than `concurrency − reservedThreads` long jobs run, so `reservedThreads`
+ *   (default 1 when there are ≥ 2 threads) always frees within `longJobSeconds` for short work:
+ *   a tenant's SLH-DSA-SHAKE-256s batch (1.3 s per signature) never makes a 0.2 ms verify wait
+ *   behind it. Short jobs may use every thread (work-conserving for the common case).
+ * - **Admission by deadline.** On submit the scheduler estimates the job's completion: the work that
+ *   the fair policy would serve before it (the principal's own queue, plus from each other principal
+ *   the part of its queue whose start tags precede this job's, plus the remaining time of running
+ *   jobs), divided by the threads, plus the job's own cost. If that exceeds the job's deadline the
+ *   job is refused at once with AppError('overloaded') (503) and `retryAfter` = the time the
+ *   principal's own backlog needs to drain at its fair share. A job that would start at once is
+ *   never refused for its own length. Optional global caps (jobs, CPU-seconds) refuse the same way.
+ *   A queued job whose deadline has passed when its turn comes is dropped (refused), not run.
+ * - **Gone clients.** A job whose AbortSignal fires while queued is removed before it runs; its
+ *   promise rejects with AppError('overloaded', …, { cancelled: true }). A running job is not
+ *   interrupted (a piscina task cannot be stopped without killing the thread).
+ * - **Batches** (`submitBatch`) are admitted item by item in the same accounting: each item sees the
+ *   earlier items as its principal's backlog; the first item that cannot meet the deadline is
+ *   refused together with the rest, the earlier ones stay queued (or are cancelled, on request).
+ *
+ * Pure logic: the clock is injected (`now`, ms); no timers are needed (dispatch happens on submit
+ * and on completion). Costs are CPU-seconds; times (deadlines, clock) are milliseconds.
+ * The only `node:` import is `node:net` (isIP) for `principalKey`; server-only module.
+ */
+import { isIP } from 'node:net';
+import { AppError } from '../errors.ts';
+import type { Principal } from '../http/auth.ts';
+
+// ------------------------------------------------------------------------------------ principal keys
+
+/**
+ * The address prefix an anonymous client is accounted under: IPv4 /24 (`203.0.113.0/24`), IPv6 /64
+ * (`2001:db8:1:2::/64`); IPv4-mapped IPv6 counts as IPv4. Anything unparseable is `unknown`.
+ */
+export function addressPrefix(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  let a = ip.trim();
+  const zone = a.indexOf('%');
+  if (zone >= 0) a = a.slice(0, zone);
+  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
+  if (mapped) a = mapped[1]!;
+  const kind = isIP(a);
+  if (kind === 4) {
+    const p = a.split('.');
+    return `${Number(p[0])}.${Number(p[1])}.${Number(p[2])}.0/24`;
+  }
+  if (kind === 6) {
+    const groups = expandIpv6(a);
+    if (!groups) return 'unknown';
+    return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  }
+  return 'unknown';
+}
+
+/** Eight 16-bit groups of a valid IPv6 address (isIP already said it is one). */
+function expandIpv6(a: string): number[] | undefined {
+  let s = a.toLowerCase();
+  const tail: number[] = [];
+  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) {
+    const b = v4.slice(1, 5).map(Number);
+    tail.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+    s = s.slice(0, v4.index);
+    if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
+  }
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
+  const dbl = s.indexOf('::');
+  let groups: number[];
+  if (dbl >= 0) {
+    const head = parse(s.slice(0, dbl));
+    const rest = parse(s.slice(dbl + 2));
+    const fill = 8 - head.length - rest.length - tail.length;
+    if (fill < 0) return undefined;
+    groups = [...head, ...new Array<number>(fill).fill(0), ...rest, ...tail];
+  } else {
+    groups = [...parse(s), ...tail];
+  }
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/**
+ * The scheduler's (and the budget's) key for a request: `tenant:<id>`, `admin`, or
+ * `anon:<prefix>` (see addressPrefix) for everyone else, keyed by the client address.
+ */
+export function principalKey(principal: Principal | null | undefined, ip: string | undefined): string {
+  if (principal?.kind === 'tenant') return `tenant:${principal.tenantId}`;
+  if (principal?.kind === 'admin') return 'admin';
+  return `anon:${addressPrefix(ip)}`;
+}
+
+// ------------------------------------------------------------------------------------ types
+
+export interface Job<T> {
+  /** principalKey(…) of whoever asked for the work; background work uses e.g. 'system'. */
+  principal: string;
+  /** Estimated CPU-seconds (cost model). */
+  cost: number;
+  /** Absolute time (ms, the scheduler's clock) by which the result is wanted; absent = none. */
+  deadline?: number | undefined;
+  /** The client went away: drop the job if it has not started. */
+  signal?: AbortSignal | undefined;
+  /** The work itself (e.g. () => piscina.run(task)); called at most once. */
+  run: () => Promise<T>;
+}
+
+export interface SchedulerOptions {
+  /** Jobs running at once (= worker threads). */
+  concurrency: number;
+  /** Clock in ms (default Date.now). */
+  now?: () => number;
+  /** Most jobs queued (not running) at once, over all principals (default 10,000). */
+  maxQueuedJobs?: number;
+  /** Most CPU-seconds queued at once, over all principals (default: no cap beyond deadlines). */
+  maxQueuedSeconds?: number;
+  /** Jobs estimated longer than this are "long" (default 0.05 s). */
+  longJobSeconds?: number;
+  /** Threads long jobs may not occupy (default 1 if concurrency ≥ 2, else 0; at most concurrency − 1). */
+  reservedThreads?: number;
+  /** Weighted fair share (default 1 for everyone). Read once per principal while it is active. */
+  weight?: (principal: string) => number;
+  /** Upper bound of retryAfter, seconds (default 60). */
+  maxRetryAfterSeconds?: number;
+  /** Called when a job leaves the scheduler (ran, failed, refused at dispatch, cancelled): metrics, cost feedback. */
+  onSettled?: (info: SettledInfo) => void;
+}
+
+export interface SettledInfo {
+  principal: string;
+  cost: number;
+  outcome: 'ok' | 'error' | 'cancelled' | 'expired';
+  /** ms between submit and start (or drop). */
+  queuedMs: number;
+  /** ms the job ran (0 if it never started). */
+  runMs: number;
+}
+
+export interface PrincipalStats { principal: string; queuedJobs: number; queuedSeconds: number; running: number }
+
+export interface SchedulerStats {
+  concurrency: number;
+  running: number;
+  runningLong: number;
+  queuedJobs: number;
+  queuedSeconds: number;
+  /** Principals with queued or running work. */
+  activePrincipals: number;
+  /** Cumulative counters since creation. */
+  admitted: number;
+  refusedDeadline: number;
+  refusedCapacity: number;
+  cancelled: number;
+  expired: number;
+  completed: number;
+  /** The principals with the most queued CPU-seconds (at most `top`). */
+  top: PrincipalStats[];
+}
+
+export interface Estimate {
+  /** Estimated ms until the job would start (0: at once). */
+  waitMs: number;
+  /** Estimated completion, ms on the scheduler's clock. */
+  completion: number;
+  startsAtOnce: boolean;
+}
+
+export interface BatchAdmission<T> {
+  /** One promise per admitted item, in order (items [0, results.length)). Already marked handled. */
+  results: Array<Promise<T>>;
+  /** The first refused item and why; every later item was refused with it (not submitted). */
+  refused?: { index: number; error: AppError } | undefined;
+}
+
+// ------------------------------------------------------------------------------------ internals
+
+interface Entry {
+  seq: number;
+  p: PState;
+  cost: number;
+  long: boolean;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  run: () => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onAbort: (() => void) | undefined;
+  submittedAt: number;
+  startedAt: number;
+  state: 'queued' | 'running' | 'done';
+}
+
+interface PState {
+  key: string;
+  weight: number;
+  queue: Entry[];
+  /** Index of the head in `queue` (entries before it are gone). */
+  head: number;
+  queuedSeconds: number;
+  queuedLongSeconds: number;
+  running: Set<Entry>;
+  /** Virtual finish tag of the last job dispatched. */
+  lastFinish: number;
+}
+
+const EPS = 1e-12;
+
+export class FairScheduler {
+  readonly concurrency: number;
+  readonly #now: () => number;
+  readonly #maxQueuedJobs: number;
+  readonly #maxQueuedSeconds: number;
+  readonly #longJobSeconds: number;
+  readonly #longLimit: number;
+  readonly #weight: (principal: string) => number;
+  readonly #maxRetryAfter: number;
+  readonly #onSettled: ((info: SettledInfo) => void) | undefined;
+
+  readonly #principals = new Map<string, PState>();
+  #virtual = 0;
+  #maxFinish = 0;
+  #seq = 0;
+  #running = 0;
+  #runningLong = 0;
+  #queuedJobs = 0;
+  #queuedSeconds = 0;
+  #counters = { admitted: 0, refusedDeadline: 0, refusedCapacity: 0, cancelled: 0, expired: 0, completed: 0 };
+
+  constructor(opts: SchedulerOptions) {
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new TypeError('concurrency must be a positive integer');
+    this.concurrency = opts.concurrency;
+    this.#now = opts.now ?? Date.now;
+    this.#maxQueuedJobs = opts.maxQueuedJobs ?? 10_000;
+    this.#maxQueuedSeconds = opts.maxQueuedSeconds ?? Infinity;
+    this.#longJobSeconds = opts.longJobSeconds ?? 0.05;
+    const reserved = Math.min(opts.concurrency - 1, Math.max(0, opts.reservedThreads ?? (opts.concurrency >= 2 ? 1 : 0)));
+    this.#longLimit = opts.concurrency - reserved;
+    this.#weight = opts.weight ?? (() => 1);
+    this.#maxRetryAfter = opts.maxRetryAfterSeconds ?? 60;
+    this.#onSettled = opts.onSettled;
+  }
+
+  /** Queues `job`; the promise rejects at once with AppError('overloaded') when it cannot meet its deadline. */
+  submit<T>(job: Job<T>): Promise<T> {
+    try {
+      return this.#admit(job, undefined) as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Admits the items one by one in the same accounting as `submit`. On the first refusal the
+   * remaining items are not submitted; with `onRefusal: 'cancel'` the admitted items still queued
+   * are cancelled too (rejected with the refusal), running ones finish.
+   */
+  submitBatch<T>(jobs: Array<Job<T>>, opts: { onRefusal?: 'keep' | 'cancel' } = {}): BatchAdmission<T> {
+    const results: Array<Promise<T>> = [];
+    const entries: Entry[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      let promise: Promise<T>;
+      try {
+        promise = this.#admit(jobs[i]!, entries) as Promise<T>;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        if (opts.onRefusal === 'cancel') for (const e of entries) if (e.state === 'queued') this.#drop(e, 'cancelled', err);
+        return { results, refused: { index: i, error: err } };
+      }
+      promise.catch(() => {}); // handled: a caller that stops reading after a refusal must not crash the process
+      results.push(promise);
+    }
+    return { results };
+  }
+
+  /** What admission would estimate for a job of `cost` from `principal` now (no side effect). */
+  estimate(principal: string, cost: number): Estimate {
+    return this.#estimate(this.#principals.get(principal), principal, sanitizeCost(cost));
+  }
+
+  get running(): number { return this.#running; }
+  get queuedJobs(): number { return this.#queuedJobs; }
+  get queuedSeconds(): number { return this.#queuedSeconds; }
+
+  stats(top = 10): SchedulerStats {
+    const list: PrincipalStats[] = [];
+    let active = 0;
+    for (const p of this.#principals.values()) {
+      const queued = p.queue.length - p.head;
+      if (queued > 0 || p.running.size > 0) active++;
+      if (queued > 0) list.push({ principal: p.key, queuedJobs: queued, queuedSeconds: p.queuedSeconds, running: p.running.size });
+    }
+    list.sort((a, b) => b.queuedSeconds - a.queuedSeconds);
+    return {
+      concurrency: this.concurrency,
+      running: this.#running,
+      runningLong: this.#runningLong,
+      queuedJobs: this.#queuedJobs,
+      queuedSeconds: Math.max(0, this.#queuedSeconds),
+      activePrincipals: active,
+      ...this.#counters,
+      top: list.slice(0, Math.max(0, top)),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------- admission
+
+  #admit(job: Job<unknown>, batch: Entry[] | undefined): Promise<unknown> {
+    const now = this.#now();
+    const cost = sanitizeCost(job.cost);
+    const deadline = job.deadline ?? Infinity;
+    if (job.signal?.aborted) {
+      this.#counters.cancelled++;
+      return Promise.reject(cancelledError());
+    }
+    let p = this.#principals.get(job.principal);
+    const refuse = (kind: 'refusedDeadline' | 'refusedCapacity', detail: string): never => {
+      this.#counters[kind]++;
+      throw new AppError('overloaded', detail, { retryAfter: this.#retryAfter(p, now) });
+    };
+    if (this.#queuedJobs >= this.#maxQueuedJobs || this.#queuedSeconds + cost > this.#maxQueuedSeconds + EPS) {
+      const est = this.#estimate(p, job.principal, cost);
+      if (!est.startsAtOnce) refuse('refusedCapacity', 'the worker queue is full; retry later');
+    }
+    if (Number.isFinite(deadline)) {
+      const est = this.#estimate(p, job.principal, cost);
+      if (!est.startsAtOnce && est.completion > deadline) {
+        refuse('refusedDeadline', `the estimated completion (${Math.ceil(est.waitMs + cost * 1000)} ms) exceeds the request deadline; retry later`);
+      }
+    }
+    if (!p) {
+      p = { key: job.principal, weight: sanitizeWeight(this.#weight(job.principal)), queue: [], head: 0, queuedSeconds: 0, queuedLongSeconds: 0, running: new Set(), lastFinish: 0 };
+      this.#principals.set(job.principal, p);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const e: Entry = {
+      seq: this.#seq++, p, cost, long: cost > this.#longJobSeconds, deadline, signal: job.signal, run: job.run,
+      resolve, reject, onAbort: undefined, submittedAt: now, startedAt: 0, state: 'queued',
+    };
+    if (job.signal) {
+      e.onAbort = () => { if (e.state === 'queued') this.#drop(e, 'cancelled', cancelledError()); };
+      job.signal.addEventListener('abort', e.onAbort, { once: true });
+    }
+    p.queue.push(e);
+    p.queuedSeconds += cost;
+    if (e.long) p.queuedLongSeconds += cost;
+    this.#queuedJobs++;
+    this.#queuedSeconds += cost;
+    this.#counters.admitted++;
+    batch?.push(e);
+    this.#dispatch();
+    return promise;
+  }
+
+  #headStart(p: PState): number {
+    return Math.max(this.#virtual, p.lastFinish);
+  }
+
+  #estimate(p: PState | undefined, _key: string, cost: number): Estimate {
+    const now = this.#now();
+    const long = cost > this.#longJobSeconds;
+    // Dispatch is eager: with a free thread this job may use, nothing queued could take it first
+    // (whatever is queued is long and blocked by the long-job limit).
+    const startsAtOnce = this.#running < this.concurrency && (!long || this.#runningLong < this.#longLimit);
+    if (startsAtOnce) return { waitMs: 0, completion: now + cost * 1000, startsAtOnce };
+    const w = p?.weight ?? sanitizeWeight(this.#weight(_key));
+    // This job's start tag: after everything its principal already queued.
+    const ownQueued = p ? p.queuedSeconds : 0;
+    const ownLong = p ? p.queuedLongSeconds : 0;
+    const start = (p ? this.#headStart(p) : this.#virtual) + ownQueued / w;
+    let ahead = ownQueued;
+    let aheadLong = ownLong;
+    for (const q of this.#principals.values()) {
+      if (q === p) continue;
+      const n = q.queue.length - q.head;
+      if (n === 0) continue;
+      const qs = this.#headStart(q);
+      if (start + EPS < qs) continue;
+      // q's work with start tags before ours: w_q × (start − qs), plus about one job of q (the one straddling; ties go first).
+      const part = Math.min(q.queuedSeconds, q.weight * (start - qs) + q.queuedSeconds / n);
+      ahead += part;
+      if (q.queuedSeconds > 0) aheadLong += part * (q.queuedLongSeconds / q.queuedSeconds);
+    }
+    let runningMs = 0;
+    let runningLongMs = 0;
+    for (const q of this.#principals.values()) {
+      for (const r of q.running) {
+        const left = Math.max(0, r.cost * 1000 - (now - r.startedAt));
+        runningMs += left;
+        if (r.long) runningLongMs += left;
+      }
+    }
+    let waitMs = (ahead * 1000 + runningMs) / this.concurrency;
+    if (long) waitMs = Math.max(waitMs, (aheadLong * 1000 + runningLongMs) / this.#longLimit);
+    return { waitMs, completion: now + waitMs + cost * 1000, startsAtOnce };
+  }
+
+  /** Seconds until `p`'s own backlog (queued + running) drains at its fair share of the threads. */
+  #retryAfter(p: PState | undefined, now: number): number {
+    let own = 0;
+    if (p) {
+      own = p.queuedSeconds;
+      for (const r of p.running) own += Math.max(0, r.cost - (now - r.startedAt) / 1000);
+    }
+    let active = 0;
+    for (const q of this.#principals.values()) if (q.queue.length - q.head > 0 || q.running.size > 0) active++;
+    if (!p || (p.queue.length - p.head === 0 && p.running.size === 0)) active++;
+    const share = Math.min(this.concurrency, (this.concurrency * (p?.weight ?? 1)) / Math.max(1, active));
+    return Math.min(this.#maxRetryAfter, Math.max(1, Math.ceil(own / share)));
+  }
+
+  // ---------------------------------------------------------------------------------- dispatch
+
+  #dispatch(): void {
+    while (this.#running < this.concurrency && this.#queuedJobs > 0) {
+      const e = this.#pick();
+      if (!e) break; // only long jobs queued and the long slots are full
+      this.#dequeue(e);
+      const now = this.#now();
+      if (now >= e.deadline) {
+        this.#settle(e, 'expired', now);
+        this.#counters.expired++;
+        e.reject(new AppError('overloaded', 'the request deadline passed before its work could start; retry later', { retryAfter: this.#retryAfter(e.p, now) }));
+        continue;
+      }
+      this.#start(e, now);
+    }
+    if (this.#queuedJobs === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
+    this.#forgetIdle();
+  }
+
+  /** The queued head with the smallest (start, finish, seq) among those allowed to start now. */
+  #pick(): Entry | undefined {
+    const longOk = this.#runningLong < this.#longLimit;
+    let best: Entry | undefined;
+    let bestStart = 0;
+    let bestFinish = 0;
+    for (const p of this.#principals.values()) {
+      // The first entry of p that may start: its head, unless the head is long and long slots are
+      // full (p's short jobs behind a long head wait: per-principal order is FIFO).
+      if (p.head >= p.queue.length) continue;
+      const h = p.queue[p.head]!;
+      if (h.long && !longOk) continue;
+      const s = this.#headStart(p);
+      const f = s + h.cost / p.weight;
+      if (!best || s < bestStart - EPS || (Math.abs(s - bestStart) <= EPS && (f < bestFinish - EPS || (Math.abs(f - bestFinish) <= EPS && h.seq < best.seq)))) {
+        best = h; bestStart = s; bestFinish = f;
+      }
+    }
+    return best;
+  }
+
+  #dequeue(e: Entry): void {
+    const p = e.p;
+    const i = p.queue.indexOf(e, p.head);
+    if (i === p.head) {
+      p.head++;
+    } else if (i > p.head) {
+      p.queue.splice(i, 1);
+    }
+    if (p.head > 64 && p.head * 2 > p.queue.length) { p.queue.splice(0, p.head); p.head = 0; }
+    p.queuedSeconds -= e.cost;
+    if (e.long) p.queuedLongSeconds -= e.cost;
+    if (p.head >= p.queue.length) { p.queuedSeconds = 0; p.queuedLongSeconds = 0; }
+    this.#queuedJobs--;
+    this.#queuedSeconds -= e.cost;
+    if (this.#queuedJobs === 0) this.#queuedSeconds = 0;
+    if (e.onAbort) e.signal?.removeEventListener('abort', e.onAbort);
+  }
+
+  #start(e: Entry, now: number): void {
+    const p = e.p;
+    const s = this.#headStart(p);
+    p.lastFinish = s + e.cost / p.weight;
+    this.#maxFinish = Math.max(this.#maxFinish, p.lastFinish);
+    this.#virtual = Math.max(this.#virtual, s);
+    e.state = 'running';
+    e.startedAt = now;
+    p.running.add(e);
+    this.#running++;
+    if (e.long) this.#runningLong++;
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(e.run());
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (v) => { this.#finish(e, 'ok'); e.resolve(v); },
+      (err: unknown) => { this.#finish(e, 'error'); e.reject(err); },
+    );
+  }
+
+  #finish(e: Entry, outcome: 'ok' | 'error'): void {
+    const p = e.p;
+    p.running.delete(e);
+    this.#running--;
+    if (e.long) this.#runningLong--;
+    this.#counters.completed++;
+    this.#settle(e, outcome, this.#now());
+    this.#dispatch();
+  }
+
+  /** Removes a queued job without running it. */
+  #drop(e: Entry, outcome: 'cancelled', err: unknown): void {
+    this.#dequeue(e);
+    this.#counters.cancelled++;
+    this.#settle(e, outcome, this.#now());
+    e.reject(err);
+    if (this.#queuedJobs === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
+    this.#forgetIdle();
+    // A dropped head may unblock nothing new (threads are not freed), but keep the invariant simple.
+    this.#dispatch();
+  }
+
+  #settle(e: Entry, outcome: SettledInfo['outcome'], now: number): void {
+    const wasRunning = e.state === 'running';
+    e.state = 'done';
+    if (this.#onSettled) {
+      const queuedMs = (wasRunning ? e.startedAt : now) - e.submittedAt;
+      try {
+        this.#onSettled({ principal: e.p.key, cost: e.cost, outcome, queuedMs, runMs: wasRunning ? now - e.startedAt : 0 });
+      } catch { /* a metrics hook must not break scheduling */ }
+    }
+  }
+
+  /** Bounded memory: a principal with nothing queued or running and no lead over V is forgotten. */
+  #forgetIdle(): void {
+    for (const [k, p] of this.#principals) {
+      if (p.head >= p.queue.length && p.running.size === 0 && p.lastFinish <= this.#virtual + EPS) this.#principals.delete(k);
+    }
+  }
+}
+
+function sanitizeCost(cost: number): number {
+  return Number.isFinite(cost) && cost >= 0 ? cost : 0.001;
+}
+
+function sanitizeWeight(w: number): number {
+  return Number.isFinite(w) && w > 0 ? w : 1;
+}
+
+function cancelledError(): AppError {
+  return new AppError('overloaded', 'the request went away before its work started', { retryAfter: 1, cancelled: true });
+}
