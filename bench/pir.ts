@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   const sizes = (args['sizes'] ?? '4,64,256').split(',').map(Number);
   const hintColumns = args['hint-columns'] ? Number(args['hint-columns']) : undefined;
   const wasm = await loadWasmKernel();
-  const pool = new Piscina({ filename: new URL('../src/pir/scan-task.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
+  const pool = new Piscina({ filename: new URL('../src/pir/worker.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
   const size = (b: number): string => (b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
   const rows: Array<Record<string, string>> = [];
   try {

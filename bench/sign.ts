@@ -41,7 +41,6 @@ if (process.argv.includes('--loadgen')) {
 }
 
 const { testApp, ADMIN_TOKEN } = await import('../test/support/app.ts');
-const { runKeyTask } = await import('../src/keys/tasks.ts');
 const { base64urlEncode } = await import('../src/crypto/bytes.ts');
 
 const cores = availableParallelism();
@@ -105,13 +104,13 @@ async function compare(label: string, alg: 'ML-DSA-65' | 'SLH-DSA-SHA2-128f', op
   if (created.statusCode !== 201) throw new Error(`create failed: ${created.body}`);
   const signed = JSON.parse((await svc.app.inject({ method: 'POST', url: `/v1/keys/${name}/sign`, headers, payload: { message: base64urlEncode(message) } })).body);
   const pk = JSON.parse((await svc.app.inject({ method: 'GET', url: `/v1/keys/${name}/public`, headers })).body).publicKey as string;
-  const { material } = await runKeyTask(pool, 'keys.generate', { algorithm: alg });
+  const { material } = await pool.run('keys.generate', { algorithm: alg });
   const signature = new Uint8Array(Buffer.from((signed.signature as string).slice(3), 'base64url'));
   const publicKey = new Uint8Array(Buffer.from(pk, 'base64url'));
   // The raw side gets the same worker-side key caches as the service (cacheId), so the ratio measures the service path only.
   const raw = op === 'sign'
-    ? () => runKeyTask(pool, 'keys.sign', { algorithm: alg, material, cacheId: 'bench', message })
-    : () => runKeyTask(pool, 'keys.verify', { algorithm: alg, publicKey, cacheId: 'bench', signature, message });
+    ? () => pool.run('keys.sign', { algorithm: alg, material, cacheId: 'bench', message })
+    : () => pool.run('keys.verify', { algorithm: alg, publicKey, cacheId: 'bench', signature, message });
   const body = JSON.stringify(op === 'sign' ? { message: base64urlEncode(message) } : { message: base64urlEncode(message), signature: signed.signature });
   const target = `${url}/v1/keys/${name}/${op}`;
 

@@ -649,6 +649,15 @@ export interface components {
              */
             backend: "native" | "noble";
             algorithms: components["schemas"]["AlgorithmInfo"][];
+            /**
+             * @description Operations this instance serves on the noble backend although `backend` is native, because
+             *     OpenSSL through node:crypto cannot express them (an explicit choice, never a silent fallback).
+             *     Empty when `backend` is noble.
+             */
+            servedByNoble?: {
+                operation: string;
+                reason: string;
+            }[];
         };
         AlgorithmInfo: {
             name: string;

@@ -15,10 +15,11 @@
  *     seed [0] IMPLICIT OCTET STRING, expandedKey OCTET STRING, both SEQUENCE { seed OCTET STRING, expandedKey OCTET STRING } }
  *   SLH-DSA: the privateKey OCTET STRING holds the raw 4n-byte key directly (RFC 9909 §6).
  * We write the seed-only form (the standards' recommendation); we read all three.
+ * PEM (RFC 7468) and `parsePublicKey`, the one parser of public keys sent by clients, are at the end.
  */
-import { CryptoInputError } from '../errors.ts';
+import { AppError, CryptoInputError } from '../errors.ts';
 import { SIZES, ML_DSA, ML_KEM, SLH_DSA, isMlDsa } from './algorithms.ts';
-import type { MlDsaAlgorithm, MlKemAlgorithm, SlhDsaAlgorithm } from './algorithms.ts';
+import type { Algorithm, MlDsaAlgorithm, MlKemAlgorithm, SlhDsaAlgorithm } from './algorithms.ts';
 import { base64urlDecode, base64urlEncode, concatBytes } from './bytes.ts';
 
 /** Algorithms with a standard ASN.1 encoding (X-Wing has none yet: raw only). */
@@ -260,3 +261,60 @@ export function fromJwk(jwk: unknown): { algorithm: MlDsaAlgorithm; publicKey: U
 }
 
 export const ENCODABLE_ALGORITHMS: readonly EncodableAlgorithm[] = [...ML_KEM, ...ML_DSA, ...SLH_DSA];
+
+// ---------------------------------------------------------------- PEM (RFC 7468) and public-key input
+
+const toStdBase64 = (s: string): string => s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4);
+
+/** One PEM block (RFC 7468 §2: base64 lines of 64 characters). @example encodePem('PUBLIC KEY', encodeSpki('ML-DSA-65', pk)) */
+export function encodePem(label: string, der: Uint8Array): string {
+  const b64 = toStdBase64(base64urlEncode(der)).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+const inputError = (field: string, detail: string): AppError => new AppError('invalid_input', detail, { field });
+
+/** The DER inside exactly one PEM block with `label` (strict base64, CRLF or LF line ends). */
+export function decodePem(label: string, text: string, field = 'publicKey'): Uint8Array {
+  const m = new RegExp(`^-----BEGIN ${label}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+)-----END ${label}-----\\r?\\n?$`).exec(text);
+  if (!m) throw inputError(field, `PEM must be one ${label} block`);
+  const b64 = m[1]!.replace(/\r?\n/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw inputError(field, 'PEM body is not valid base64');
+  try {
+    return base64urlDecode(b64.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'));
+  } catch {
+    throw inputError(field, 'PEM body is not valid base64');
+  }
+}
+
+/**
+ * A public key of `alg` in any supported form: AKP JWK object (ML-DSA), PEM text, base64url raw
+ * (FIPS encoding) or base64url SPKI DER (told apart by length: no SPKI is as long as its raw key).
+ * Throws a 400 naming `field`.
+ *
+ * @example parsePublicKey('ML-DSA-65', '-----BEGIN PUBLIC KEY-----\n…') // raw 1952 bytes
+ */
+export function parsePublicKey(alg: Algorithm, input: string | Record<string, unknown>, field = 'publicKey'): Uint8Array {
+  const want = SIZES[alg].publicKey;
+  if (typeof input === 'object') {
+    let jwk;
+    try { jwk = fromJwk(input); } catch (e) { throw inputError(field, `invalid JWK: ${(e as Error).message}`); }
+    if (jwk.seed !== undefined) throw inputError(field, 'the JWK carries a private key (priv); send the public JWK only');
+    if (jwk.algorithm !== alg) throw inputError(field, `JWK alg ${jwk.algorithm} does not match algorithm ${alg}`);
+    return jwk.publicKey;
+  }
+  const isPem = input.startsWith('-----BEGIN');
+  let der: Uint8Array;
+  if (isPem) der = decodePem('PUBLIC KEY', input, field);
+  else {
+    try { der = base64urlDecode(input); } catch { throw inputError(field, `${field} is not valid base64url (RFC 4648 §5, no padding)`); }
+  }
+  if (!isPem && der.length === want) return der;
+  if (der.length > 0 && der[0] === 0x30) {
+    let spki;
+    try { spki = decodeSpki(der); } catch (e) { throw inputError(field, `invalid SPKI: ${(e as Error).message}`); }
+    if (spki.algorithm !== alg) throw inputError(field, `SPKI algorithm ${spki.algorithm} does not match algorithm ${alg}`);
+    return spki.publicKey;
+  }
+  throw inputError(field, `${field} must be ${want} bytes (raw ${alg}), SPKI DER, PEM or an AKP JWK; got ${der.length} bytes`);
+}

@@ -14,7 +14,9 @@ import {
   sign as nodeSign, verify as nodeVerify,
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { CryptoBackend, Encapsulation, KeyPair, SignOptions, VerifyOptions } from './backend.ts';
+import type {
+  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
+} from './backend.ts';
 import type { AeadAlgorithm, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
 import { SIZES, isMlDsa } from './algorithms.ts';
 import { AppError, CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
@@ -24,7 +26,7 @@ import {
 } from './_validate.ts';
 import { decodePkcs8, encodePkcs8 } from './encodings.ts';
 import type { EncodableAlgorithm } from './encodings.ts';
-import { xwingDecapsulate, xwingEncapsulate, xwingKeygen } from './xwing.ts';
+import { xwingDecapsulate, xwingEncapsulate, xwingKeygen, xwingPrepare } from './xwing.ts';
 
 const UNSUPPORTED = [
   { operation: 'ML-KEM encapsulate with explicit m', reason: 'node:crypto encapsulate() draws m from OpenSSL\'s RNG and takes no randomness' },
@@ -105,6 +107,81 @@ function checkSignOpts(alg: SignatureAlgorithm, opts: SignOptions): void {
   if (opts.deterministic) unsupported(isMlDsa(alg) ? 2 : 3);
 }
 
+/** Pure signing passes the bare KeyObject (cheapest); a context goes in the options object. */
+const signKey = (key: KeyObject, context: Uint8Array) => (context.length > 0 ? { key, context: buf(context) } : key) as never;
+
+function prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): PreparedSigningKey {
+  assertSignature(alg);
+  const ml = isMlDsa(alg);
+  assertBytes(material, ml ? 'seed' : 'secret key', ml ? SIZES[alg].seed : SIZES[alg].secretKey);
+  let key: KeyObject;
+  let publicKey: Uint8Array;
+  try {
+    key = createPrivateKey({ key: buf(material), format: ml ? 'raw-seed' : 'raw-private', asymmetricKeyType: nodeType(alg) } as never);
+    publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
+  } catch (e) { return rethrow(e); }
+  return {
+    algorithm: alg,
+    publicKey,
+    sign(message, opts = {}) {
+      assertBytes(message, 'message');
+      const context = checkContext(opts.context);
+      checkSignOpts(alg, opts);
+      try {
+        return u8(nodeSign(null, buf(message), signKey(key, context)));
+      } catch (e) { return rethrow(e); }
+    },
+    signMu(mu) { checkMlDsaMu(alg, mu); return unsupported(5); },
+    destroy() { /* a KeyObject cannot be wiped from JS; dropping it releases OpenSSL's copy */ },
+  };
+}
+
+function prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): PreparedVerifyingKey {
+  assertSignature(alg);
+  assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
+  const key = importPublic(alg, publicKey);
+  return {
+    algorithm: alg,
+    publicKey: publicKey.slice(),
+    verify(message, signature, opts = {}) {
+      assertBytes(message, 'message');
+      assertBytes(signature, 'signature');
+      const context = checkContext(opts.context);
+      if (opts.prehash !== undefined) unsupported(4);
+      if (signature.length !== SIZES[alg].signature) return false;
+      try {
+        return nodeVerify(null, buf(message), signKey(key, context), buf(signature));
+      } catch {
+        return false;
+      }
+    },
+    verifyMu(mu) { checkMlDsaMu(alg, mu); return unsupported(5); },
+  };
+}
+
+function prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey {
+  assertKem(alg);
+  if (alg === 'X-Wing') return xwingPrepare(nativeBackend, seed);
+  assertBytes(seed, 'seed', SIZES[alg].seed);
+  let key: KeyObject;
+  let publicKey: Uint8Array;
+  try {
+    key = createPrivateKey({ key: buf(seed), format: 'raw-seed', asymmetricKeyType: nodeType(alg) } as never);
+    publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
+  } catch (e) { return rethrow(e); }
+  return {
+    algorithm: alg,
+    publicKey,
+    decapsulate(cipherText) {
+      assertBytes(cipherText, 'ciphertext', SIZES[alg].cipherText);
+      try {
+        return u8(nodeDecapsulate(key, buf(cipherText)));
+      } catch (e) { return rethrow(e); }
+    },
+    destroy() { /* see prepareSigningKey */ },
+  };
+}
+
 export const nativeBackend: CryptoBackend = {
   name: 'native',
   unsupported: UNSUPPORTED,
@@ -140,6 +217,10 @@ export const nativeBackend: CryptoBackend = {
       return u8(nodeDecapsulate(importPrivateExpanded(alg, secretKey), buf(cipherText)));
     } catch (e) { return rethrow(e); }
   },
+
+  prepareDecapsulationKey,
+  prepareSigningKey,
+  prepareVerifyingKey,
 
   signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair {
     assertSignature(alg);

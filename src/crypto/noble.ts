@@ -24,7 +24,9 @@ import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import type { CryptoBackend, Encapsulation, KeyPair, SignOptions, VerifyOptions } from './backend.ts';
+import type {
+  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
+} from './backend.ts';
 import type {
   AeadAlgorithm, HashAlgorithm, KemAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, PreHashAlgorithm, SignatureAlgorithm, SlhDsaAlgorithm,
 } from './algorithms.ts';
@@ -35,7 +37,7 @@ import {
   checkMlKemPublicKey, checkMlKemSecretKey, checkRandomLength, checkX25519Output, rethrow,
 } from './_validate.ts';
 import { formatPrehashMessage } from './_prehash.ts';
-import { xwingDecapsulate, xwingEncapsulate, xwingKeygen } from './xwing.ts';
+import { xwingDecapsulate, xwingEncapsulate, xwingKeygen, xwingPrepare } from './xwing.ts';
 
 const KEM = { 'ML-KEM-512': ml_kem512, 'ML-KEM-768': ml_kem768, 'ML-KEM-1024': ml_kem1024 } as const;
 const DSA = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 } as const;
@@ -129,6 +131,45 @@ export const nobleBackend: CryptoBackend = {
     try {
       return KEM[alg].decapsulate(cipherText, secretKey);
     } catch (e) { return rethrow(e); }
+  },
+
+  prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey {
+    assertKem(alg);
+    if (alg === 'X-Wing') return xwingPrepare(nobleBackend, seed);
+    const kp = nobleBackend.keygen(alg, seed);
+    return {
+      algorithm: alg,
+      publicKey: kp.publicKey,
+      decapsulate: (cipherText) => nobleBackend.decapsulate(alg, cipherText, kp.secretKey),
+      destroy: () => kp.secretKey.fill(0),
+    };
+  },
+
+  prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): PreparedSigningKey {
+    assertSignature(alg);
+    const ml = isMlDsa(alg);
+    assertBytes(material, ml ? 'seed' : 'secret key', ml ? SIZES[alg].seed : SIZES[alg].secretKey);
+    // ML-DSA is stored as its seed ξ and expanded once here; SLH-DSA is stored expanded (4n B, ending in PK.seed‖PK.root).
+    const kp = ml ? nobleBackend.signatureKeygen(alg, material) : { secretKey: material.slice(), publicKey: material.slice(SIZES[alg].secretKey / 2) };
+    return {
+      algorithm: alg,
+      publicKey: kp.publicKey,
+      sign: (message, opts) => nobleBackend.sign(alg, kp.secretKey, message, opts),
+      signMu: (mu, opts) => nobleBackend.signMu(alg, kp.secretKey, mu, opts),
+      destroy: () => kp.secretKey.fill(0),
+    };
+  },
+
+  prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): PreparedVerifyingKey {
+    assertSignature(alg);
+    assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
+    const pk = publicKey.slice();
+    return {
+      algorithm: alg,
+      publicKey: pk,
+      verify: (message, signature, opts) => nobleBackend.verify(alg, pk, message, signature, opts),
+      verifyMu: (mu, signature) => nobleBackend.verifyMu(alg, pk, mu, signature),
+    };
   },
 
   signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair {

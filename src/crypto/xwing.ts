@@ -11,11 +11,12 @@
  * with CryptoInputError on both backends (noble refuses them, OpenSSL fails the derivation); the
  * X25519 ciphertext is public, so this is no oracle on the ML-KEM part.
  */
-import type { CryptoBackend, Encapsulation, KeyPair } from './backend.ts';
+import type { CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey } from './backend.ts';
 import { concatBytes, wipe } from './bytes.ts';
 import { assertBytes } from './_validate.ts';
 
 type XWingDeps = Pick<CryptoBackend, 'keygen' | 'encapsulate' | 'decapsulate' | 'x25519Keygen' | 'x25519' | 'hash' | 'randomBytes'>;
+type XWingPrepareDeps = XWingDeps & Pick<CryptoBackend, 'prepareDecapsulationKey'>;
 
 /** "\.//^\" */
 const LABEL = Uint8Array.of(0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c);
@@ -71,4 +72,28 @@ export function xwingDecapsulate(b: XWingDeps, cipherText: Uint8Array, secretKey
   } finally {
     wipe(k.skM, k.skX);
   }
+}
+
+/** X-Wing decapsulation key expanded once: the ML-KEM-768 half prepared by the backend, X25519 half kept. */
+export function xwingPrepare(b: XWingPrepareDeps, seed: Uint8Array): PreparedDecapsulationKey {
+  assertBytes(seed, 'X-Wing secret key', 32);
+  const e = b.hash('SHAKE-256', seed, 96);
+  const m = b.prepareDecapsulationKey('ML-KEM-768', e.subarray(0, 64));
+  const skX = e.slice(64, 96);
+  const pkX = b.x25519Keygen(skX).publicKey;
+  wipe(e);
+  return {
+    algorithm: 'X-Wing',
+    publicKey: concatBytes(m.publicKey, pkX),
+    decapsulate(cipherText) {
+      assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
+      const ctX = cipherText.subarray(CT_M);
+      const ssM = m.decapsulate(cipherText.subarray(0, CT_M));
+      const ssX = b.x25519(skX, ctX);
+      const ss = combine(b, ssM, ssX, ctX, pkX);
+      wipe(ssM, ssX);
+      return ss;
+    },
+    destroy() { m.destroy(); wipe(skX); },
+  };
 }

@@ -1,10 +1,12 @@
 /** The meta capability: getHealth, getReady, listAlgorithms. */
 import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS, SIZES, type Algorithm } from '../crypto/algorithms.ts';
+import { NOBLE_SERVED } from '../crypto/routing.ts';
 import type { Handlers } from './openapi.ts';
 import type { AppContext, CapabilityPlugin } from '../context.ts';
 
 const STANDARD: Record<string, string> = { 'ML-KEM': 'FIPS 203', 'X-Wing': 'draft-connolly-cfrg-xwing-kem', 'ML-DSA': 'FIPS 204', 'SLH-DSA': 'FIPS 205' };
 
+/** Every algorithm with its sizes and what this instance's backend cannot do with it. */
 export function algorithmInfo(ctx: Pick<AppContext, 'backend'>) {
   const all: Algorithm[] = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
   return all.map((name) => {
@@ -19,8 +21,10 @@ export function algorithmInfo(ctx: Pick<AppContext, 'backend'>) {
   });
 }
 
+/** Handlers of getHealth, getReady and listAlgorithms. */
 export function metaHandlers(ctx: AppContext): Handlers {
-  const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx) };
+  const servedByNoble = ctx.backend.name === 'native' ? NOBLE_SERVED.map((u) => ({ ...u })) : [];
+  const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx), servedByNoble };
   return {
     getHealth: async () => ({ status: 'ok' }),
     getReady: async (_req, reply) => {
@@ -31,4 +35,5 @@ export function metaHandlers(ctx: AppContext): Handlers {
   };
 }
 
+/** The meta capability as a plugin (no dependencies). */
 export const metaPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => bind(scope, metaHandlers(ctx));

@@ -17,7 +17,7 @@
  * Every secret leaves these functions in a fresh buffer the caller owns and should `wipe()`.
  */
 import type { CryptoBackend } from '../crypto/backend.ts';
-import { concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
+import { concatBytes, constantTimeEqual, lp, u64, wipe } from '../crypto/bytes.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
 
 export type KexBackend = Pick<CryptoBackend,
@@ -37,24 +37,7 @@ export const SIZES = { publicKey: 1216, cipherText: 1120, sharedSecret: 32, proo
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 
-/** u64 big-endian of a non-negative safe integer. */
-export function u64(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new CryptoInputError('u64 out of range');
-  const out = new Uint8Array(8);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, Math.floor(n / 0x1_0000_0000));
-  v.setUint32(4, n >>> 0);
-  return out;
-}
-
-/** Length-prefixed field: u32be(len) ‖ bytes (strings as UTF-8). */
-export function lp(field: Uint8Array | string): Uint8Array {
-  const bytes = typeof field === 'string' ? utf8(field) : field;
-  const out = new Uint8Array(4 + bytes.length);
-  new DataView(out.buffer).setUint32(0, bytes.length);
-  out.set(bytes, 4);
-  return out;
-}
+export { lp, u64 };
 
 const fields = (...f: (Uint8Array | string)[]) => concatBytes(...f.map(lp));
 
@@ -139,16 +122,25 @@ export function deriveSessionKeys(b: KexBackend, ss1: Uint8Array, ss2: Uint8Arra
   return keys;
 }
 
+/** Byte ranges of each key in the 152-byte packed form of SessionKeys (packKeys). */
+const PACKED_LAYOUT = {
+  c2sKey: [0, 32], s2cKey: [32, 64], c2sIv: [64, 76], s2cIv: [76, 88], serverConfirmation: [88, 120], clientConfirmation: [120, 152],
+} as const satisfies Record<keyof SessionKeys, readonly [number, number]>;
+export const PACKED_KEYS_BYTES = 152;
+
 /** The 152-byte packed form of SessionKeys, the unit the server hands between its instances. */
 export function packKeys(k: SessionKeys): Uint8Array {
   return concatBytes(k.c2sKey, k.s2cKey, k.c2sIv, k.s2cIv, k.serverConfirmation, k.clientConfirmation);
 }
+
+/** One key (a copy) out of the packed form. */
+export const packedField = (p: Uint8Array, name: keyof SessionKeys): Uint8Array => p.slice(...PACKED_LAYOUT[name]);
+
 export function unpackKeys(p: Uint8Array): SessionKeys {
-  if (p.length !== 152) throw new CryptoInputError('packed session keys have the wrong length');
-  return {
-    c2sKey: p.slice(0, 32), s2cKey: p.slice(32, 64), c2sIv: p.slice(64, 76), s2cIv: p.slice(76, 88),
-    serverConfirmation: p.slice(88, 120), clientConfirmation: p.slice(120, 152),
-  };
+  if (p.length !== PACKED_KEYS_BYTES) throw new CryptoInputError('packed session keys have the wrong length');
+  const keys = {} as SessionKeys;
+  for (const name of Object.keys(PACKED_LAYOUT) as Array<keyof SessionKeys>) keys[name] = packedField(p, name);
+  return keys;
 }
 export function wipeKeys(k: SessionKeys | undefined): void {
   if (k) wipe(k.c2sKey, k.s2cKey, k.c2sIv, k.s2cIv, k.serverConfirmation, k.clientConfirmation);

@@ -6,11 +6,12 @@ import type { CryptoBackend } from '../crypto/backend.ts';
 import { base64urlDecode, base64urlEncode, concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
 import { AppError, DecryptionError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
-import { isUniqueViolation } from '../store/index.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/index.ts';
+import { publicKeyThumbprint } from '../crypto/thumbprint.ts';
 import * as P from './protocol.ts';
 import * as repo from './repo.ts';
 import { Vault } from './vault.ts';
-import { kexTasks, type RespondInput, type RespondOutput } from './tasks.ts';
+import { respond, type RespondInput, type RespondOutput } from './worker.ts';
 
 /** The identity-key service the keys capability attaches to the context (ctx.systemKeys). */
 export interface IdentitySigner {
@@ -61,9 +62,6 @@ function rowToPrekey(r: repo.PrekeyRow): P.Prekey {
   };
 }
 
-/** What a session-bound token's cnf.skt must equal: base64url SHA-256 of the X-Wing client public key. */
-export const clientKeyThumbprint = (b: CryptoBackend, clientPublicKey: Uint8Array): string => base64urlEncode(b.hash('SHA-256', clientPublicKey));
-
 /** Checks an inner request's shape and that its route may be reached through an envelope. */
 export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AppError('invalid_input', 'inner request must be a JSON object');
@@ -104,7 +102,7 @@ export class KexService {
 
   /** `respond` runs the server half of the handshake (the worker pool in the service; inline by default). */
   constructor(deps: { store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; registryKey: Uint8Array; instanceId?: string; respond?: (input: RespondInput) => Promise<RespondOutput> }) {
-    this.respond = deps.respond ?? (async (input) => kexTasks['kex.respond'](input));
+    this.respond = deps.respond ?? (async (input) => respond(input, { backend: deps.backend }));
     this.store = deps.store;
     this.b = deps.backend;
     this.signer = deps.signer;
@@ -193,17 +191,23 @@ export class KexService {
     if (!secret) throw new AppError('overloaded', 'this prekey is not yet available on this instance; retry', { retryAfter: 1 });
     const digest = this.b.hash('SHA-256', concatBytes(P.lp(req.prekeyId), P.lp(hello.ciphertext)));
     const sessionId = base64urlEncode(this.b.randomBytes(16));
-    const result = await this.respond({ prekey, prekeySecret: secret.slice(), hello, sessionId });
-    if (result.failed) throw new AppError('decryption_failed', 'handshake failed');
+    let result: RespondOutput;
+    try {
+      result = await this.respond({ prekey, prekeySecret: secret.slice(), hello, sessionId });
+    } catch (err) {
+      // Whatever part of the client's message was wrong, one fixed answer; a full pool stays a 503.
+      if (err instanceof AppError && err.status < 500) throw new AppError('decryption_failed', 'handshake failed');
+      throw err;
+    }
     const expiresAt = new Date(Date.now() + this.o.sessionTtlSeconds * 1000);
     const packed = result.packedKeys;
-    const confirmation = packed.slice(88, 120); // SessionKeys.serverConfirmation in the packed layout
+    const confirmation = P.packedField(packed, 'serverConfirmation');
     try {
-      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt, clientKeyThumbprint: clientKeyThumbprint(this.b, hello.clientPublicKey) });
+      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt, clientKeyThumbprint: publicKeyThumbprint(hello.clientPublicKey) });
       await this.vault.put(sessionSecretId(sessionId), packed, expiresAt);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('conflict', 'this handshake was already used (replayed openSession)');
-      if ((err as { code?: unknown })?.code === '23503') throw gone(); // the prekey was retired meanwhile
+      if (isForeignKeyViolation(err)) throw gone(); // the prekey was retired meanwhile
       throw err;
     } finally {
       wipe(packed);

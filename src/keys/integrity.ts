@@ -11,23 +11,13 @@
  * A missing MAC fails the check. The MACs do not stop a rollback to an earlier authentic state
  * of the same row, nor deletion of rows (docs/KEYS.md, "Integrity at rest").
  */
-import { createHash, createHmac } from 'node:crypto';
-import { nativeBackend } from '../crypto/native.ts';
+import { nativeBackend } from '../crypto/index.ts';
 import { concatBytes, constantTimeEqual } from '../crypto/bytes.ts';
 import { AppError } from '../errors.ts';
+import { deriveSubkey } from '../secrets.ts';
 
 const utf8 = new TextEncoder();
-const macKeys = new WeakMap<Uint8Array, Uint8Array>();
-
-function macKey(masterKey: Uint8Array): Uint8Array {
-  let k = macKeys.get(masterKey);
-  if (!k) {
-    if (!(masterKey instanceof Uint8Array) || masterKey.length !== 32) throw new AppError('internal', 'master key must be 32 bytes');
-    k = nativeBackend.hkdf('SHA-256', masterKey, new Uint8Array(0), utf8.encode('pqzk key-row mac v1'), 32);
-    macKeys.set(masterKey, k);
-  }
-  return k;
-}
+const macKey = (masterKey: Uint8Array): Uint8Array => deriveSubkey(masterKey, 'pqzk key-row mac v1');
 
 const u32 = (n: number): Uint8Array => {
   if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff) throw new AppError('internal', 'integer field out of range');
@@ -43,17 +33,19 @@ function encode(fields: Array<string | Uint8Array | number | boolean>): Uint8Arr
   }));
 }
 
-const hmac = (masterKey: Uint8Array, data: Uint8Array): Uint8Array => new Uint8Array(createHmac('sha256', macKey(masterKey)).update(data).digest());
+const hmac = (masterKey: Uint8Array, data: Uint8Array): Uint8Array => nativeBackend.hmac('SHA-256', macKey(masterKey), data);
 
 export interface KeyRowFields { id: string; owner: string; name: string; algorithm: string; exportable: boolean; min_version: number; deletion_allowed: boolean }
 export interface VersionFields { id: string; owner: string; name: string; algorithm: string; exportable: boolean; version: number; public_key: Uint8Array }
 
+/** MAC of a key row's policy columns. */
 export function keyRowMac(masterKey: Uint8Array, k: KeyRowFields): Uint8Array {
   return hmac(masterKey, encode(['key', k.id, k.owner, k.name, k.algorithm, k.exportable, k.min_version, k.deletion_allowed]));
 }
 
+/** MAC of a version row (its public key by hash), bound to the key's identity and algorithm. */
 export function versionRowMac(masterKey: Uint8Array, v: VersionFields): Uint8Array {
-  const pkHash = new Uint8Array(createHash('sha256').update(v.public_key).digest());
+  const pkHash = nativeBackend.hash('SHA-256', v.public_key);
   return hmac(masterKey, encode(['version', v.id, v.owner, v.name, v.algorithm, v.exportable, v.version, pkHash]));
 }
 
@@ -63,5 +55,7 @@ export const integrityError = (): AppError => new AppError('internal', 'stored k
 const matches = (stored: Uint8Array | null | undefined, expected: Uint8Array): boolean =>
   stored instanceof Uint8Array && stored.length === expected.length && constantTimeEqual(stored, expected);
 
+/** Whether a key row's stored MAC matches its columns (constant-time compare). */
 export const keyRowIntact = (masterKey: Uint8Array, k: KeyRowFields & { row_mac?: Uint8Array | null }): boolean => matches(k.row_mac, keyRowMac(masterKey, k));
+/** Whether a version row's stored MAC matches its columns (constant-time compare). */
 export const versionRowIntact = (masterKey: Uint8Array, v: VersionFields & { version_mac?: Uint8Array | null }): boolean => matches(v.version_mac, versionRowMac(masterKey, v));

@@ -12,7 +12,7 @@ export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   const keys = new KeyService(ctx);
   ctx.keys = keys;
   scope.addHook('onClose', async () => keys.close());
-  ctx.systemKeys = await createSystemKeys(ctx, keys);
+  ctx.systemKeys = await createSystemKeys(keys);
   ctx.tokens = new TokenService(ctx, keys);
   ctx.tokenVerifier = ctx.tokens;
   await bind(scope, keysHandlers(keys, ctx.tokens));

@@ -11,15 +11,17 @@
  * const { publicKey, version } = await ctx.systemKeys.identity();
  */
 import type { KeyService } from './service.ts';
-import { SYSTEM_OWNER } from './service.ts';
+import { SYSTEM_OWNER } from './owners.ts';
 import { SIZES } from '../crypto/algorithms.ts';
-import { jwkThumbprint } from './tokens.ts';
-import type { AppContext } from '../context.ts';
-import { runKeyTask } from './tasks.ts';
+import { jwkThumbprint } from '../crypto/thumbprint.ts';
 
+/** Name of the service's long-term identity key (owner `system`). */
 export const IDENTITY_KEY = 'identity';
+/** Name of the access-token signing key (owner `system`), used by tokens.ts. */
 export const TOKEN_KEY = 'token-signing';
-const ALG = 'ML-DSA-65' as const;
+/** Algorithm of both system keys. */
+export const SYSTEM_KEY_ALG = 'ML-DSA-65' as const;
+const ALG = SYSTEM_KEY_ALG;
 
 export interface IdentityInfo { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }
 
@@ -34,7 +36,8 @@ export interface SystemKeys {
   rotateIdentity(): Promise<void>;
 }
 
-export async function createSystemKeys(ctx: AppContext, keys: KeyService): Promise<SystemKeys> {
+/** Creates the system keys if absent and returns the identity operations other capabilities use. */
+export async function createSystemKeys(keys: KeyService): Promise<SystemKeys> {
   await keys.ensure(SYSTEM_OWNER, IDENTITY_KEY, ALG);
   await keys.ensure(SYSTEM_OWNER, TOKEN_KEY, ALG);
 
@@ -52,9 +55,7 @@ export async function createSystemKeys(ctx: AppContext, keys: KeyService): Promi
     async verifyIdentity(message, signature, context) {
       if (signature.length !== SIZES[ALG].signature) return false;
       for (const v of await versions()) {
-        const { valid } = await runKeyTask(ctx.pool, 'keys.verify', {
-          algorithm: ALG, publicKey: v.publicKey, signature, message, ...(context ? { context } : {}),
-        });
+        const { valid } = await keys.verifyRaw(ALG, v.publicKey, message, signature, context);
         if (valid) return true;
       }
       return false;

@@ -11,26 +11,17 @@
  * const blob = wrapSecret(ctx.secrets.masterKey, seed, 'key:alice/signing#v1');
  * const seed2 = unwrapSecret(ctx.secrets.masterKey, blob, 'key:alice/signing#v1');
  */
-import { nativeBackend } from '../crypto/native.ts';
+import { nativeBackend } from '../crypto/index.ts';
+import { deriveSubkey } from '../secrets.ts';
 import { concatBytes } from '../crypto/bytes.ts';
-import { AppError, DecryptionError } from '../errors.ts';
+import { DecryptionError } from '../errors.ts';
 
 export const WRAP_FORMAT_V1 = 0x01;
 const NONCE = 12;
 const TAG = 16;
 const utf8 = new TextEncoder();
-
-const kekCache = new WeakMap<Uint8Array, Uint8Array>();
-
-function kek(masterKey: Uint8Array): Uint8Array {
-  let k = kekCache.get(masterKey);
-  if (!k) {
-    if (!(masterKey instanceof Uint8Array) || masterKey.length !== 32) throw new AppError('internal', 'master key must be 32 bytes');
-    k = nativeBackend.hkdf('SHA-256', masterKey, new Uint8Array(0), utf8.encode('pqzk/wrap/v1'), 32);
-    kekCache.set(masterKey, k);
-  }
-  return k;
-}
+/** The wrapping key: a subkey of the master key, so the master key itself never keys a cipher. */
+const kek = (masterKey: Uint8Array): Uint8Array => deriveSubkey(masterKey, 'pqzk/wrap/v1');
 
 const aadBytes = (aad: string): Uint8Array => concatBytes(Uint8Array.of(WRAP_FORMAT_V1), utf8.encode(aad));
 

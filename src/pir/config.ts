@@ -15,7 +15,7 @@
  * createdAt is signed as the exact ISO 8601 string sent; seed and hintSha256 as raw bytes.
  * `sizes` in the JSON are derived from params and not signed (the client recomputes them).
  */
-import { base64urlDecode, concatBytes, fromHex } from '../crypto/bytes.ts';
+import { base64urlDecode, concatBytes, fromHex, lp, u64 } from '../crypto/bytes.ts';
 import { CryptoInputError } from '../errors.ts';
 import { SEED_BYTES } from './matrixA.ts';
 import { assertPirParams, pirSizes, type PirParams } from './params.ts';
@@ -44,23 +44,6 @@ export interface PirConfigJson {
 }
 
 export type UnsignedPirConfig = Omit<PirConfigJson, 'signature'>;
-
-function u64(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new CryptoInputError('PIR config: integer out of range');
-  const out = new Uint8Array(8);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, Math.floor(n / 0x1_0000_0000));
-  v.setUint32(4, n >>> 0);
-  return out;
-}
-
-function lp(field: Uint8Array | string): Uint8Array {
-  const bytes = typeof field === 'string' ? enc.encode(field) : field;
-  const out = new Uint8Array(4 + bytes.length);
-  new DataView(out.buffer).setUint32(0, bytes.length);
-  out.set(bytes, 4);
-  return out;
-}
 
 /**
  * The bytes the identity key signs. Throws CryptoInputError on a malformed field (wrong seed or

@@ -1,6 +1,6 @@
 /**
  * SimplePIR public API. Client (SDK): params, matrixA, client, wire. Server: server, the
- * kernels, and scan-task.ts for a piscina pool (not re-exported: it is a worker entry point).
+ * kernels, and worker.ts for a piscina pool (not re-exported: it is a worker entry point).
  * No module re-exported here imports `node:`.
  */
 export {

@@ -57,7 +57,7 @@ export function buildDatabase(records: Uint8Array, recordSize: number): PirDatab
 
 /**
  * Writes the centred records into a zeroed rows × cols matrix (`data`, row-major): the layout step
- * of `buildDatabase`, separate so a worker can fill a shared memory (scan-task.ts `layout`).
+ * of `buildDatabase`, separate so a worker can fill a shared memory (worker.ts `layout`).
  */
 export function layoutRecords(params: PirParams, records: Uint8Array, data: Int8Array): void {
   const { cols, recordSize, recordCount } = params;
@@ -84,7 +84,7 @@ export function computeHint(db: PirDatabase, seed: Uint8Array, kernel: PirKernel
 
 /**
  * Columns [kStart, kEnd) of the hint, column-major (block[(k − kStart)·rows + r]): the unit of
- * work for computing a hint in a worker pool (scan-task.ts `hint`). Combine with `placeHintColumns`.
+ * work for computing a hint in a worker pool (worker.ts `hint`). Combine with `placeHintColumns`.
  */
 export function computeHintColumns(matrix: PirMatrix, seed: Uint8Array, kStart: number, kEnd: number, kernel: PirKernel): Uint32Array {
   const { rows, cols } = matrix;
@@ -127,7 +127,7 @@ export function answerQuery(db: PirDatabase, query: Uint32Array, kernel: PirKern
 }
 
 /**
- * Splits [0, rows) into at most `parts` contiguous ranges for a worker pool (scan-task.ts),
+ * Splits [0, rows) into at most `parts` contiguous ranges for a worker pool (worker.ts),
  * each a multiple of 4 rows except the last, so every worker runs the 4-row kernel path.
  */
 export function partitionRows(rows: number, parts: number): Array<[number, number]> {

@@ -13,7 +13,7 @@
  * event loop (PIR_INLINE_SCAN_BYTES, a scan of 4 MiB takes about 0.4 ms), larger ones in the worker
  * pool, split by rows across its threads.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { sha256 } from '../crypto/hash.ts';
 import type { Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -44,7 +44,7 @@ export interface PirLog {
 export interface PirServiceOptions {
   store: Store;
   pool: WorkerPool;
-  backend: Pick<CryptoBackend, 'verify'>;
+  backend: Pick<CryptoBackend, 'verify' | 'randomBytes'>;
   log: PirLog;
   signer: PirSigner;
   /** Main-thread kernel for inline scans. */
@@ -70,7 +70,6 @@ const META_CACHE_MAX = 1024;
 const HINT_COLUMNS_PER_TASK = 64;
 const INSERT_ATTEMPTS = 3;
 
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Little-endian bytes of a uint32 array: a view on little-endian hosts (no copy of a large hint). */
@@ -107,7 +106,7 @@ export class PirService {
     const log = this.#o.log.child({ pir: name });
     log.info({ recordCount: params.recordCount, recordSize, rows: params.rows, cols: params.cols }, 'pir upload: building database');
     const matrix = await this.#layout(params, records);
-    const seed = new Uint8Array(randomBytes(SEED_BYTES));
+    const seed = this.#o.backend.randomBytes(SEED_BYTES);
     const hint = leBytes(await this.#computeHint(params, matrix, seed, log));
     const hintSha256 = sha256(hint);
     const recordsSha256 = sha256(records);

@@ -1,7 +1,12 @@
 /**
- * Piscina task: one slice of a PIR answer, D[rowStart..rowEnd)·query mod 2^32.
+ * Worker side of the pir capability: `pir.scan`, `pir.hint` and `pir.layout`, registered in
+ * src/workers/tasks.ts (the service runs them through the shared pool, `pool.run('pir.scan', …)`).
+ * The file is also a piscina entry point of its own (default export = scan), which tests and
+ * bench/pir.ts use directly:
  *
- *   const pool = new Piscina({ filename: new URL('./scan-task.ts', import.meta.url).href });
+ * `scan`: one slice of a PIR answer, D[rowStart..rowEnd)·query mod 2^32.
+ *
+ *   const pool = new Piscina({ filename: new URL('./worker.ts', import.meta.url).href });
  *   const slice = await pool.run({ dbMemory: db.matrix.memory, rows, cols, rowStart, rowEnd, query });
  *
  * Pass `dbMemory`, the shared WebAssembly.Memory that `allocateMatrix` put the database in:
@@ -88,8 +93,8 @@ export function layout(task: LayoutTask): { ok: true } {
   return { ok: true };
 }
 
-/** For the shared pool (src/workers/tasks.ts): spread `...pirTasks` into its task map. */
-export const pirTasks = {
+/** The pir capability's worker tasks, for the registry in src/workers/tasks.ts. */
+export const pirWorker = {
   'pir.scan': scan,
   'pir.hint': hint,
   'pir.layout': layout,

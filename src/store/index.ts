@@ -6,7 +6,7 @@ import { migrate } from './migrate.ts';
 import type { Store } from './store.ts';
 
 export type { Store, Queryable, Row } from './store.ts';
-export { isUniqueViolation } from './store.ts';
+export { isUniqueViolation, isForeignKeyViolation } from './store.ts';
 export { migrate } from './migrate.ts';
 
 /** Opens the configured store and applies pending migrations. */

@@ -4,7 +4,7 @@
  * migration whose file changed afterwards stops start-up (edit by adding a new file instead).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.ts';
 import type { Store } from './store.ts';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -18,7 +18,7 @@ export function listMigrations(): Migration[] {
     .sort()
     .map((file) => {
       const sql = readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8');
-      return { version: Number(file.slice(0, 3)), name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+      return { version: Number(file.slice(0, 3)), name: file, sql, checksum: sha256Hex(sql) };
     });
 }
 

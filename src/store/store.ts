@@ -23,6 +23,8 @@ export interface Store extends Queryable {
 
 /** PostgreSQL SQLSTATE 23505, the same on both engines. */
 export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown })?.code === '23505';
+/** A PostgreSQL foreign_key_violation (SQLSTATE 23503): the referenced row is gone. */
+export const isForeignKeyViolation = (err: unknown): boolean => (err as { code?: unknown })?.code === '23503';
 
 /**
  * PostgreSQL text cannot hold U+0000: a client string carrying one would fail deep in the engine

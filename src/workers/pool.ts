@@ -6,9 +6,10 @@
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { AppError } from '../errors.ts';
-import type { TaskName, TaskInput, TaskOutput, TaskFailure } from './tasks.ts';
+import type { TaskName, TaskInput, TaskOutput, TaskFailure, WorkerOptions } from './tasks.ts';
 
 export interface WorkerPool {
+  /** Runs task `name` in a worker; an AppError thrown there is thrown here with the same code. */
   run<N extends TaskName>(name: N, input: TaskInput<N>, transferList?: ArrayBuffer[]): Promise<TaskOutput<N>>;
   readonly threads: number;
   readonly queueSize: number;
@@ -16,7 +17,8 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-export function createWorkerPool(opts: { threads?: number | undefined; maxQueue: number; env?: Record<string, string> }): WorkerPool {
+/** A pool of `threads` workers (default: the cores) running the tasks of src/workers/tasks.ts on `cryptoBackend` (default native). */
+export function createWorkerPool(opts: { threads?: number | undefined; maxQueue: number; cryptoBackend?: WorkerOptions['cryptoBackend'] }): WorkerPool {
   const threads = opts.threads ?? availableParallelism();
   const pool = new Piscina({
     filename: new URL('./tasks.ts', import.meta.url).href,
@@ -24,7 +26,7 @@ export function createWorkerPool(opts: { threads?: number | undefined; maxQueue:
     maxThreads: threads,
     maxQueue: opts.maxQueue,
     idleTimeout: 60_000,
-    env: opts.env ?? {},
+    workerData: { cryptoBackend: opts.cryptoBackend ?? 'native' } satisfies WorkerOptions,
   });
   return {
     threads,

@@ -1,45 +1,64 @@
 /**
- * Tasks that run inside the worker threads. Each capability registers its CPU-bound
- * operations here; the pool calls the default export with {name, input}.
- * An AppError thrown by a task crosses the thread boundary as a tagged value (structured clone
- * drops custom fields of thrown errors) and the pool throws it again as an AppError.
+ * The one registry of worker tasks, and the entry point piscina loads in each worker thread.
+ * Each capability keeps its worker-side code in `<capability>/worker.ts` and contributes one map
+ * of tasks named `<capability>.<operation>`; this file only merges them, so no capability module
+ * imports the pool's internals (no import cycle through here).
+ *
+ * Error transport across threads (the only one): an AppError thrown by a task is returned as a
+ * tagged value (structured clone drops custom fields of thrown errors) and the pool throws it
+ * again as an AppError with the same code, message and extra members. Anything else is a bug and
+ * reaches the caller as a plain error (a 500 without detail).
+ *
+ * The crypto backend reaches tasks once: `workerData.cryptoBackend`, set at pool creation.
  */
+import { workerData } from 'piscina';
+import { getBackend } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
-import { keyTasks } from '../keys/tasks.ts';
-import { zkTasks } from '../zk/tasks.ts';
-import { pirTasks } from '../pir/scan-task.ts';
-import { kexTasks } from '../kex/tasks.ts';
+import type { WorkerEnv } from './env.ts';
+import { keysWorker } from '../keys/worker.ts';
+import { kexWorker } from '../kex/worker.ts';
+import { zkWorker } from '../zk/worker.ts';
+import { pirWorker } from '../pir/worker.ts';
 
-// Each capability's CPU-bound tasks, merged here (one import per capability).
-const tasks = {
-  /** A trivial task: proves the pool works (tests, readiness). */
-  echo: (input: { value: string }) => ({ value: input.value }),
+/** Tasks of the pool itself: they prove the pool works (tests, readiness). */
+const poolTasks = {
+  'pool.echo': (input: { value: string }) => ({ value: input.value }),
   /** Busy-waits for `ms` milliseconds: used by tests to fill the pool. */
-  spin: (input: { ms: number }) => {
+  'pool.spin': (input: { ms: number }) => {
     const end = Date.now() + input.ms;
     while (Date.now() < end) { /* spin */ }
     return { ms: input.ms };
   },
   /** Throws the given AppError: proves codes survive the thread boundary (tests). */
-  fail: (input: { code: 'invalid_input'; message: string }): never => { throw new AppError(input.code, input.message); },
-  ...keyTasks,
-  ...zkTasks,
-  ...pirTasks,
-  ...kexTasks,
-  // @tasks-end (spread capability task maps above this line, e.g. ...keyTasks)
-} satisfies Record<string, (input: never) => unknown>;
+  'pool.fail': (input: { code: 'invalid_input'; message: string }): never => { throw new AppError(input.code, input.message); },
+};
+
+const tasks = {
+  ...poolTasks,
+  ...keysWorker,
+  ...kexWorker,
+  ...zkWorker,
+  ...pirWorker,
+} satisfies Record<string, (input: never, env: WorkerEnv) => unknown>;
 
 export type TaskName = keyof typeof tasks;
 export type TaskInput<N extends TaskName> = Parameters<(typeof tasks)[N]>[0];
 export type TaskOutput<N extends TaskName> = Awaited<ReturnType<(typeof tasks)[N]>>;
 
+/** What a failed task returns instead of its output. */
 export interface TaskFailure { __taskError: { code: AppError['code']; message: string; extra?: Record<string, unknown> | undefined } }
 
+/** Options the pool hands every worker thread (piscina `workerData`). */
+export interface WorkerOptions { cryptoBackend: 'native' | 'noble' }
+
+let env: WorkerEnv | undefined;
+
 export default async function run({ name, input }: { name: TaskName; input: unknown }): Promise<unknown> {
-  const task = tasks[name] as ((input: unknown) => unknown) | undefined;
+  env ??= { backend: getBackend((workerData as Partial<WorkerOptions> | undefined)?.cryptoBackend ?? 'native') };
+  const task = tasks[name] as ((input: unknown, env: WorkerEnv) => unknown) | undefined;
   if (!task) throw new AppError('internal', `unknown worker task ${String(name)}`);
   try {
-    return await task(input);
+    return await task(input, env);
   } catch (err) {
     if (err instanceof AppError) return { __taskError: { code: err.code, message: err.message, extra: err.extra } } satisfies TaskFailure;
     throw err;

@@ -3,7 +3,7 @@
  * verification_key.json for anyone who wants to check proofs. Read once at start-up, each checked
  * against circuits/artifacts/SHA256SUMS (start-up fails on a mismatch), kept in memory (≈ 3 MB).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.ts';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ export function loadArtifacts(dir = DEFAULT_ARTIFACTS_DIR): Map<ArtifactName, Ar
   const out = new Map<ArtifactName, Artifact>();
   for (const name of PUBLISHED) {
     const bytes = new Uint8Array(readFileSync(join(dir, name)));
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sha256 = sha256Hex(bytes);
     if (sums.get(name) !== sha256) throw new AppError('internal', `circuit artifact ${name} does not match SHA256SUMS`);
     out.set(name, { name, sha256, size: bytes.length, bytes });
   }

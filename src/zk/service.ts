@@ -9,11 +9,12 @@
  * verifies, with one atomic DELETE … RETURNING, so of two concurrent logins with one challenge
  * exactly one gets a token, also across instances on one PostgreSQL; failed attempts change nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { AppError, CryptoInputError } from '../errors.ts';
 import { base64urlDecode, base64urlEncode } from '../crypto/bytes.ts';
+import { nativeBackend } from '../crypto/index.ts';
+import { publicKeyThumbprint } from '../crypto/thumbprint.ts';
 import { formatFieldElement, parseFieldElement, randomFieldElement, rotationBinding, sessionKeyHash } from './poseidon.ts';
 import { loginPublicSignals } from './verifier.ts';
 import { zkRepo, type ChallengeRow } from './repo.ts';
@@ -50,8 +51,6 @@ export interface ChallengeRequest {
 }
 
 const loginFailed = (): AppError => new AppError('unauthorized', 'login failed');
-/** RFC 7800-style confirmation value, the same as src/keys/tokens.ts sessionKeyThumbprint. */
-const thumbprint = (pk: Uint8Array): string => base64urlEncode(new Uint8Array(createHash('sha256').update(pk).digest()));
 
 export class ZkService {
   readonly #o: ZkServiceOptions;
@@ -98,14 +97,14 @@ export class ZkService {
       }
       purpose = 'login';
       skh = sessionKeyHash(pk);
-      skt = thumbprint(pk);
+      skt = publicKeyThumbprint(pk);
     } else {
       purpose = 'rotate';
       const nc = parseFieldElement(req.newCommitment, 'newCommitment');
       newCommitment = formatFieldElement(nc);
       skh = rotationBinding(nc);
     }
-    const challengeId = base64urlEncode(new Uint8Array(randomBytes(16)));
+    const challengeId = base64urlEncode(nativeBackend.randomBytes(16));
     const challenge = formatFieldElement(randomFieldElement());
     const { expires_at } = await zkRepo.insertChallenge(this.#o.store, {
       challenge_id: challengeId, username: req.username, purpose, challenge,

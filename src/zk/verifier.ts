@@ -18,7 +18,7 @@
  * `verify` is synchronous and starts no worker threads; run it in a worker pool to keep it off
  * the event loop (one verifier per worker).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.ts';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,7 +339,7 @@ function listedSha256(sums: string, name: string): string | undefined {
 export async function loadLoginVerifier(opts: LoadOptions = {}): Promise<Groth16Verifier> {
   const dir = opts.artifactsDir ?? DEFAULT_ARTIFACTS;
   const bytes = readFileSync(join(dir, VK_FILE));
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = sha256Hex(bytes);
   const listed = listedSha256(readFileSync(join(dir, 'SHA256SUMS'), 'utf8'), VK_FILE);
   if (listed !== actual) throw new AppError('internal', `${VK_FILE} does not match SHA256SUMS`);
   if (opts.expectedVkSha256 !== undefined && opts.expectedVkSha256.toLowerCase() !== actual) {

@@ -1,5 +1,5 @@
 /**
- * Worker-pool tasks of the zk capability: Groth16 verification off the event loop. Each worker
+ * Worker side of the zk capability: `zk.verifyBatch`, Groth16 verification off the event loop. Each worker
  * thread loads the pinned verifier once (single-thread WASM curve, e(α, β) cached) and keeps it
  * until the pool terminates the thread (which frees the WASM memory with it).
  *
@@ -49,10 +49,13 @@ export interface ZkVerifyInput {
   items: Array<{ proof: unknown; publicSignals: bigint[] }>;
 }
 
-export const zkTasks = {
-  /** One batch: random linear combination, per-proof fallback when the batch equation fails. */
-  zkVerifyBatch: async (input: ZkVerifyInput): Promise<boolean[]> => {
-    const v = await get(input.vkSha256);
-    return input.items.length === 1 ? [v.verify(input.items[0]!.proof, input.items[0]!.publicSignals)] : v.verifyBatch(input.items);
-  },
+/** One batch: random linear combination, per-proof fallback when the batch equation fails. */
+export async function verifyBatch(input: ZkVerifyInput): Promise<boolean[]> {
+  const v = await get(input.vkSha256);
+  return input.items.length === 1 ? [v.verify(input.items[0]!.proof, input.items[0]!.publicSignals)] : v.verifyBatch(input.items);
+}
+
+/** The zk capability's worker tasks, for the registry in src/workers/tasks.ts. */
+export const zkWorker = {
+  'zk.verifyBatch': verifyBatch,
 };

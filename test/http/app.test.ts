@@ -3,6 +3,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, problemOf, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { SIGNATURE_ALGORITHMS, KEM_ALGORITHMS } from '../../src/crypto/algorithms.ts';
+import { nativeBackend, nobleBackend } from '../../src/crypto/index.ts';
+import { NOBLE_SERVED, signatureBackendFor } from '../../src/crypto/routing.ts';
+import { UnsupportedError } from '../../src/errors.ts';
 
 describe('foundation operations (inject)', () => {
   let t: TestApp;
@@ -51,7 +54,22 @@ describe('foundation operations (inject)', () => {
     try {
       const res = await n.app.inject({ method: 'GET', url: '/v1/algorithms' });
       assert.equal((res.json() as { backend: string }).backend, 'noble');
+      assert.deepEqual((res.json() as { servedByNoble: unknown[] }).servedByNoble, [], 'nothing is redirected when noble is the backend');
     } finally { await n.close(); }
+  });
+
+  test('on native, the operations served by noble are declared, and the native backend itself never falls back', async () => {
+    const body = (await t.app.inject({ method: 'GET', url: '/v1/algorithms' })).json() as { servedByNoble: Array<{ operation: string; reason: string }> };
+    assert.deepEqual(body.servedByNoble.map((u) => u.operation), NOBLE_SERVED.map((u) => u.operation));
+    assert.ok(body.servedByNoble.every((u) => u.reason.length > 0));
+    // The choice is made by src/crypto/routing.ts, not inside the backend: native alone refuses.
+    const kp = nativeBackend.signatureKeygen('ML-DSA-65');
+    assert.throws(() => nativeBackend.sign('ML-DSA-65', kp.secretKey, new Uint8Array(32), { prehash: 'SHA2-512' }), UnsupportedError);
+    assert.throws(() => nativeBackend.signMu('ML-DSA-65', kp.secretKey, new Uint8Array(64)), UnsupportedError);
+    assert.equal(signatureBackendFor(nativeBackend, { prehash: 'SHA2-512' }).name, 'noble');
+    assert.equal(signatureBackendFor(nativeBackend, { mu: new Uint8Array(64) }).name, 'noble');
+    assert.equal(signatureBackendFor(nativeBackend, {}).name, 'native');
+    assert.equal(signatureBackendFor(nobleBackend, {}).name, 'noble');
   });
 
   test('/docs serves the API docs UI and the same openapi document', async () => {

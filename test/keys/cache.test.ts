@@ -1,6 +1,6 @@
 /**
  * The key caches of the sign / verify paths: the main-thread row cache (src/keys/cache.ts) and the
- * per-worker key caches (src/keys/tasks.ts), plus the native base64url codec they use.
+ * per-worker key caches (src/keys/worker.ts), plus the native base64url codec they use.
  * Invalidation on this instance is immediate (rotate, minVersion, delete); another instance on the
  * same store sees a change within KEY_CACHE_TTL_MS.
  */
@@ -10,15 +10,18 @@ import fc from 'fast-check';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { KeyCache, KEY_CACHE_TTL_MS } from '../../src/keys/cache.ts';
 import type { MaterialRow } from '../../src/keys/repo.ts';
-import { sign as signTask, verify as verifyTask, workerCacheSizes, WORKER_KEY_CACHE_MAX } from '../../src/keys/tasks.ts';
-import { base64urlDecode as nativeDecode, base64urlEncode as nativeEncode } from '../../src/keys/base64url.ts';
-import { base64urlDecode as pureDecode, base64urlEncode as pureEncode } from '../../src/crypto/bytes.ts';
-import { nobleBackend } from '../../src/crypto/index.ts';
+import { sign as signWorker, verify as verifyWorker, workerCacheSizes, WORKER_KEY_CACHE_MAX } from '../../src/keys/worker.ts';
+import { base64urlDecode as nativeDecode, base64urlEncode as nativeEncode, portableBase64url } from '../../src/crypto/bytes.ts';
+const { decode: pureDecode, encode: pureEncode } = portableBase64url;
+import { nativeBackend, nobleBackend } from '../../src/crypto/index.ts';
 import { testApp, memoryStore, ADMIN_TOKEN, problemOf, type TestApp } from '../support/app.ts';
 import type { Store } from '../../src/store/index.ts';
 import { randomBytes } from 'node:crypto';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
+/** The worker tasks, run in this thread on the native backend (what a pool worker does). */
+const signTask = (input: Parameters<typeof signWorker>[0]) => signWorker(input, { backend: nativeBackend });
+const verifyTask = (input: Parameters<typeof verifyWorker>[0]) => verifyWorker(input, { backend: nativeBackend });
 
 function fakeRow(version: number | null, latest = 1): MaterialRow {
   const at = new Date(0);

@@ -14,7 +14,7 @@ describe('PIR scan task (piscina)', () => {
     const query = fillRandom(new Uint32Array(cols));
     const want = new Uint32Array(rows);
     referenceKernel.matVec(db, query, want);
-    const pool = new Piscina({ filename: new URL('../../src/pir/scan-task.ts', import.meta.url).href, maxThreads: 2 });
+    const pool = new Piscina({ filename: new URL('../../src/pir/worker.ts', import.meta.url).href, maxThreads: 2 });
     try {
       const ranges = partitionRows(rows, 3);
       assert.equal(ranges.at(-1)![1], rows);
@@ -35,7 +35,7 @@ describe('PIR scan task (piscina)', () => {
     const db = buildDatabase(fillRandom(new Uint8Array(3000)), 3);
     const { rows, cols, n } = db.params;
     const seed = crypto.getRandomValues(new Uint8Array(32));
-    const pool = new Piscina({ filename: new URL('../../src/pir/scan-task.ts', import.meta.url).href, maxThreads: 2 });
+    const pool = new Piscina({ filename: new URL('../../src/pir/worker.ts', import.meta.url).href, maxThreads: 2 });
     try {
       const split = [[0, 700], [700, 701], [701, n]] as const;
       const blocks: Uint32Array[] = await Promise.all(split.map(([kStart, kEnd]) =>

@@ -7,7 +7,7 @@ import { AppError } from '../../src/errors.ts';
 test('runs a task in a worker thread', async () => {
   const pool = createWorkerPool({ threads: 1, maxQueue: 4 });
   try {
-    assert.deepEqual(await pool.run('echo', { value: 'hi' }), { value: 'hi' });
+    assert.deepEqual(await pool.run('pool.echo', { value: 'hi' }), { value: 'hi' });
   } finally { await pool.close(); }
 });
 
@@ -15,7 +15,7 @@ test('a full queue answers overloaded (503 + Retry-After) at once instead of que
   const pool = createWorkerPool({ threads: 1, maxQueue: 2 });
   try {
     const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool.run('spin', { ms: 150 })));
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool.run('pool.spin', { ms: 150 })));
     const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as AppError);
     assert.ok(rejected.length >= 4, `expected refusals, got ${rejected.length}`);
     for (const err of rejected) {
@@ -32,7 +32,7 @@ test('a full queue answers overloaded (503 + Retry-After) at once instead of que
 test('an AppError thrown in a task keeps its code and status across the thread boundary', async () => {
   const pool = createWorkerPool({ threads: 1, maxQueue: 4 });
   try {
-    await assert.rejects(pool.run('fail', { code: 'invalid_input', message: 'bad bytes' }), (err: unknown) =>
+    await assert.rejects(pool.run('pool.fail', { code: 'invalid_input', message: 'bad bytes' }), (err: unknown) =>
       err instanceof AppError && err.code === 'invalid_input' && err.status === 400 && err.message === 'bad bytes');
   } finally { await pool.close(); }
 });

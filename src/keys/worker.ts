@@ -1,0 +1,172 @@
+/**
+ * Worker side of the keys capability: `keys.generate`, `keys.sign`, `keys.verify`, registered in
+ * src/workers/tasks.ts. Inputs are bytes; private material arrives unwrapped (the main thread holds
+ * the master key) and never leaves a task except from `keys.generate`, which the caller wraps at once.
+ *
+ * Backend: the configured one, handed to the worker at pool creation (`env.backend`); a pre-hash
+ * or external-μ request on native is served by noble, by the explicit choice in
+ * src/crypto/routing.ts (published in /v1/algorithms). Deterministic signing is not redirected:
+ * on native it is a clear 400.
+ *
+ * Per-worker prepared-key caches (bounded LRU, keyed by the non-secret `cacheId` = `<keyId>#v<N>`
+ * plus the backend): importing a key costs a large share of a signature, so each worker keeps the
+ * backend's prepared handle of recently used versions. A private entry is used only when the
+ * material presented with the task equals the cached one (constant-time compare): a stale or
+ * colliding id can never sign with another key. Public entries are compared with the presented
+ * public key the same way (plain compare: public bytes).
+ */
+import { SIZES, isMlDsa, isSignatureAlgorithm, constantTimeEqual } from '../crypto/index.ts';
+import type {
+  Algorithm, CryptoBackend, PreHashAlgorithm, PreparedSigningKey, PreparedVerifyingKey, SignatureAlgorithm,
+} from '../crypto/index.ts';
+import { signatureBackendFor } from '../crypto/routing.ts';
+import { CryptoInputError, UnsupportedError } from '../errors.ts';
+import type { WorkerEnv } from '../workers/env.ts';
+
+/** Entries per worker and cache (private keys, public keys). */
+export const WORKER_KEY_CACHE_MAX = 256;
+
+/** Least-recently-used map: a hit moves the entry to the back, inserting past the bound drops the front. */
+class Lru<V> {
+  readonly #map = new Map<string, V>();
+  readonly #max: number;
+  readonly #onDrop: (v: V) => void;
+  constructor(max: number, onDrop: (v: V) => void = () => {}) { this.#max = max; this.#onDrop = onDrop; }
+  get(k: string): V | undefined {
+    const v = this.#map.get(k);
+    if (v !== undefined) { this.#map.delete(k); this.#map.set(k, v); }
+    return v;
+  }
+  set(k: string, v: V): void {
+    const old = this.#map.get(k);
+    if (old !== undefined) { this.#map.delete(k); this.#onDrop(old); }
+    if (this.#map.size >= this.#max) {
+      const [first, dropped] = this.#map.entries().next().value!;
+      this.#map.delete(first);
+      this.#onDrop(dropped);
+    }
+    this.#map.set(k, v);
+  }
+  get size(): number { return this.#map.size; }
+}
+
+interface PrivateEntry { material: Uint8Array; key: PreparedSigningKey }
+const privateKeys = new Lru<PrivateEntry>(WORKER_KEY_CACHE_MAX, (e) => { e.material.fill(0); e.key.destroy(); });
+const publicKeys = new Lru<PreparedVerifyingKey>(WORKER_KEY_CACHE_MAX);
+
+/** Sizes of this worker's caches (tests). */
+export const workerCacheSizes = (): { privateKeys: number; publicKeys: number } => ({ privateKeys: privateKeys.size, publicKeys: publicKeys.size });
+
+/** Runs `use` with the prepared signing key of `material`: cached under `cacheId`, or prepared for this call and destroyed after. */
+function withSigningKey<T>(b: CryptoBackend, alg: SignatureAlgorithm, material: Uint8Array, cacheId: string | undefined, use: (k: PreparedSigningKey) => T): T {
+  const want = isMlDsa(alg) ? SIZES[alg].seed : SIZES[alg].secretKey;
+  if (material.length !== want) throw new CryptoInputError(`${alg} key material must be ${want} bytes`);
+  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+  if (id !== undefined) {
+    const hit = privateKeys.get(id);
+    if (hit && constantTimeEqual(hit.material, material)) return use(hit.key);
+  }
+  const key = b.prepareSigningKey(alg, material);
+  if (id === undefined) {
+    try { return use(key); } finally { key.destroy(); }
+  }
+  privateKeys.set(id, { material: material.slice(), key });
+  return use(key);
+}
+
+/** The prepared verification key of a version, cached when the caller names it. */
+function verifyingKey(b: CryptoBackend, alg: SignatureAlgorithm, publicKey: Uint8Array, cacheId: string | undefined): PreparedVerifyingKey {
+  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+  if (id !== undefined) {
+    const hit = publicKeys.get(id);
+    if (hit && hit.publicKey.length === publicKey.length && hit.publicKey.every((x, i) => x === publicKey[i])) return hit;
+  }
+  const key = b.prepareVerifyingKey(alg, publicKey);
+  if (id !== undefined) publicKeys.set(id, key);
+  return key;
+}
+
+export interface GenerateInput { algorithm: Algorithm }
+export interface GenerateOutput { publicKey: Uint8Array; material: Uint8Array }
+
+/** New key: material = ML-DSA ξ (32 B), SLH-DSA secret key (4n B), ML-KEM d‖z (64 B), X-Wing seed (32 B). */
+export function generate({ algorithm }: GenerateInput, { backend: b }: WorkerEnv): GenerateOutput {
+  if (isSignatureAlgorithm(algorithm)) {
+    if (isMlDsa(algorithm)) {
+      const seed = b.randomBytes(32);
+      return { publicKey: b.signatureKeygen(algorithm, seed).publicKey, material: seed };
+    }
+    const kp = b.signatureKeygen(algorithm);
+    return { publicKey: kp.publicKey, material: kp.secretKey };
+  }
+  const seed = b.randomBytes(SIZES[algorithm].seed);
+  return { publicKey: b.keygen(algorithm, seed).publicKey, material: seed };
+}
+
+export interface SignInput {
+  algorithm: SignatureAlgorithm;
+  material: Uint8Array;
+  /** Identifies the key version for the worker key cache (`<keyId>#v<N>`); absent = no caching. */
+  cacheId?: string;
+  message?: Uint8Array;
+  mu?: Uint8Array;
+  context?: Uint8Array;
+  prehash?: PreHashAlgorithm;
+  deterministic?: boolean;
+}
+
+/** One signature: pure (with context), HashML-DSA / HashSLH-DSA, or ML-DSA on an external μ. */
+export function sign(input: SignInput, env: WorkerEnv): { signature: Uint8Array } {
+  const b = signatureBackendFor(env.backend, input);
+  if (input.deterministic && b.name === 'native') {
+    throw new UnsupportedError('deterministic signing is not available on the native (OpenSSL) backend; omit `deterministic` or run the service with CRYPTO_BACKEND=noble');
+  }
+  if (input.context !== undefined && input.context.length > 255) throw new CryptoInputError('context must be at most 255 bytes');
+  return withSigningKey(b, input.algorithm, input.material, input.cacheId, (key) => {
+    const det = input.deterministic ? { deterministic: true } : {};
+    if (input.mu !== undefined) return { signature: key.signMu(input.mu, det) };
+    if (input.message === undefined) throw new CryptoInputError('message or mu is required');
+    return {
+      signature: key.sign(input.message, {
+        ...det, ...(input.context ? { context: input.context } : {}), ...(input.prehash ? { prehash: input.prehash } : {}),
+      }),
+    };
+  });
+}
+
+export interface VerifyInput {
+  algorithm: SignatureAlgorithm;
+  publicKey: Uint8Array;
+  /** Identifies the key version for the public-key cache (`<keyId>#v<N>`); absent = no caching. */
+  cacheId?: string;
+  signature: Uint8Array;
+  message?: Uint8Array;
+  mu?: Uint8Array;
+  context?: Uint8Array;
+  prehash?: PreHashAlgorithm;
+}
+
+/** Verification; a signature of the wrong length or a malformed one is simply invalid. */
+export function verify(input: VerifyInput, env: WorkerEnv): { valid: boolean } {
+  const { algorithm: alg, publicKey, signature, context } = input;
+  const b = signatureBackendFor(env.backend, input);
+  if (publicKey.length !== SIZES[alg].publicKey) throw new CryptoInputError(`${alg} public key must be ${SIZES[alg].publicKey} bytes`);
+  if (context !== undefined && context.length > 255) throw new CryptoInputError('context must be at most 255 bytes');
+  if (signature.length !== SIZES[alg].signature) return { valid: false };
+  let key: PreparedVerifyingKey;
+  try {
+    key = verifyingKey(b, alg, publicKey, input.cacheId);
+  } catch {
+    throw new CryptoInputError('invalid key or input');
+  }
+  if (input.mu !== undefined) return { valid: key.verifyMu(input.mu, signature) };
+  if (input.message === undefined) throw new CryptoInputError('message or mu is required');
+  return { valid: key.verify(input.message, signature, { ...(context ? { context } : {}), ...(input.prehash ? { prehash: input.prehash } : {}) }) };
+}
+
+/** The keys capability's worker tasks, for the registry in src/workers/tasks.ts. */
+export const keysWorker = {
+  'keys.generate': generate,
+  'keys.sign': sign,
+  'keys.verify': verify,
+};
