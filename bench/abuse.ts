@@ -60,14 +60,15 @@ const VICTIM_ADDRESS = '127.0.0.2';
 const attackerAddress = (k: number) => `127.0.0.${10 + k}`;
 
 type Goal = 'shed' | 'shed-or-inner-4xx' | '400' | '415' | '409' | 'none';
-interface Phase { id: string; title: string; attackers: Array<{ attack: string; concurrency?: number }>; goal: Goal }
+interface Phase { id: string; title: string; attackers: Array<{ attack: string; concurrency?: number; ratePerSec?: number }>; goal: Goal }
 const PHASES: Phase[] = [
   { id: 'quiet', title: 'quiet baseline (victim alone)', attackers: [], goal: 'none' },
   { id: 'wasm', title: '1 anon envelope → GET login.wasm ×12 sessions', attackers: [{ attack: 'wasm', concurrency: 12 }], goal: 'shed-or-inner-4xx' },
   { id: 'tenant-slh', title: '2 tenant SLH-DSA-SHAKE-256s sign, batch 64 ×4', attackers: [{ attack: 'tenant-slh', concurrency: 4 }], goal: 'shed' },
   { id: 'verify-flood', title: '3 anon verify SLH-DSA-SHAKE-256f ×300', attackers: [{ attack: 'verify-flood', concurrency: 300 }], goal: 'shed' },
   { id: 'deep-json', title: '4 inner body nested 200,000 deep', attackers: [{ attack: 'deep-json', concurrency: 2 }], goal: '400' },
-  { id: 'content-type', title: '5 JSON ops as text/plain, octet-stream', attackers: [{ attack: 'content-type', concurrency: 8 }], goal: '415' },
+  // Paced below the request-count limit (6000/min): this row is about what the handlers receive, not volume.
+  { id: 'content-type', title: '5 JSON ops as text/plain, octet-stream (50/s)', attackers: [{ attack: 'content-type', concurrency: 4, ratePerSec: 50 }], goal: '415' },
   { id: 'sessions', title: '6 openSession flood, 4 addresses ×4', attackers: [0, 1, 2, 3].map(() => ({ attack: 'sessions', concurrency: 4 })), goal: 'shed' },
   { id: 'replay', title: '7 replayed openSession ×8', attackers: [{ attack: 'replay', concurrency: 8 }], goal: '409' },
   { id: 'flood', title: '8 GET /v1/algorithms flood ×32 (429s, log volume)', attackers: [{ attack: 'flood', concurrency: 32 }], goal: 'shed' },
@@ -216,13 +217,11 @@ function attackerGoal(goal: Goal, t: Tally): string | undefined {
 function judge(r: PhaseResult, quiet: PhaseResult): void {
   const f: string[] = [];
   if (r.id !== 'quiet') {
-    for (const [k, s] of Object.entries(r.victim.kinds)) {
-      const q = quiet.victim.kinds[k]!;
-      if (!(s.p99 <= 3 * q.p99)) f.push(`${k} p99 ${fmt(s.p99)} > 3×${fmt(q.p99)}`);
-    }
+    const over = Object.entries(r.victim.kinds).filter(([k, s]) => !(s.p99 <= 3 * quiet.victim.kinds[k]!.p99)).map(([k]) => k);
+    if (over.length) f.push(`p99 > 3× quiet (${over.join(', ')})`);
   }
   if (r.victim.errors > 0) f.push(`${r.victim.errors} victim errors`);
-  if (!(r.victim.kinds.health!.p99 <= 50)) f.push(`health p99 ${fmt(r.victim.kinds.health!.p99)} ms`);
+  if (!(r.victim.kinds.health!.p99 <= 50)) f.push(`health p99 > 50 ms`);
   if (!(r.server.growthPct <= 20)) f.push(`RSS +${r.server.growthPct.toFixed(0)}%`);
   const a = attackerGoal(r.goal, r.attackers);
   if (a) f.push(a);

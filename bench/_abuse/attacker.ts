@@ -21,15 +21,23 @@ import { nativeBackend as nb } from '../../src/crypto/native.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import * as P from '../../src/kex/protocol.ts';
 
-interface Opts { url: string; address: string; attack: string; concurrency?: number; maxPerLoop?: number }
+interface Opts { url: string; address: string; attack: string; concurrency?: number; maxPerLoop?: number; /** total requests/s over all loops (default: as fast as answered) */ ratePerSec?: number }
 const { opts: o, go, send } = childStart<Opts>();
 const MAX_PER_LOOP = o.maxPerLoop ?? 100_000;
 const json = { 'content-type': 'application/json' };
 
-/** `n` sequential loops of `fn` until the deadline (or MAX_PER_LOOP calls each); failures are tallied by the transport. */
+/**
+ * `n` sequential loops of `fn` until the deadline (or MAX_PER_LOOP calls each), paced to
+ * `ratePerSec` in total when given; failures are tallied by the transport.
+ */
 async function loops(n: number, until: number, fn: (loop: number) => Promise<void>): Promise<void> {
+  const interval = o.ratePerSec ? (1000 * n) / o.ratePerSec : 0;
   await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const start = Date.now() + (interval * i) / n;
     for (let k = 0; k < MAX_PER_LOOP && Date.now() < until; k++) {
+      const wait = start + k * interval - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, until - Date.now())));
+      if (Date.now() >= until) return;
       try { await fn(i); } catch { if (Date.now() >= until) return; }
     }
   }));

@@ -48,7 +48,7 @@ export function transport(o: { localAddress: string; maxSockets: number; timeout
 
   function request(method: string, url: string, r: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs?: number } = {}): Promise<Answer> {
     tally.requests++;
-    if (closed) { bump(tally.errors, 'shutdown'); return Promise.reject(new Error('transport shut down')); }
+    if (closed) { bump(tally.errors, 'shutdown'); return Promise.reject(new Error('unfinished at the end of the phase')); }
     return new Promise<Answer>((resolve, reject) => {
       const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
       const req = http.request(url, {
@@ -66,7 +66,7 @@ export function transport(o: { localAddress: string; maxSockets: number; timeout
         reject(err);
       };
       const timer = setTimeout(() => { fail('timeout', new Error(`timeout after ${r.timeoutMs ?? o.timeoutMs} ms`)); req.destroy(); }, r.timeoutMs ?? o.timeoutMs);
-      req.on('error', (err: NodeJS.ErrnoException) => fail(closed ? 'aborted' : (err.code ?? 'error'), err));
+      req.on('error', (err: NodeJS.ErrnoException) => fail(closed ? 'aborted' : (err.code ?? 'error'), closed ? new Error('unfinished at the end of the phase') : err));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
