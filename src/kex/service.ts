@@ -1,6 +1,7 @@
 /**
  * The kex capability: signed prekeys, the handshake, the envelope and session lifecycle
- * (docs/PROTOCOL.md). No fastify import: the route layer hands in the inner-request runner.
+ * (docs/PROTOCOL.md). No fastify import: the route layer (routes.ts) hands in the inner-request
+ * runner (runner.ts); the handshake's server half runs in worker.ts.
  */
 import type { CryptoBackend } from '../crypto/backend.ts';
 import { base64urlDecode, base64urlEncode, concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
@@ -15,10 +16,13 @@ import { respond, type RespondInput, type RespondOutput } from './worker.ts';
 
 /** The identity-key service the keys capability attaches to the context (ctx.systemKeys). */
 export interface IdentitySigner {
+  /** The current identity public key (key id, version, ML-DSA-65 public key). */
   identity(): Promise<P.Identity>;
+  /** Signs `message` with the identity key under the optional ML-DSA `context`; rejects when the key is unavailable. */
   signIdentity(message: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
 }
 
+/** Lifetimes, in seconds: prekey rotation period and grace after expiry, session TTL, vault grant-key lifetime. */
 export interface KexOptions {
   prekeyRotationSeconds: number;
   prekeyGraceSeconds: number;
@@ -26,13 +30,18 @@ export interface KexOptions {
   grantKeySeconds: number;
 }
 
+/** The public prekey as GET /v1/kex/prekey returns it (base64url bytes, ISO 8601 times). */
 export interface PrekeyView {
   prekeyId: string; algorithm: 'X-Wing'; publicKey: string; notBefore: string; notAfter: string; signature: string;
   identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: string };
 }
+/** The client hello of POST /v1/kex/sessions (base64url fields, sizes checked by {@link KexService.openSession}). */
 export interface OpenSessionRequest { prekeyId: string; ciphertext: string; clientPublicKey: string; proof: string }
+/** The server's handshake answer: the new session id, the server ciphertext and key confirmation, the expiry. */
 export interface OpenSessionResponse { sessionId: string; ciphertext: string; confirmation: string; expiresAt: string }
+/** One sealed request; `confirmation` (the client key confirmation) is required on a session's first envelope. */
 export interface EnvelopeRequest { seq: number; sealed: string; confirmation?: string | undefined }
+/** The sealed inner response, under the request's sequence number. */
 export interface EnvelopeResponse { seq: number; sealed: string }
 
 /**
@@ -62,7 +71,11 @@ function rowToPrekey(r: repo.PrekeyRow): P.Prekey {
   };
 }
 
-/** Checks an inner request's shape and that its route may be reached through an envelope. */
+/**
+ * Checks an inner request's shape and that its route may be reached through an envelope.
+ *
+ * @throws AppError `invalid_input` (bad shape, header or path), `forbidden` (a /v1/kex route or a dot segment).
+ */
 export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AppError('invalid_input', 'inner request must be a JSON object');
   const r = v as Record<string, unknown>;
@@ -87,6 +100,14 @@ export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
   return { method: r.method, path: r.path, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
 }
 
+/**
+ * The kex capability's state: prekeys, the session-key {@link Vault} and the envelope flow.
+ *
+ * @example
+ * const kex = new KexService({ store, backend, signer, options, registryKey });
+ * await kex.start();
+ * const prekey = await kex.getPrekey();
+ */
 export class KexService {
   readonly vault: Vault;
   private readonly store: Store;
@@ -113,6 +134,7 @@ export class KexService {
     });
   }
 
+  /** Registers this instance in the vault registry; call once before serving. Rejects on a store error. */
   async start(): Promise<void> {
     await this.vault.register();
   }
@@ -123,7 +145,10 @@ export class KexService {
     return this.identityCache.id;
   }
 
-  /** The newest prekey this instance can serve; makes a new one when due (rotation, identity rotation, none held). */
+  /**
+   * The newest prekey this instance can serve; makes a new one when due (rotation, identity rotation, none held).
+   * Rejects when the identity signer fails or the new prekey does not verify.
+   */
   async currentPrekey(): Promise<P.Prekey> {
     const id = await this.identity();
     const now = Math.floor(Date.now() / 1000);
@@ -161,6 +186,7 @@ export class KexService {
     return prekey;
   }
 
+  /** The current prekey, encoded for the wire (see {@link currentPrekey}). */
   async getPrekey(): Promise<PrekeyView> {
     const p = await this.currentPrekey();
     return {
@@ -170,6 +196,12 @@ export class KexService {
     };
   }
 
+  /**
+   * Runs the server half of the handshake and stores the new session.
+   *
+   * @throws AppError `invalid_input` (wrong sizes), `gone` (unknown or expired prekey), `decryption_failed`
+   * (any bad handshake), `conflict` (replayed hello), `overloaded` (prekey secret not yet here; retry).
+   */
   async openSession(req: OpenSessionRequest): Promise<OpenSessionResponse> {
     const hello: P.ClientHello = {
       prekeyId: req.prekeyId,
@@ -245,7 +277,13 @@ export class KexService {
     return new AppError('conflict', KexService.REPLAY);
   }
 
-  /** Opens, checks and runs one envelope; answers with the sealed inner response under the same sequence number. */
+  /**
+   * Opens, checks and runs one envelope; answers with the sealed inner response under the same sequence number.
+   *
+   * @throws AppError `not_found` (unknown or expired session), `conflict` (replayed or reordered seq),
+   * `decryption_failed` (bad seal or confirmation), `invalid_input` (bad inner request or missing first confirmation),
+   * `forbidden` (inner route not allowed), `overloaded` (keys not yet on this instance; retry).
+   */
   async sendEnvelope(sessionId: string, req: EnvelopeRequest, run: InnerRunner): Promise<EnvelopeResponse> {
     const keys = await this.session(sessionId, req.seq);
     try {
@@ -264,7 +302,11 @@ export class KexService {
     }
   }
 
-  /** Closes a session (a sealed, empty 'close' message) and erases its keys. */
+  /**
+   * Closes a session (a sealed, empty 'close' message) and erases its keys.
+   *
+   * @throws AppError `not_found`, `conflict` (replayed seq), `decryption_failed`, `invalid_input` (non-empty plaintext).
+   */
   async closeSession(sessionId: string, req: { seq: number; sealed: string }): Promise<void> {
     const keys = await this.session(sessionId, req.seq);
     try {
@@ -302,6 +344,7 @@ export class KexService {
     await this.vault.maintain();
   }
 
+  /** Closes the vault (drops held keys, deregisters this instance). */
   async close(): Promise<void> {
     await this.vault.close();
   }
