@@ -21,11 +21,13 @@ import { zkRepo, type ChallengeRow } from './repo.ts';
 
 /** What the service needs from the token service (src/keys/tokens.ts TokenService satisfies it). */
 export interface TokenMinter {
+  /** Mints an access token for `sub`, bound to `cnf` (a key thumbprint) when given, for `ttl` seconds. */
   mint(sub: string, opts: { cnf?: string | Uint8Array | undefined; ttl?: number | undefined }): Promise<{ token: string; expiresIn: number }>;
 }
 /** Verifies one proof against server-built signals (the batcher, or a direct verifier in tests). */
 export type ProofVerifier = (proof: unknown, publicSignals: bigint[]) => Promise<boolean>;
 
+/** Dependencies and lifetimes (seconds) of a {@link ZkService}. */
 export interface ZkServiceOptions {
   store: Store;
   verify: ProofVerifier;
@@ -34,16 +36,20 @@ export interface ZkServiceOptions {
   tokenTtlSeconds: number;
 }
 
+/** Allowed usernames: 1-64 of a-z 0-9 . _ @ + -, starting with a letter or digit. */
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._@+-]{0,63}$/;
 /** Session public keys: 16..4096 bytes (room for ML-DSA-87 / SLH-DSA / X-Wing keys). */
 export const SESSION_KEY_MIN = 16;
+/** Largest accepted session public key, bytes (see {@link SESSION_KEY_MIN}). */
 export const SESSION_KEY_MAX = 4096;
 
+/** A login or rotation proof: the challenge it answers, the Groth16 proof, the loginTag public signal. */
 export interface LoginRequest {
   challengeId: string;
   proof: unknown;
   loginTag: string;
 }
+/** Asks for a challenge: exactly one of `sessionPublicKey` (base64url, login) or `newCommitment` (rotation). */
 export interface ChallengeRequest {
   username: string;
   sessionPublicKey?: string;
@@ -52,6 +58,13 @@ export interface ChallengeRequest {
 
 const loginFailed = (): AppError => new AppError('unauthorized', 'login failed');
 
+/**
+ * The zk login flow over the store; proofs are checked by the injected {@link ProofVerifier}.
+ *
+ * @example
+ * const zk = new ZkService({ store, verify, tokens, challengeTtlSeconds: 120, tokenTtlSeconds: 900 });
+ * const { challengeId, challenge, sessionKeyHash } = await zk.createChallenge({ username: 'alice', sessionPublicKey });
+ */
 export class ZkService {
   readonly #o: ZkServiceOptions;
 
@@ -59,7 +72,11 @@ export class ZkService {
     this.#o = opts;
   }
 
-  /** Stores a canonical commitment under a new username; a taken username → 409. */
+  /**
+   * Stores a canonical commitment under a new username.
+   *
+   * @throws AppError `invalid_input` (bad username or commitment), `conflict` (username taken).
+   */
   async register(username: string, commitmentText: string): Promise<{ username: string; commitment: string; createdAt: string }> {
     checkUsername(username);
     const c = formatFieldElement(parseFieldElement(commitmentText, 'commitment'));
@@ -75,6 +92,8 @@ export class ZkService {
   /**
    * Issues a single-use challenge for any username (existence is not revealed here), bound to a
    * session public key (login) or to a new commitment (rotation).
+   *
+   * @throws AppError `invalid_input` (bad username, not exactly one binding, bad key size or commitment).
    */
   async createChallenge(req: ChallengeRequest): Promise<{ challengeId: string; challenge: string; sessionKeyHash: string; purpose: 'login' | 'rotate'; expiresAt: string; expiresIn: number }> {
     checkUsername(req.username);
@@ -140,7 +159,11 @@ export class ZkService {
     return row;
   }
 
-  /** Verifies the proof, consumes the challenge, issues the access token bound to the session key. */
+  /**
+   * Verifies the proof, consumes the challenge, issues the access token bound to the session key.
+   *
+   * @throws AppError `unauthorized` ("login failed") for every failure: unknown/used challenge, bad proof, unknown user.
+   */
   async login(req: LoginRequest): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }> {
     const row = await this.#check(req, 'login');
     if (!(await zkRepo.consumeChallenge(this.#o.store, row.challenge_id))) throw loginFailed();
@@ -152,6 +175,8 @@ export class ZkService {
    * Replaces a user's commitment, authorised by a proof of the OLD secret made for a rotation
    * challenge (whose sessionKeyHash slot binds the new commitment). Consuming the challenge and the
    * compare-and-set on the commitment happen in one transaction.
+   *
+   * @throws AppError `invalid_input` (bad username), `unauthorized` ("login failed") for any other failure.
    */
   async rotate(username: string, req: LoginRequest): Promise<{ username: string; commitment: string; updatedAt: string }> {
     checkUsername(username);
@@ -167,7 +192,7 @@ export class ZkService {
     return { username, commitment: row.new_commitment, updatedAt: updated.updated_at.toISOString() };
   }
 
-  /** Deletes challenges that expired more than a minute ago. */
+  /** Deletes challenges that expired more than a minute ago; resolves to how many were deleted. */
   sweep(): Promise<number> {
     return zkRepo.sweepExpired(this.#o.store);
   }
