@@ -7,7 +7,7 @@
  *   a virtual clock; the head of its queue starts at max(V, finish of its previous job), a job
  *   advances the principal's clock by cost / weight, and the scheduler always dispatches the head
  *   with the smallest start tag (ties: smaller finish tag, then arrival). V is the start tag of the
- *   last dispatched job. A principal that arrives while another has 100 expensive jobs queued starts
+ *   last dispatched job (the largest finish tag once nothing is queued or running). A principal that arrives while another has 100 expensive jobs queued starts
  *   at V, before all of them: it waits for at most about one job (the one whose start tag equals V),
  *   plus whatever is already running. Idle principals earn no credit.
  * - **Non-preemptive long jobs cannot take every thread.** A job longer than `longJobSeconds` may
@@ -22,7 +22,8 @@
  *   job is refused at once with AppError('overloaded') (503) and `retryAfter` = the time the
  *   principal's own backlog needs to drain at its fair share. A job that would start at once is
  *   never refused for its own length. Optional global caps (jobs, CPU-seconds) refuse the same way.
- *   A queued job whose deadline has passed when its turn comes is dropped (refused), not run.
+ *   A queued job whose deadline (+ `expireGraceMs`) has passed when its turn comes is dropped
+ *   (refused), not run.
  * - **Gone clients.** A job whose AbortSignal fires while queued is removed before it runs; its
  *   promise rejects with AppError('overloaded', …, { cancelled: true }). A running job is not
  *   interrupted (a piscina task cannot be stopped without killing the thread).
@@ -131,6 +132,12 @@ export interface SchedulerOptions {
   reservedThreads?: number;
   /** Weighted fair share (default 1 for everyone). Read once per principal while it is active. */
   weight?: (principal: string) => number;
+  /**
+   * A queued job that has not started `expireGraceMs` after its deadline is dropped (refused) instead
+   * of run (default 0: at the deadline; Infinity: never). Admission cannot foresee work that other
+   * principals submit later and that the fair order serves first, so an admitted job can start late.
+   */
+  expireGraceMs?: number;
   /** Upper bound of retryAfter, seconds (default 60). */
   maxRetryAfterSeconds?: number;
   /** Called when a job leaves the scheduler (ran, failed, refused at dispatch, cancelled): metrics, cost feedback. */
@@ -225,6 +232,7 @@ export class FairScheduler {
   readonly #longLimit: number;
   readonly #weight: (principal: string) => number;
   readonly #maxRetryAfter: number;
+  readonly #expireGraceMs: number;
   readonly #onSettled: ((info: SettledInfo) => void) | undefined;
 
   readonly #principals = new Map<string, PState>();
@@ -248,6 +256,7 @@ export class FairScheduler {
     this.#longLimit = opts.concurrency - reserved;
     this.#weight = opts.weight ?? (() => 1);
     this.#maxRetryAfter = opts.maxRetryAfterSeconds ?? 60;
+    this.#expireGraceMs = Math.max(0, opts.expireGraceMs ?? 0);
     this.#onSettled = opts.onSettled;
   }
 
@@ -427,7 +436,7 @@ export class FairScheduler {
       if (!e) break; // only long jobs queued and the long slots are full
       this.#dequeue(e);
       const now = this.#now();
-      if (now >= e.deadline) {
+      if (now >= e.deadline + this.#expireGraceMs) {
         this.#settle(e, 'expired', now);
         this.#counters.expired++;
         e.reject(new AppError('overloaded', 'the request deadline passed before its work could start; retry later', { retryAfter: this.#retryAfter(e.p, now) }));
@@ -435,7 +444,7 @@ export class FairScheduler {
       }
       this.#start(e, now);
     }
-    if (this.#queuedJobs === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
+    if (this.#queuedJobs === 0 && this.#running === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
     this.#forgetIdle();
   }
 
@@ -517,7 +526,7 @@ export class FairScheduler {
     this.#counters.cancelled++;
     this.#settle(e, outcome, this.#now());
     e.reject(err);
-    if (this.#queuedJobs === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
+    if (this.#queuedJobs === 0 && this.#running === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
     this.#forgetIdle();
     // A dropped head may unblock nothing new (threads are not freed), but keep the invariant simple.
     this.#dispatch();
