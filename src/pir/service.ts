@@ -30,7 +30,9 @@ import { pirRepo, type PirVersionRow } from './repo.ts';
 
 /** What the service needs of the identity key (ctx.systemKeys). */
 export interface PirSigner {
+  /** The current identity public key. */
   identity(): Promise<{ keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }>;
+  /** Signs `message` with the identity key under the optional ML-DSA `context`. */
   signIdentity(message: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
 }
 
@@ -41,6 +43,7 @@ export interface PirLog {
   child(bindings: object): PirLog;
 }
 
+/** Dependencies and limits of a {@link PirService}: byte bounds, grace period in seconds. */
 export interface PirServiceOptions {
   store: Store;
   pool: WorkerPool;
@@ -81,6 +84,14 @@ function leBytes(v: Uint32Array): Uint8Array {
   return out;
 }
 
+/**
+ * Versioned PIR databases over the store, scanned inline or in the worker pool.
+ *
+ * @example
+ * const pir = new PirService({ store, pool, backend, log, signer, kernel, maxDbBytes, graceSeconds, inlineScanBytes });
+ * const config = await pir.put('books', 32, records);
+ * const { answer } = await pir.query('books', config.version, queryBytes);
+ */
 export class PirService {
   readonly #o: PirServiceOptions;
   readonly #meta = new Map<string, { at: number; rows: PirVersionRow[] }>();
@@ -95,6 +106,9 @@ export class PirService {
   /**
    * Creates the next version of `name` from concatenated records of `recordSize` bytes: layout and
    * hint in the worker pool, then one store transaction. Returns its signed config.
+   *
+   * @throws AppError `invalid_input` (length not a multiple of recordSize, bad parameters),
+   * `payload_too_large` (over maxDbBytes), `conflict` (concurrent uploads; retry).
    */
   async put(name: string, recordSize: number, records: Uint8Array): Promise<PirConfigJson> {
     if (records.length === 0 || records.length % recordSize !== 0) {
@@ -131,19 +145,31 @@ export class PirService {
     return this.#signedConfig(row, params);
   }
 
-  /** The signed config of the current version. */
+  /**
+   * The signed config of the current version.
+   *
+   * @throws AppError `not_found` (no such database), `internal` (signing failed).
+   */
   async config(name: string): Promise<PirConfigJson> {
     const row = await this.#resolve(name, undefined);
     return this.#signedConfig(row, this.#paramsOf(row));
   }
 
-  /** The hint bytes of a version (default the current one). */
+  /**
+   * The hint bytes of a version (default the current one).
+   *
+   * @throws AppError `not_found`, `conflict` (version not answerable; the problem carries currentConfig), `internal` (damaged blob).
+   */
   async hint(name: string, version: number | undefined): Promise<{ version: number; bytes: Uint8Array; sha256: string }> {
     const lv = await this.#load(await this.#resolve(name, version));
     return { version: lv.row.version, bytes: lv.hint, sha256: toHex(lv.row.hint_sha256) };
   }
 
-  /** Answer = D·query mod 2^32 for a query built for `version`: exactly cols·4 bytes in, rows·4 bytes out. */
+  /**
+   * Answer = D·query mod 2^32 for a query built for `version`: exactly cols·4 bytes in, rows·4 bytes out.
+   *
+   * @throws AppError `invalid_input` (wrong query length), `not_found`, `conflict` (stale version, with currentConfig).
+   */
   async query(name: string, version: number, body: Uint8Array): Promise<{ version: number; answer: Uint8Array }> {
     const lv = await this.#load(await this.#resolve(name, version));
     const { rows, cols } = lv.params;
