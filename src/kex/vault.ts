@@ -22,6 +22,7 @@ import * as repo from './repo.ts';
 interface GrantKey { keyId: string; seed: Uint8Array; publicKey: Uint8Array }
 interface Held { secret: Uint8Array; expiresAt: number }
 
+/** Dependencies of a {@link Vault}; `instanceId` names this instance in kex_instances. */
 export interface VaultOptions {
   store: Store;
   backend: CryptoBackend;
@@ -42,6 +43,14 @@ const grantAad = (secretId: string, keyId: string) => concatBytes(lp(`${PROTOCOL
 const registryEntry = (instanceId: string, keyId: string, publicKey: Uint8Array) =>
   concatBytes(lp(`${PROTOCOL} instance`), lp(instanceId), lp(keyId), publicKey);
 
+/**
+ * This instance's in-memory secret store, shared with peers through grants (see the module header).
+ *
+ * @example
+ * const vault = new Vault({ store, backend, instanceId, grantKeySeconds: 600, staleSeconds: 30, registryKey });
+ * await vault.register();
+ * await vault.put('s:abc', keys, expiresAt);
+ */
 export class Vault {
   readonly instanceId: string;
   private readonly o: VaultOptions;
@@ -67,6 +76,7 @@ export class Vault {
     return this.o.backend.hmac('SHA-256', this.o.registryKey, registryEntry(instanceId, keyId, publicKey));
   }
 
+  /** Publishes (upserts) this instance's current grant public key with its registry MAC; doubles as the heartbeat. */
   async register(): Promise<void> {
     const { keyId, publicKey } = this.current;
     await repo.upsertInstance(this.o.store, this.instanceId, keyId, publicKey, this.registryMac(this.instanceId, keyId, publicKey));
@@ -97,6 +107,7 @@ export class Vault {
     return this.held.get(secretId)?.secret;
   }
 
+  /** Whether the secret is held in memory now (no store read, no expiry check). */
   has(secretId: string): boolean {
     return this.held.has(secretId);
   }
