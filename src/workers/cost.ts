@@ -378,13 +378,17 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
   for (const p of probes) {
     // Skip a probe whose expected cost (×10 runs, ×1.5 for safety) no longer fits in the budget.
     if (left() < p.expected * 1000 * 15) continue;
-    const fn = p.setup();
-    for (let w = 0; w < 3; w++) fn(); // warm-up (JIT, OpenSSL method caches)
     const runs: number[] = [];
-    for (let run = 0; run < 7 && left() > 0; run++) {
-      const t0 = now();
-      fn();
-      runs.push(now() - t0);
+    try {
+      const fn = p.setup();
+      for (let w = 0; w < 3; w++) fn(); // warm-up (JIT, OpenSSL method caches)
+      for (let run = 0; run < 7 && left() > 0; run++) {
+        const t0 = now();
+        fn();
+        runs.push(now() - t0);
+      }
+    } catch {
+      continue; // a probe the backend cannot run is skipped: calibration never fails start-up
     }
     const typical = runs.length > 0 ? median(runs) : 0;
     if (typical > 0) {
