@@ -20,29 +20,38 @@ import type { CryptoBackend } from '../crypto/backend.ts';
 import { concatBytes, constantTimeEqual, lp, u64, wipe } from '../crypto/bytes.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
 
+/** The slice of the crypto backend the protocol uses (client and server halves). */
 export type KexBackend = Pick<CryptoBackend,
   'keygen' | 'encapsulate' | 'decapsulate' | 'hash' | 'hkdf' | 'hmac' | 'aeadSeal' | 'aeadOpen' | 'randomBytes' | 'verify'>;
 
 const enc = new TextEncoder();
 function utf8(s: string): Uint8Array { return enc.encode(s); }
 
+/** Protocol label: the first field of every domain-separated input (signatures, KDF, AAD). */
 export const PROTOCOL = 'pqzk-kex/v1';
+/** The KEM of prekeys and client ephemeral keys. */
 export const KEM = 'X-Wing';
+/** The signature algorithm of the identity key that signs prekeys. */
 export const IDENTITY_ALGORITHM = 'ML-DSA-65';
+/** The envelope AEAD. */
 export const AEAD = 'AES-256-GCM';
 /** FIPS 204 context string of the prekey signature. */
 export const PREKEY_SIGNATURE_CONTEXT = utf8(`${PROTOCOL} prekey`);
+/** Wire sizes in bytes: X-Wing public key and ciphertext, shared secret, early proof, confirmation, AEAD key, IV and tag. */
 export const SIZES = { publicKey: 1216, cipherText: 1120, sharedSecret: 32, proof: 32, confirmation: 32, key: 32, iv: 12, tag: 16 } as const;
 /** Largest sequence number (2^53 − 1: exact in JSON numbers). */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 
+/** Length-prefix and big-endian u64 encoders (re-exported from crypto/bytes.ts for SDKs and tests). */
 export { lp, u64 };
 
 const fields = (...f: (Uint8Array | string)[]) => concatBytes(...f.map(lp));
 
+/** The identity public key a prekey is signed under. */
 export interface Identity { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }
 
+/** A signed prekey (the public record; its secret is in the vault). */
 export interface Prekey {
   prekeyId: string;
   publicKey: Uint8Array;
@@ -53,6 +62,7 @@ export interface Prekey {
   identity: Identity;
 }
 
+/** A prekey before signing (the input of {@link prekeySignedMessage}). */
 export type UnsignedPrekey = Omit<Prekey, 'signature'>;
 
 /** PROTOCOL.md §3: the bytes the identity key signs (context PREKEY_SIGNATURE_CONTEXT). */
@@ -95,6 +105,7 @@ export function earlyProof(b: KexBackend, ss1: Uint8Array, th1: Uint8Array): Uin
   return tag;
 }
 
+/** Per-session keys: one AES-256-GCM key and IV per direction, and both key confirmations. */
 export interface SessionKeys {
   c2sKey: Uint8Array;
   s2cKey: Uint8Array;
@@ -126,6 +137,7 @@ export function deriveSessionKeys(b: KexBackend, ss1: Uint8Array, ss2: Uint8Arra
 const PACKED_LAYOUT = {
   c2sKey: [0, 32], s2cKey: [32, 64], c2sIv: [64, 76], s2cIv: [76, 88], serverConfirmation: [88, 120], clientConfirmation: [120, 152],
 } as const satisfies Record<keyof SessionKeys, readonly [number, number]>;
+/** Length of the packed form of {@link SessionKeys}. */
 export const PACKED_KEYS_BYTES = 152;
 
 /** The 152-byte packed form of SessionKeys, the unit the server hands between its instances. */
@@ -136,19 +148,23 @@ export function packKeys(k: SessionKeys): Uint8Array {
 /** One key (a copy) out of the packed form. */
 export const packedField = (p: Uint8Array, name: keyof SessionKeys): Uint8Array => p.slice(...PACKED_LAYOUT[name]);
 
+/** Splits the packed form into fresh copies of the keys. Throws CryptoInputError on a wrong length. */
 export function unpackKeys(p: Uint8Array): SessionKeys {
   if (p.length !== PACKED_KEYS_BYTES) throw new CryptoInputError('packed session keys have the wrong length');
   const keys = {} as SessionKeys;
   for (const name of Object.keys(PACKED_LAYOUT) as Array<keyof SessionKeys>) keys[name] = packedField(p, name);
   return keys;
 }
+/** Zeroes every key in place (no-op for undefined). */
 export function wipeKeys(k: SessionKeys | undefined): void {
   if (k) wipe(k.c2sKey, k.s2cKey, k.c2sIv, k.s2cIv, k.serverConfirmation, k.clientConfirmation);
 }
 
 // ---------------------------------------------------------------- handshake, client side
 
+/** Step 1's message (client to server): prekey id, X-Wing ciphertext ct1, client ephemeral public key, early proof. */
 export interface ClientHello { prekeyId: string; ciphertext: Uint8Array; clientPublicKey: Uint8Array; proof: Uint8Array }
+/** Client state between steps 1 and 3 (holds secrets: {@link clientFinish} wipes them). */
 export interface ClientPending { prekey: Prekey; t1: Uint8Array; ss1: Uint8Array; clientSecretKey: Uint8Array; hello: ClientHello }
 /** Explicit randomness, for the test vector only. */
 export interface ClientRandomness { clientSeed: Uint8Array; encapsSeed: Uint8Array }
@@ -163,6 +179,7 @@ export function clientStart(b: KexBackend, prekey: Prekey, rand?: ClientRandomne
   return { prekey, t1, ss1, clientSecretKey: eph.secretKey, hello: { prekeyId: prekey.prekeyId, ciphertext: ct1, clientPublicKey: eph.publicKey, proof } };
 }
 
+/** Step 2's message (server to client): session id, ciphertext ct2, server key confirmation. */
 export interface ServerHello { sessionId: string; ciphertext: Uint8Array; confirmation: Uint8Array }
 
 /**
@@ -188,6 +205,7 @@ export function clientFinish(b: KexBackend, pending: ClientPending, reply: Serve
 
 // ---------------------------------------------------------------- handshake, server side
 
+/** What {@link serverRespond} returns: ct2 for the client and the derived session keys. */
 export interface ServerResult { ciphertext: Uint8Array; keys: SessionKeys }
 
 /**
@@ -218,6 +236,7 @@ export function serverRespond(b: KexBackend, prekey: Prekey, prekeySecret: Uint8
 
 /** c2s = client to server (requests, close), s2c = server to client (responses). */
 export type Direction = 'c2s' | 's2c';
+/** Which message an envelope is; bound into the AAD and selecting the direction's key. */
 export type EnvelopeKind = 'request' | 'response' | 'close';
 
 /** nonce = iv XOR (0^32 ‖ u64be(seq)), TLS 1.3 style (RFC 8446 §5.3). */
@@ -228,6 +247,7 @@ export function envelopeNonce(iv: Uint8Array, seq: number): Uint8Array {
   return n;
 }
 
+/** AAD of an envelope: lp(PROTOCOL envelope) ‖ lp(kind) ‖ lp(sessionId) ‖ lp(u64be(seq)). */
 export function envelopeAad(kind: EnvelopeKind, sessionId: string, seq: number): Uint8Array {
   return fields(`${PROTOCOL} envelope`, kind, sessionId, u64(seq));
 }
@@ -262,5 +282,7 @@ export interface InnerRequest { method: string; path: string; headers?: Record<s
 /** Inner response: `body` when the route answered JSON, `bodyBase64` (base64url) otherwise. */
 export interface InnerResponse { status: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string }
 
+/** UTF-8 JSON bytes of a value (inner requests and responses). */
 export const encodeJson = (v: unknown): Uint8Array => utf8(JSON.stringify(v));
+/** Parses UTF-8 JSON bytes; throws on invalid UTF-8 or JSON. */
 export const decodeJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b));
