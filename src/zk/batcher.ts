@@ -1,6 +1,7 @@
 /**
- * Collects concurrent login verifications into batches (Groth16Verifier.verifyBatch: one random
- * linear combination, n + 3 Miller loops and one final exponentiation instead of 3n and n).
+ * Collects concurrent login verifications into batches (Groth16Verifier.verifyBatch, run as the
+ * pool task 'zk.verifyBatch' of worker.ts: one random linear combination, n + 3 Miller loops and
+ * one final exponentiation instead of 3n and n).
  *
  * Policy: a proof waits at most `maxWaitMs` for company, or less if `maxBatch` proofs are queued;
  * at most `maxInFlight` batches run at once (one per worker thread). While every worker is busy,
@@ -8,6 +9,7 @@
  * pays only `maxWaitMs` of latency. A batch whose equation fails is re-checked proof by proof (in
  * the verifier), so one bad proof never rejects the others.
  */
+/** Verifies one batch; resolves to one verdict per item, in order (rejects only on infrastructure errors). */
 export type BatchRunner = (items: Array<{ proof: unknown; publicSignals: bigint[] }>) => Promise<boolean[]>;
 
 interface Pending {
@@ -17,12 +19,20 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** Batching policy: largest batch, longest wait in ms, most batches running at once. */
 export interface BatcherOptions {
   maxBatch: number;
   maxWaitMs: number;
   maxInFlight: number;
 }
 
+/**
+ * Batches proofs for a {@link BatchRunner}; `verify` has the ProofVerifier shape of service.ts (policy: module header).
+ *
+ * @example
+ * const batcher = new VerifyBatcher((items) => pool.run('zk.verifyBatch', { vkSha256, items }), { maxBatch: 32, maxWaitMs: 2, maxInFlight: pool.threads });
+ * const ok = await batcher.verify(proof, publicSignals);
+ */
 export class VerifyBatcher {
   readonly #run: BatchRunner;
   readonly #opts: BatcherOptions;
@@ -38,7 +48,10 @@ export class VerifyBatcher {
     this.#opts = { ...opts, maxBatch: Math.max(1, opts.maxBatch), maxInFlight: Math.max(1, opts.maxInFlight) };
   }
 
-  /** Resolves to the verdict for this proof (false for any invalid or malformed proof). */
+  /**
+   * Resolves to the verdict for this proof (false for any invalid or malformed proof). Rejects when
+   * the batcher is closed or the batch runner fails.
+   */
   verify(proof: unknown, publicSignals: bigint[]): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error('verifier batcher is closed'));
     return new Promise<boolean>((resolve, reject) => {
@@ -76,7 +89,7 @@ export class VerifyBatcher {
       });
   }
 
-  /** Rejects queued work; batches already running finish. */
+  /** Rejects queued work (and every later verify); batches already running finish. */
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
