@@ -6,6 +6,7 @@
  */
 import type { Queryable } from '../store/index.ts';
 
+/** A zk_challenges row joined with its user's commitment. */
 export type ChallengeRow = {
   challenge_id: string;
   username: string;
@@ -18,13 +19,16 @@ export type ChallengeRow = {
   commitment: string | null;
 };
 
+/** The zk statements; each takes the store or a transaction and propagates store errors. */
 export const zkRepo = {
+  /** Inserts a user; a taken username rejects with a unique violation. */
   async insertUser(db: Queryable, username: string, commitment: string): Promise<{ created_at: Date }> {
     const rows = await db.query<{ created_at: Date }>(
       'INSERT INTO zk_users (username, commitment) VALUES ($1, $2) RETURNING created_at', [username, commitment]);
     return rows[0]!;
   },
 
+  /** Inserts a challenge expiring `ttlSeconds` from now (database clock); returns its expiry. */
   async insertChallenge(db: Queryable, c: Omit<ChallengeRow, 'commitment'>, ttlSeconds: number): Promise<{ expires_at: Date }> {
     const rows = await db.query<{ expires_at: Date }>(
       `INSERT INTO zk_challenges (challenge_id, username, purpose, challenge, session_key_hash, session_key_thumbprint, new_commitment, expires_at)
@@ -59,6 +63,7 @@ export const zkRepo = {
     return rows[0];
   },
 
+  /** Deletes challenges expired for more than a minute; returns how many. */
   async sweepExpired(db: Queryable): Promise<number> {
     return (await db.query("DELETE FROM zk_challenges WHERE expires_at < now() - interval '1 minute' RETURNING 1")).length;
   },
