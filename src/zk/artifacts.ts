@@ -10,12 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { AppError } from '../errors.ts';
 import { DOMAIN_COMMIT_LABEL, DOMAIN_LOGIN_LABEL, FIELD_MODULUS, ROTATE_LABEL, SALT_LABEL, SESSION_KEY_LABEL } from './poseidon.ts';
 
+/** circuits/artifacts of the repository, resolved from this file. */
 export const DEFAULT_ARTIFACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'circuits', 'artifacts');
+/** The artifacts served at /v1/zk/circuit/{name}. */
 export const PUBLISHED = ['login.wasm', 'login.zkey', 'verification_key.json'] as const;
+/** One of {@link PUBLISHED}. */
 export type ArtifactName = (typeof PUBLISHED)[number];
 
+/** A loaded artifact: bytes, hex SHA-256 and size. */
 export interface Artifact { name: ArtifactName; sha256: string; size: number; bytes: Uint8Array }
 
+/** The body of GET /v1/zk/circuit: circuit shape, domain labels, artifact digests, ceremony provenance. */
 export interface CircuitInfo {
   protocol: 'groth16';
   curve: 'bn128';
@@ -28,6 +33,11 @@ export interface CircuitInfo {
   challengeTtlSeconds: number;
 }
 
+/**
+ * Reads and checks every published artifact of `dir`.
+ *
+ * @throws AppError `internal` when an artifact does not match SHA256SUMS; fs errors when a file is missing.
+ */
 export function loadArtifacts(dir = DEFAULT_ARTIFACTS_DIR): Map<ArtifactName, Artifact> {
   const sums = new Map<string, string>();
   for (const line of readFileSync(join(dir, 'SHA256SUMS'), 'utf8').split('\n')) {
@@ -44,6 +54,7 @@ export function loadArtifacts(dir = DEFAULT_ARTIFACTS_DIR): Map<ArtifactName, Ar
   return out;
 }
 
+/** Builds the {@link CircuitInfo}; ceremony.json, when present and readable, fills `ceremony`. */
 export function circuitInfo(artifacts: Map<ArtifactName, Artifact>, challengeTtlSeconds: number, dir = DEFAULT_ARTIFACTS_DIR): CircuitInfo {
   let ceremony: CircuitInfo['ceremony'] = { local: false };
   try {
