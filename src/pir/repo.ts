@@ -9,6 +9,7 @@ import type { Queryable } from '../store/index.ts';
 /** Bytes per stored chunk of records or hint. */
 export const BLOB_CHUNK = 4 * 1024 * 1024;
 
+/** A pir_databases row (`params` is the PirParams JSON). */
 export type PirVersionRow = {
   name: string;
   version: number;
@@ -22,6 +23,7 @@ export type PirVersionRow = {
   purged_at: Date | null;
 };
 
+/** A version to insert: its records and hint bytes with their SHA-256 digests. */
 export interface NewPirVersion {
   name: string;
   params: string;
@@ -41,6 +43,7 @@ async function insertChunks(db: Queryable, name: string, version: number, kind: 
   }
 }
 
+/** The pir statements; each takes the store or a transaction and propagates store errors. */
 export const pirRepo = {
   /** Inserts the next version of `name` with its blobs and retires the older ones (one transaction). */
   async insertVersion(db: Queryable, v: NewPirVersion): Promise<PirVersionRow> {
@@ -65,6 +68,11 @@ export const pirRepo = {
       [name, graceSeconds]);
   },
 
+  /**
+   * Reassembles a stored blob of `totalBytes` from its chunks, one query per chunk.
+   *
+   * @throws Error when a chunk is missing, empty or overruns `totalBytes`.
+   */
   async blob(db: Queryable, name: string, version: number, kind: 'records' | 'hint', totalBytes: number): Promise<Uint8Array> {
     const out = new Uint8Array(totalBytes);
     let off = 0;
