@@ -25,6 +25,7 @@ const enc = new TextEncoder();
 /** Domain label (first field) and FIPS 204 context string of the config signature. */
 export const PIR_CONFIG_LABEL = 'pqzk pir config v1';
 export const PIR_CONFIG_CONTEXT = enc.encode(PIR_CONFIG_LABEL);
+/** The only accepted signature algorithm of a PIR config. */
 export const PIR_IDENTITY_ALGORITHM = 'ML-DSA-65';
 
 /** The config as sent on the wire (openapi.yaml `PirConfig`). */
@@ -43,6 +44,7 @@ export interface PirConfigJson {
   signature: string;
 }
 
+/** A config before signing (the input of {@link pirConfigSignedMessage}). */
 export type UnsignedPirConfig = Omit<PirConfigJson, 'signature'>;
 
 /**
