@@ -5,11 +5,15 @@ import { openPostgres } from './postgres.ts';
 import { migrate } from './migrate.ts';
 import type { Store } from './store.ts';
 
+/** The store interface and helpers (store.ts), the migration runner (migrate.ts). */
 export type { Store, Queryable, Row } from './store.ts';
 export { isUniqueViolation, isForeignKeyViolation } from './store.ts';
 export { migrate } from './migrate.ts';
 
-/** Opens the configured store and applies pending migrations. */
+/**
+ * Opens the configured store (PostgreSQL when `databaseUrl` is set, else PGlite in dataDir/pglite)
+ * and applies pending migrations; rejects, with the store closed, when a migration fails.
+ */
 export async function openStore(opts: { dataDir: string; databaseUrl?: string | undefined; pgPoolMax?: number }): Promise<Store> {
   let store: Store;
   if (opts.databaseUrl) {
