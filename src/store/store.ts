@@ -6,18 +6,26 @@
  */
 import { AppError } from '../errors.ts';
 
+/** A result row, column name to value. */
 export type Row = Record<string, unknown>;
 
+/** Anything that runs SQL: the store itself or a transaction. */
 export interface Queryable {
+  /**
+   * Runs one parameterized statement ($1, $2, …); resolves to its rows.
+   * @throws AppError `invalid_input` (NUL in a text parameter), `store_unavailable` (database unreachable), engine errors.
+   */
   query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
+/** A store engine (see the module header); open one with openStore (index.ts). */
 export interface Store extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction (BEGIN … COMMIT; ROLLBACK on throw). */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** True when the engine answers a trivial query. Never throws. */
   ping(): Promise<boolean>;
+  /** Closes the engine (pool or PGlite instance). */
   close(): Promise<void>;
 }
 
