@@ -10,8 +10,10 @@ import type { Store } from './store.ts';
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 const LOCK_KEY = 0x7071_7a6b; // 'pqzk'
 
+/** One migration file: number, file name, SQL and its SHA-256 checksum. */
 export interface Migration { version: number; name: string; sql: string; checksum: string }
 
+/** The migration files of ./migrations, in order. */
 export function listMigrations(): Migration[] {
   return readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
