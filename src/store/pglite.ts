@@ -2,6 +2,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { assertStorableParams, type Queryable, type Row, type Store } from './store.ts';
 
+/** Opens PGlite with its files in `dir` (in memory when undefined). */
 export async function openPglite(dir: string | undefined): Promise<Store> {
   // undefined = in memory (tests); otherwise a directory that survives restarts.
   const db = dir === undefined ? new PGlite() : new PGlite(dir);
