@@ -13,9 +13,13 @@ import { assertStorableParams, type Queryable, type Row, type Store } from './st
 // int8 and numeric come back as strings by default; the schema uses them only for counters that fit.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** Bound on connecting or waiting for a pooled client, ms. */
 export const CONNECT_TIMEOUT_MS = 3000;
+/** Server-side statement_timeout, ms. */
 export const STATEMENT_TIMEOUT_MS = 8000;
+/** Client-side bound on waiting for an answer, ms. */
 export const QUERY_TIMEOUT_MS = 10_000;
+/** Bound on the ready probe, ms. */
 export const PING_TIMEOUT_MS = 2000;
 
 // 57014: statement_timeout (or a cancel); 55P03: lock_not_available. Both say "busy, retry", not "bad request".
@@ -38,6 +42,7 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Opens a pg pool of at most `opts.max` clients on `url`. Connection failures surface later, per query, as `store_unavailable`. */
 export async function openPostgres(url: string, opts: { max: number }): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: url,
