@@ -8,11 +8,13 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import { base64urlEncode, constantTimeEqual, getBackend } from '../crypto/index.ts';
 
+/** Who made a request (req.principal): nobody, the admin, or a tenant with its token id and optional cnf thumbprint. */
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'admin' }
   | { kind: 'tenant'; tenantId: string; tokenId: string; confirmation?: string | undefined };
 
+/** One OpenAPI security requirement object: scheme name to scopes ({} = public). */
 export type SecurityRequirement = Record<string, string[]>;
 
 /** Verifies tenant access tokens; provided by the token service. Throws AppError('unauthorized'). */
@@ -71,6 +73,11 @@ function bearer(req: FastifyRequest): string | undefined {
   return m[1];
 }
 
+/**
+ * Builds, per operation's `security`, an onRequest hook that sets req.principal.
+ *
+ * @throws AppError `unauthorized` (missing, malformed, invalid or wrongly bound token), `forbidden` (valid token of the wrong scheme).
+ */
 export function makeAuthenticator(opts: { adminToken: string; tokens: () => AccessTokenVerifier | undefined }) {
   return (security: SecurityRequirement[]) => {
     const schemes = new Set(security.flatMap((req) => Object.keys(req)));
