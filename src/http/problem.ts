@@ -59,6 +59,7 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal', 'internal error');
 }
 
+/** Sends `err` as problem+json, with Retry-After (extra.retryAfter) and WWW-Authenticate (401) headers. */
 export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
   const problem = toProblem(err);
   const retryAfter = err.extra?.retryAfter;
@@ -67,6 +68,7 @@ export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
   return reply.code(err.status).type('application/problem+json').serializer(JSON.stringify).send(problem);
 }
 
+/** The fastify error handler: maps any error to its problem (toAppError) and logs unexpected 500s. */
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appErr = toAppError(err);
   if (appErr.status >= 500 && appErr.code === 'internal') req.log.error({ err }, 'unhandled error');
