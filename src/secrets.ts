@@ -9,6 +9,7 @@ import { ConfigError, type Config } from './config.ts';
 import { AppError } from './errors.ts';
 import { base64urlEncode, getBackend } from './crypto/index.ts';
 
+/** The process secrets: the 32-byte master key and the admin token. */
 export interface Secrets {
   masterKey: Uint8Array;
   adminToken: string;
@@ -37,6 +38,11 @@ function readOrCreate(path: string, generate: () => string, log: Logger, what: s
   return readFileSync(path, 'utf8').trim();
 }
 
+/**
+ * Reads the master key and admin token, generating missing files (mode 0600).
+ *
+ * @throws ConfigError when the master key file is not 32 base64url bytes or the admin token is shorter than 32 characters.
+ */
 export function loadSecrets(config: Config, log: Logger): Secrets {
   const encoded = readOrCreate(config.masterKeyFile, () => randomToken(MASTER_KEY_BYTES), log, 'master key');
   const masterKey = new Uint8Array(Buffer.from(encoded, 'base64url'));
