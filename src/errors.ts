@@ -24,8 +24,10 @@ export const ERRORS = {
   store_unavailable: { status: 503, title: 'Store Unavailable' },
 } as const;
 
+/** A stable error code (a key of the registry above). */
 export type ErrorCode = keyof typeof ERRORS;
 
+/** The problem `type` URI of a code, `urn:pqzk:problem:<code>`. */
 export const problemType = (code: ErrorCode): string => `urn:pqzk:problem:${code}`;
 
 /** Base error: a stable code, an HTTP status and a detail that is safe to show a client. */
@@ -67,6 +69,7 @@ export class DecryptionError extends AppError {
   }
 }
 
+/** An RFC 9457 problem object as the service sends it, with the pqzk `code` and any extra members. */
 export interface Problem {
   type: string;
   title: string;
@@ -76,6 +79,7 @@ export interface Problem {
   [member: string]: unknown;
 }
 
+/** The problem object of an error (extra members first, so they never override the standard ones). */
 export const toProblem = (err: AppError): Problem => ({
   ...err.extra,
   type: problemType(err.code),
