@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Registers GET /metrics and the hooks that count requests; `gauges` is read on every scrape. */
 export function registerMetrics(app: FastifyInstance, gauges: () => Record<string, number>): void {
   const counts = new Map<string, number>();
   const hist = new Map<string, { buckets: number[]; sum: number; count: number }>();
