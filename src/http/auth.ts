@@ -40,7 +40,7 @@ export function isAdminToken(presented: string, adminToken: string): boolean {
 /**
  * Session binding of access tokens (docs/PROTOCOL.md "Token binding"). A token with cnf {skt} is
  * accepted only on an inner request of an encrypted session whose X-Wing client public key hashes
- * to skt. The envelope runner (src/kex/routes.ts) tells this hook which session an inner request
+ * to skt. The envelope runner (src/kex/runner.ts) tells this hook which session an inner request
  * belongs to with an internal header `x-pqzk-session-binding: <secret>.<thumbprint>`, where
  * <secret> is a random value drawn once per process and never sent anywhere: an outer client
  * cannot produce it. The hook checks it in constant time and deletes the header; an outer request
