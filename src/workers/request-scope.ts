@@ -21,7 +21,7 @@
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { principalKey } from './scheduler.ts';
+import { principalKey } from './principal.ts';
 
 export interface RequestScope {
   /** principalKey(…): `tenant:<id>`, `admin`, `anon:<prefix>`, or e.g. `system` for background work. */

@@ -7,9 +7,10 @@
  *   a virtual clock; the head of its queue starts at max(V, finish of its previous job), a job
  *   advances the principal's clock by cost / weight, and the scheduler always dispatches the head
  *   with the smallest start tag (ties: smaller finish tag, then arrival). V is the start tag of the
- *   last dispatched job (the largest finish tag once nothing is queued or running). A principal that arrives while another has 100 expensive jobs queued starts
- *   at V, before all of them: it waits for at most about one job (the one whose start tag equals V),
- *   plus whatever is already running. Idle principals earn no credit.
+ *   last dispatched job (the largest finish tag once nothing is queued or running). A principal
+ *   that arrives while another has 100 expensive jobs queued starts at V, before all of them: it
+ *   waits for at most about one job (the one whose start tag equals V), plus whatever is already
+ *   running. Idle principals earn no credit.
  * - **Non-preemptive long jobs cannot take every thread.** A job longer than `longJobSeconds` may
  *   only run while fewer than `concurrency − reservedThreads` long jobs run, so `reservedThreads`
  *   (default 1 when there are ≥ 2 threads) always frees within `longJobSeconds` for short work:
@@ -33,190 +34,27 @@
  *
  * Pure logic: the clock is injected (`now`, ms); no timers are needed (dispatch happens on submit
  * and on completion). Costs are CPU-seconds; times (deadlines, clock) are milliseconds.
- * The only `node:` import is `node:net` (isIP) for `principalKey`; server-only module.
+ * Principal keys (`principalKey`, re-exported) are in src/workers/principal.ts.
  */
-import { isIP } from 'node:net';
 import { AppError } from '../errors.ts';
-import type { Principal } from '../http/auth.ts';
+import type { BatchAdmission, Estimate, Job, PrincipalStats, SchedulerOptions, SchedulerStats, SettledInfo } from './scheduler-types.ts';
 
-// ------------------------------------------------------------------------------------ principal keys
-
-/**
- * The address prefix an anonymous client is accounted under: IPv4 /24 (`203.0.113.0/24`), IPv6 /64
- * (`2001:db8:1:2::/64`); IPv4-mapped IPv6 counts as IPv4. Anything unparseable is `unknown`.
- */
-export function addressPrefix(ip: string | undefined): string {
-  if (!ip) return 'unknown';
-  let a = ip.trim();
-  const zone = a.indexOf('%');
-  if (zone >= 0) a = a.slice(0, zone);
-  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
-  if (mapped) a = mapped[1]!;
-  const kind = isIP(a);
-  if (kind === 4) {
-    const p = a.split('.');
-    return `${Number(p[0])}.${Number(p[1])}.${Number(p[2])}.0/24`;
-  }
-  if (kind === 6) {
-    const groups = expandIpv6(a);
-    if (!groups) return 'unknown';
-    return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
-  }
-  return 'unknown';
-}
-
-/** Eight 16-bit groups of a valid IPv6 address (isIP already said it is one). */
-function expandIpv6(a: string): number[] | undefined {
-  let s = a.toLowerCase();
-  const tail: number[] = [];
-  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4) {
-    const b = v4.slice(1, 5).map(Number);
-    tail.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
-    s = s.slice(0, v4.index);
-    if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
-  }
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
-  const dbl = s.indexOf('::');
-  let groups: number[];
-  if (dbl >= 0) {
-    const head = parse(s.slice(0, dbl));
-    const rest = parse(s.slice(dbl + 2));
-    const fill = 8 - head.length - rest.length - tail.length;
-    if (fill < 0) return undefined;
-    groups = [...head, ...new Array<number>(fill).fill(0), ...rest, ...tail];
-  } else {
-    groups = [...parse(s), ...tail];
-  }
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
-}
-
-/**
- * The scheduler's (and the budget's) key for a request: `tenant:<id>`, `admin`, or
- * `anon:<prefix>` (see addressPrefix) for everyone else, keyed by the client address.
- */
-export function principalKey(principal: Principal | null | undefined, ip: string | undefined): string {
-  if (principal?.kind === 'tenant') return `tenant:${principal.tenantId}`;
-  if (principal?.kind === 'admin') return 'admin';
-  return `anon:${addressPrefix(ip)}`;
-}
-
-// ------------------------------------------------------------------------------------ types
-
-export interface Job<T> {
-  /** principalKey(…) of whoever asked for the work; background work uses e.g. 'system'. */
-  principal: string;
-  /** Estimated CPU-seconds (cost model). */
-  cost: number;
-  /** Absolute time (ms, the scheduler's clock) by which the result is wanted; absent = none. */
-  deadline?: number | undefined;
-  /** The client went away: drop the job if it has not started. */
-  signal?: AbortSignal | undefined;
-  /** The work itself (e.g. () => piscina.run(task)); called at most once. */
-  run: () => Promise<T>;
-}
-
-export interface SchedulerOptions {
-  /** Jobs running at once (= worker threads). */
-  concurrency: number;
-  /** Clock in ms (default Date.now). */
-  now?: () => number;
-  /** Most jobs queued (not running) at once, over all principals (default 10,000). */
-  maxQueuedJobs?: number;
-  /** Most CPU-seconds queued at once, over all principals (default: no cap beyond deadlines). */
-  maxQueuedSeconds?: number;
-  /** Jobs estimated longer than this are "long" (default 0.05 s). */
-  longJobSeconds?: number;
-  /** Threads long jobs may not occupy (default 1 if concurrency ≥ 2, else 0; at most concurrency − 1). */
-  reservedThreads?: number;
-  /** Weighted fair share (default 1 for everyone). Read once per principal while it is active. */
-  weight?: (principal: string) => number;
-  /**
-   * A queued job that has not started `expireGraceMs` after its deadline is dropped (refused) instead
-   * of run (default 0: at the deadline; Infinity: never). Admission cannot foresee work that other
-   * principals submit later and that the fair order serves first, so an admitted job can start late.
-   */
-  expireGraceMs?: number;
-  /** Upper bound of retryAfter, seconds (default 60). */
-  maxRetryAfterSeconds?: number;
-  /** Called when a job leaves the scheduler (ran, failed, refused at dispatch, cancelled): metrics, cost feedback. */
-  onSettled?: (info: SettledInfo) => void;
-}
-
-export interface SettledInfo {
-  principal: string;
-  cost: number;
-  outcome: 'ok' | 'error' | 'cancelled' | 'expired';
-  /** ms between submit and start (or drop). */
-  queuedMs: number;
-  /** ms the job ran (0 if it never started). */
-  runMs: number;
-}
-
-export interface PrincipalStats { principal: string; queuedJobs: number; queuedSeconds: number; running: number }
-
-export interface SchedulerStats {
-  concurrency: number;
-  running: number;
-  runningLong: number;
-  queuedJobs: number;
-  queuedSeconds: number;
-  /** Principals with queued or running work. */
-  activePrincipals: number;
-  /** Cumulative counters since creation. */
-  admitted: number;
-  refusedDeadline: number;
-  refusedCapacity: number;
-  cancelled: number;
-  expired: number;
-  completed: number;
-  /** The principals with the most queued CPU-seconds (at most `top`). */
-  top: PrincipalStats[];
-}
-
-export interface Estimate {
-  /** Estimated ms until the job would start (0: at once). */
-  waitMs: number;
-  /** Estimated completion, ms on the scheduler's clock. */
-  completion: number;
-  startsAtOnce: boolean;
-}
-
-export interface BatchAdmission<T> {
-  /** One promise per admitted item, in order (items [0, results.length)). Already marked handled. */
-  results: Array<Promise<T>>;
-  /** The first refused item and why; every later item was refused with it (not submitted). */
-  refused?: { index: number; error: AppError } | undefined;
-}
+export { addressPrefix, principalKey } from './principal.ts';
+export type * from './scheduler-types.ts';
 
 // ------------------------------------------------------------------------------------ internals
 
 interface Entry {
-  seq: number;
-  p: PState;
-  cost: number;
-  long: boolean;
-  deadline: number;
-  signal: AbortSignal | undefined;
-  run: () => Promise<unknown>;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  onAbort: (() => void) | undefined;
-  submittedAt: number;
-  startedAt: number;
-  state: 'queued' | 'running' | 'done';
+  seq: number; p: PState; cost: number; long: boolean; deadline: number; signal: AbortSignal | undefined;
+  run: () => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void; onAbort: (() => void) | undefined;
+  submittedAt: number; startedAt: number; state: 'queued' | 'running' | 'done';
 }
 
 interface PState {
-  key: string;
-  weight: number;
-  queue: Entry[];
-  /** Index of the head in `queue` (entries before it are gone). */
-  head: number;
-  queuedSeconds: number;
-  queuedLongSeconds: number;
-  running: Set<Entry>;
+  key: string; weight: number;
+  /** FIFO; `head` indexes its first live entry. */
+  queue: Entry[]; head: number;
+  queuedSeconds: number; queuedLongSeconds: number; running: Set<Entry>;
   /** Virtual finish tag of the last job dispatched. */
   lastFinish: number;
 }
@@ -262,11 +100,7 @@ export class FairScheduler {
 
   /** Queues `job`; the promise rejects at once with AppError('overloaded') when it cannot meet its deadline. */
   submit<T>(job: Job<T>): Promise<T> {
-    try {
-      return this.#admit(job, undefined) as Promise<T>;
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    try { return this.#admit(job, undefined) as Promise<T>; } catch (err) { return Promise.reject(err); }
   }
 
   /**
@@ -526,10 +360,7 @@ export class FairScheduler {
     this.#counters.cancelled++;
     this.#settle(e, outcome, this.#now());
     e.reject(err);
-    if (this.#queuedJobs === 0 && this.#running === 0) this.#virtual = Math.max(this.#virtual, this.#maxFinish);
-    this.#forgetIdle();
-    // A dropped head may unblock nothing new (threads are not freed), but keep the invariant simple.
-    this.#dispatch();
+    this.#dispatch(); // resets V and forgets idle principals when this was the last queued job
   }
 
   #settle(e: Entry, outcome: SettledInfo['outcome'], now: number): void {
@@ -551,14 +382,6 @@ export class FairScheduler {
   }
 }
 
-function sanitizeCost(cost: number): number {
-  return Number.isFinite(cost) && cost >= 0 ? cost : 0.001;
-}
-
-function sanitizeWeight(w: number): number {
-  return Number.isFinite(w) && w > 0 ? w : 1;
-}
-
-function cancelledError(): AppError {
-  return new AppError('overloaded', 'the request went away before its work started', { retryAfter: 1, cancelled: true });
-}
+const sanitizeCost = (cost: number): number => (Number.isFinite(cost) && cost >= 0 ? cost : 0.001);
+const sanitizeWeight = (w: number): number => (Number.isFinite(w) && w > 0 ? w : 1);
+const cancelledError = (): AppError => new AppError('overloaded', 'the request went away before its work started', { retryAfter: 1, cancelled: true });
