@@ -28,6 +28,9 @@ const schema = {
     PREKEY_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
     SESSION_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
     KEX_GRANT_KEY_SECONDS: { type: 'integer', minimum: 5, maximum: 86400, default: 60 },
+    KEX_MAX_SESSIONS_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 10000000, default: 1000 },
+    KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
+    KEX_MAX_INNER_RESPONSE_BYTES: { type: 'integer', minimum: 1024, maximum: 67108864, default: 262144 },
     ZK_CHALLENGE_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 3600, default: 120 },
     ZK_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 3600, default: 900 },
     ZK_REGISTER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
@@ -37,6 +40,15 @@ const schema = {
     PIR_MAX_DB_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 67108864 },
     PIR_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 600 },
     PIR_INLINE_SCAN_BYTES: { type: 'integer', minimum: 0, maximum: 1073741824, default: 4194304 },
+    SCHED_DEADLINE_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 5000 },
+    SCHED_EXPIRE_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
+    SCHED_LONG_TASK_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 50 },
+    SCHED_RESERVED_THREADS: { type: 'integer', minimum: 0, maximum: 255, default: 1 },
+    SCHED_MAX_QUEUED_CPU_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 0 },
+    COST_CALIBRATE_MS: { type: 'integer', minimum: 0, maximum: 5000, default: 250 },
+    ANON_CPU_MS_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 3600000, default: 6000 },
+    ANON_CPU_BURST_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    ANON_BUDGET_MAX_PREFIXES: { type: 'integer', minimum: 1, maximum: 10000000, default: 50000 },
   },
 } as const;
 
@@ -68,6 +80,12 @@ export interface Config {
   sessionTtlSeconds: number;
   /** kex: rotation period of each instance's ephemeral grant key (bounds multi-instance erasure delay). */
   kexGrantKeySeconds: number;
+  /** kex: live sessions one client address prefix may hold on one instance (429 beyond). */
+  kexMaxSessionsPerAddress: number;
+  /** kex: live sessions one instance may hold (503 beyond). */
+  kexMaxSessions: number;
+  /** kex: largest inner response an envelope carries back (a 413 problem inside the envelope beyond). */
+  kexMaxInnerResponseBytes: number;
   /** zk: lifetime of a login challenge. */
   zkChallengeTtlSeconds: number;
   /** zk: lifetime of the access token a ZK login issues. */
@@ -86,6 +104,24 @@ export interface Config {
   pirGraceSeconds: number;
   /** pir: databases up to this many matrix bytes are scanned on the event loop; larger ones in the worker pool. */
   pirInlineScanBytes: number;
+  /** scheduler: deadline of a request's CPU work, ms from its arrival (admission refuses what cannot meet it). */
+  schedDeadlineMs: number;
+  /** scheduler: queued work not started this long after its deadline is dropped (503) instead of run. */
+  schedExpireGraceMs: number;
+  /** scheduler: tasks estimated longer than this are "long" and may not occupy the reserved threads. */
+  schedLongTaskMs: number;
+  /** scheduler: threads long tasks may not occupy (clamped to workers − 1). */
+  schedReservedThreads: number;
+  /** scheduler: most estimated CPU-ms queued over all principals; 0 = no cap beyond deadlines. */
+  schedMaxQueuedCpuMs: number;
+  /** cost model: start-up calibration budget in ms; 0 = use the default table unscaled. */
+  costCalibrateMs: number;
+  /** anonymous CPU budget per address prefix (/24, /64), CPU-ms per minute; 0 disables the budget. */
+  anonCpuMsPerMinute: number;
+  /** anonymous CPU budget: bucket capacity (what a quiet prefix may spend at once), CPU-ms. */
+  anonCpuBurstMs: number;
+  /** anonymous CPU budget: most address prefixes tracked (least recently used forgotten beyond). */
+  anonBudgetMaxPrefixes: number;
 }
 
 export class ConfigError extends Error {
@@ -100,9 +136,13 @@ interface RawEnv {
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
   BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
+  KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
   PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
+  SCHED_DEADLINE_MS: number; SCHED_EXPIRE_GRACE_MS: number; SCHED_LONG_TASK_MS: number; SCHED_RESERVED_THREADS: number;
+  SCHED_MAX_QUEUED_CPU_MS: number; COST_CALIBRATE_MS: number;
+  ANON_CPU_MS_PER_MINUTE: number; ANON_CPU_BURST_MS: number; ANON_BUDGET_MAX_PREFIXES: number;
 }
 
 /** Reads and validates the configuration; throws ConfigError with a one-line message. */
@@ -137,6 +177,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     prekeyGraceSeconds: raw.PREKEY_GRACE_SECONDS,
     sessionTtlSeconds: raw.SESSION_TTL_SECONDS,
     kexGrantKeySeconds: raw.KEX_GRANT_KEY_SECONDS,
+    kexMaxSessionsPerAddress: raw.KEX_MAX_SESSIONS_PER_ADDRESS,
+    kexMaxSessions: raw.KEX_MAX_SESSIONS,
+    kexMaxInnerResponseBytes: raw.KEX_MAX_INNER_RESPONSE_BYTES,
     zkChallengeTtlSeconds: raw.ZK_CHALLENGE_TTL_SECONDS,
     zkTokenTtlSeconds: raw.ZK_TOKEN_TTL_SECONDS,
     zkRegisterPerMinute: raw.ZK_REGISTER_PER_MINUTE,
@@ -146,5 +189,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pirMaxDbBytes: raw.PIR_MAX_DB_BYTES,
     pirGraceSeconds: raw.PIR_GRACE_SECONDS,
     pirInlineScanBytes: raw.PIR_INLINE_SCAN_BYTES,
+    schedDeadlineMs: raw.SCHED_DEADLINE_MS,
+    schedExpireGraceMs: raw.SCHED_EXPIRE_GRACE_MS,
+    schedLongTaskMs: raw.SCHED_LONG_TASK_MS,
+    schedReservedThreads: raw.SCHED_RESERVED_THREADS,
+    schedMaxQueuedCpuMs: raw.SCHED_MAX_QUEUED_CPU_MS,
+    costCalibrateMs: raw.COST_CALIBRATE_MS,
+    anonCpuMsPerMinute: raw.ANON_CPU_MS_PER_MINUTE,
+    anonCpuBurstMs: raw.ANON_CPU_BURST_MS,
+    anonBudgetMaxPrefixes: raw.ANON_BUDGET_MAX_PREFIXES,
   };
 }
