@@ -16,12 +16,19 @@ import type { AppContext, CapabilityOptions } from './context.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createWorkerPool, type WorkerPool } from './workers/pool.ts';
+import { createAdmission, createAnonymousBudget, budgetGauges } from './workers/admission.ts';
+import { calibrate, createCostModel } from './workers/cost.ts';
+import { registerRequestScope } from './workers/request-scope.ts';
+import { configureAddressPrefixes } from './workers/principal.ts';
+import { availableParallelism } from 'node:os';
 import { getBackend } from './crypto/index.ts';
 import { AppError } from './errors.ts';
 import { errorHandler, sendProblem, toAppError } from './http/problem.ts';
 import { allowedMethods, assertAllBound, bindOperations, loadSpec, subSpec } from './http/openapi.ts';
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
 import { registerMetrics } from './http/metrics.ts';
+import { registerAccessLog } from './http/access-log.ts';
+import { assertJsonDepth } from './http/json.ts';
 import { capabilities } from './capabilities.ts';
 
 /** Paths the logger must never print (secrets in headers and bodies). */
@@ -56,6 +63,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // One line per request from src/http/access-log.ts instead of fastify's two (probes and refusals summed).
+    disableRequestLogging: true,
     // Behind a load balancer, client addresses (rate limits, logs) come from X-Forwarded-For only if trusted.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     forceCloseConnections: 'idle',
@@ -66,10 +75,31 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     frameworkErrors: (error, _req, reply) => { sendProblem(reply, toAppError(error)); },
   });
   app.setValidatorCompiler(validatorCompiler());
+  // JSON bodies: fastify's own parser (prototype-poisoning checks) after a linear depth scan, so a
+  // deeply nested body is a 400 before anything recursive (validation, serializers) sees it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    try {
+      assertJsonDepth(body as string, 'body');
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
 
   const secrets = opts.secrets ?? loadSecrets(config, app.log);
   const store = opts.store ?? await openStore(config);
-  const pool = opts.pool ?? createWorkerPool({ threads: config.workers, maxQueue: config.workerQueue, cryptoBackend: config.cryptoBackend });
+  configureAddressPrefixes(config.anonPrefixV4, config.anonPrefixV6);
+  // CPU cost model, scaled to this machine by a short start-up calibration (COST_CALIBRATE_MS, 0 = table as is).
+  const backend = getBackend(config.cryptoBackend);
+  const calibration = config.costCalibrateMs > 0 ? calibrate({ backend, budgetMs: config.costCalibrateMs }) : undefined;
+  const costs = createCostModel({ backend: config.cryptoBackend, ...(calibration ? { calibration } : {}) });
+  if (calibration) app.log.info({ factor: calibration.factor, elapsedMs: Math.round(calibration.elapsedMs) }, 'cost model calibrated');
+  const threads = opts.pool?.threads ?? config.workers ?? availableParallelism();
+  const admission = createAdmission({ threads, costs, config });
+  const pool = opts.pool ?? createWorkerPool({ threads, maxQueue: config.workerQueue, cryptoBackend: config.cryptoBackend, admission });
   const ownsStore = !opts.store;
   const ownsPool = !opts.pool;
   app.addHook('onClose', async () => {
@@ -78,7 +108,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   // Capabilities attach their services (keys, tokens, …) during set-up, in registry order.
-  const ctx = { config, store, pool, backend: getBackend(config.cryptoBackend), secrets, log: app.log } as AppContext;
+  const budget = createAnonymousBudget(config);
+  const ctx = { config, store, pool, backend, secrets, log: app.log, costs, budget } as AppContext;
   app.decorate('ctx', ctx);
   app.decorateRequest('principal', null as never);
 
@@ -111,7 +142,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   await app.register(swagger, { mode: 'static', specification: { document: structuredClone(spec.raw) as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  registerMetrics(app, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads }));
+  registerAccessLog(app);
+  // Anything a handler did not mark cacheable is `no-store`: key material, signatures, tokens and
+  // session answers must never sit in a shared cache.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget) }));
+  // Every request's CPU work is accounted to its principal, with a deadline (src/workers/request-scope.ts).
+  registerRequestScope(app, { deadlineMs: config.schedDeadlineMs });
 
   const authenticate = makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier });
   const bound: string[] = [];

@@ -20,7 +20,7 @@ const schema = {
     BODY_LIMIT: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 1048576 },
     RATE_LIMIT_MAX: { type: 'integer', minimum: 1, default: 6000 },
     WORKERS: { type: 'integer', minimum: 1, maximum: 256 },
-    WORKER_QUEUE: { type: 'integer', minimum: 0, maximum: 100000, default: 256 },
+    WORKER_QUEUE: { type: 'integer', minimum: 0, maximum: 100000, default: 4096 },
     PG_POOL_MAX: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
     MAX_EVENT_LOOP_DELAY_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
     TRUST_PROXY: { type: 'string', pattern: '^(false|true|[0-9]{1,2}|[0-9a-fA-F.:/, ]{2,512})$', default: 'false' },
@@ -28,6 +28,9 @@ const schema = {
     PREKEY_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
     SESSION_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
     KEX_GRANT_KEY_SECONDS: { type: 'integer', minimum: 5, maximum: 86400, default: 60 },
+    METRICS_ACCESS: { type: 'string', enum: ['admin', 'public'], default: 'admin' },
+    ANON_PREFIX_V4: { type: 'integer', minimum: 8, maximum: 32, default: 24 },
+    ANON_PREFIX_V6: { type: 'integer', minimum: 16, maximum: 128, default: 64 },
     KEX_MAX_SESSIONS_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 10000000, default: 1000 },
     KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
     KEX_MAX_INNER_RESPONSE_BYTES: { type: 'integer', minimum: 1024, maximum: 67108864, default: 262144 },
@@ -80,6 +83,12 @@ export interface Config {
   sessionTtlSeconds: number;
   /** kex: rotation period of each instance's ephemeral grant key (bounds multi-instance erasure delay). */
   kexGrantKeySeconds: number;
+  /** GET /metrics: `admin` (admin bearer token required) or `public`. */
+  metricsAccess: 'admin' | 'public';
+  /** Anonymous clients are accounted (CPU budget, fair share, session cap) by IPv4 prefixes of this length. */
+  anonPrefixV4: number;
+  /** … and by IPv6 prefixes of this length. */
+  anonPrefixV6: number;
   /** kex: live sessions one client address prefix may hold on one instance (429 beyond). */
   kexMaxSessionsPerAddress: number;
   /** kex: live sessions one instance may hold (503 beyond). */
@@ -136,7 +145,7 @@ interface RawEnv {
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
   BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
-  KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
+  METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
   PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
@@ -177,6 +186,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     prekeyGraceSeconds: raw.PREKEY_GRACE_SECONDS,
     sessionTtlSeconds: raw.SESSION_TTL_SECONDS,
     kexGrantKeySeconds: raw.KEX_GRANT_KEY_SECONDS,
+    metricsAccess: raw.METRICS_ACCESS,
+    anonPrefixV4: raw.ANON_PREFIX_V4,
+    anonPrefixV6: raw.ANON_PREFIX_V6,
     kexMaxSessionsPerAddress: raw.KEX_MAX_SESSIONS_PER_ADDRESS,
     kexMaxSessions: raw.KEX_MAX_SESSIONS,
     kexMaxInnerResponseBytes: raw.KEX_MAX_INNER_RESPONSE_BYTES,

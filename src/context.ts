@@ -12,6 +12,8 @@ import type { Secrets } from './secrets.ts';
 import type { AccessTokenVerifier } from './http/auth.ts';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { BindOptions, Handlers } from './http/openapi.ts';
+import type { CostModel } from './workers/cost.ts';
+import type { CpuBudget } from './http/budget.ts';
 
 export interface AppContext {
   config: Config;
@@ -20,6 +22,10 @@ export interface AppContext {
   backend: CryptoBackend;
   secrets: Secrets;
   log: FastifyBaseLogger;
+  /** Estimated CPU-seconds of every operation (src/workers/cost.ts), published in /v1/algorithms. */
+  costs: CostModel;
+  /** Per-address CPU budget of anonymous expensive operations; undefined when ANON_CPU_MS_PER_MINUTE=0. */
+  budget: CpuBudget | undefined;
   /** Verifies tenant access tokens; set by the token service. */
   tokenVerifier?: AccessTokenVerifier | undefined;
 }

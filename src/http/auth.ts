@@ -37,6 +37,12 @@ export function isAdminToken(presented: string, adminToken: string): boolean {
   return constantTimeEqual(digest(presented), digest(adminToken));
 }
 
+/** Whether an Authorization header is `Bearer <the admin token>` (constant time). */
+export function isAdminBearer(header: string | undefined, adminToken: string): boolean {
+  const m = typeof header === 'string' ? /^Bearer (\S{1,8192})$/.exec(header) : null;
+  return m !== null && isAdminToken(m[1]!, adminToken);
+}
+
 /**
  * Session binding of access tokens (docs/PROTOCOL.md "Token binding"). A token with cnf {skt} is
  * accepted only on an inner request of an encrypted session whose X-Wing client public key hashes

@@ -5,11 +5,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { AppError } from '../errors.ts';
+import { isAdminBearer } from './auth.ts';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Registers GET /metrics and the hooks that count requests; `gauges` is read on every scrape. */
-export function registerMetrics(app: FastifyInstance, gauges: () => Record<string, number>): void {
+/**
+ * Registers GET /metrics and the hooks that count requests; `gauges` is read on every scrape.
+ * `access: 'admin'` (the default configuration) serves it only with the admin bearer token: the
+ * figures (per-operation counts, queue depths, principals' backlogs) tell an attacker how well an
+ * attack works. `public` is for a scraper that cannot send a token, behind a private network.
+ */
+export function registerMetrics(app: FastifyInstance, opts: { access: 'admin' | 'public'; adminToken: string }, gauges: () => Record<string, number>): void {
   const counts = new Map<string, number>();
   const hist = new Map<string, { buckets: number[]; sum: number; count: number }>();
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -28,7 +35,10 @@ export function registerMetrics(app: FastifyInstance, gauges: () => Record<strin
     hist.set(op, h);
   });
 
-  app.get('/metrics', { config: { operationId: 'metrics' }, logLevel: 'warn' }, async (_req, reply) => {
+  app.get('/metrics', { config: { operationId: 'metrics' }, logLevel: 'warn' }, async (req, reply) => {
+    if (opts.access === 'admin' && !isAdminBearer(req.headers.authorization, opts.adminToken)) {
+      throw new AppError('unauthorized', '/metrics requires the admin token (METRICS_ACCESS=admin)');
+    }
     const lines: string[] = [
       '# HELP http_requests_total HTTP requests by operation and status.',
       '# TYPE http_requests_total counter',

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { FastifyInstance, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
+import { AppError } from '../errors.ts';
 import openapiGlue from 'fastify-openapi-glue';
 import type { SecurityRequirement } from './auth.ts';
 
@@ -19,6 +20,8 @@ export interface Operation {
   security: SecurityRequirement[];
   /** Vendor extensions (x-*) of the operation. */
   extensions: Record<string, unknown>;
+  /** Media types the request body may have (empty: the operation takes no body). */
+  requestMediaTypes: string[];
 }
 
 export interface Spec { raw: Record<string, unknown>; operations: Operation[] }
@@ -38,20 +41,42 @@ export function loadSpec(path: URL | string = SPEC_PATH): Spec {
         path: p,
         security: (op.security ?? raw.security) as SecurityRequirement[],
         extensions: Object.fromEntries(Object.entries(op).filter(([k]) => k.startsWith('x-'))),
+        requestMediaTypes: Object.keys((op.requestBody as { content?: object } | undefined)?.content ?? {}).map((t) => t.toLowerCase()),
       });
     }
   }
   return { raw, operations };
 }
 
+const patterns = new Map<string, RegExp>();
+/** The regular expression of a path template (`/v1/keys/{name}` → `^/v1/keys/[^/]+$`), compiled once. */
+function pathPattern(template: string): RegExp {
+  let re = patterns.get(template);
+  if (!re) patterns.set(template, re = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}$`));
+  return re;
+}
+
 /** Methods the contract allows on a concrete URL path, for 405 answers. */
 export function allowedMethods(spec: Spec, urlPath: string): string[] {
   const out = new Set<string>();
-  for (const op of spec.operations) {
-    const re = new RegExp(`^${op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}$`);
-    if (re.test(urlPath)) out.add(op.method);
-  }
+  for (const op of spec.operations) if (pathPattern(op.path).test(urlPath)) out.add(op.method);
   return [...out];
+}
+
+/** The operation a method and concrete URL path (no query) reach, if any. */
+export function findOperation(spec: Spec, method: string, urlPath: string): Operation | undefined {
+  return spec.operations.find((op) => op.method === method && pathPattern(op.path).test(urlPath));
+}
+
+/**
+ * Whether an operation takes and returns JSON only (request body and every declared response):
+ * what an envelope can carry without encoding binary bodies on the event loop.
+ */
+export function isJsonOnly(spec: Spec, op: Operation): boolean {
+  const raw = spec.raw as { paths: Record<string, Record<string, { requestBody?: { content?: object }; responses?: Record<string, { content?: object; $ref?: string }> }>> };
+  const o = raw.paths[op.path]?.[op.method.toLowerCase()];
+  const json = (content: object | undefined) => content === undefined || Object.keys(content).every((t) => /^application\/([a-z.+-]*\+)?json$/.test(t));
+  return json(o?.requestBody?.content) && Object.values(o?.responses ?? {}).every((r) => json(r.content));
 }
 
 export type Handlers = Record<string, RouteHandlerMethod>;
@@ -87,6 +112,22 @@ export function subSpec(spec: Spec, operationIds: Iterable<string>): Spec {
   return { raw: { ...raw, paths }, operations: spec.operations.filter((op) => ids.has(op.operationId)) };
 }
 
+/**
+ * A request with a body must carry one of the media types its operation declares (415 otherwise),
+ * checked before any parser runs: a JSON operation never receives a string or a Buffer.
+ */
+function strictMediaType(op: Operation) {
+  const allowed = new Set(op.requestMediaTypes);
+  const list = op.requestMediaTypes.length > 0 ? op.requestMediaTypes.join(' or ') : 'no body';
+  return async (req: FastifyRequest): Promise<void> => {
+    const length = req.headers['content-length'];
+    const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) return;
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!allowed.has(type)) throw new AppError('unsupported_media_type', `${op.operationId} accepts ${list}, not ${type === '' ? 'a body without Content-Type' : type}`);
+  };
+}
+
 /** Stops start-up unless the bound operations are exactly the contract's. */
 export function assertAllBound(spec: Spec, bound: Iterable<string>): void {
   const ids = new Set(bound);
@@ -118,7 +159,8 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
       const bodyLimit = opts.bodyLimit?.[operationId];
       return {
         handler: handlers[operationId]!,
-        onRequest: authenticate(op.security),
+        // The media type first: a 415 says nothing about the caller, so it need not wait for auth.
+        onRequest: [strictMediaType(op), authenticate(op.security)],
         ...(bodyLimit !== undefined ? { bodyLimit } : {}),
         config: { operationId, ...op.extensions, ...(rateLimit ? { rateLimit } : {}) },
       };

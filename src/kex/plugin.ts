@@ -6,22 +6,34 @@
 import type { CapabilityPlugin } from '../context.ts';
 import { deriveSubkey } from '../secrets.ts';
 import { every } from '../http/periodic.ts';
+import { findOperation, isJsonOnly, loadSpec } from '../http/openapi.ts';
+import { addressPrefix } from '../workers/principal.ts';
 import type { KexRequires } from './api.ts';
 import { KexService } from './service.ts';
 import { innerRunner } from './runner.ts';
 import { kexHandlers } from './routes.ts';
+import { chargerOf } from '../http/charge.ts';
 
 /** Sweeper period, milliseconds. */
 const TICK_MS = 2000;
+
+/** Inner requests may reach only operations that take and return JSON (PROTOCOL.md §6): binary bodies are never encoded on the event loop. */
+function jsonRoutesOnly(): (method: string, path: string) => boolean {
+  const spec = loadSpec();
+  const binary = new Set(spec.operations.filter((op) => !isJsonOnly(spec, op)).map((op) => op.operationId));
+  return (method, path) => !binary.has(findOperation(spec, method, path)?.operationId ?? '');
+}
 
 export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, deps, bind }) => {
   const kex = new KexService({
     store: ctx.store, backend: ctx.backend, signer: deps.identity,
     registryKey: deriveSubkey(ctx.secrets.masterKey, 'pqzk kex instance registry v1'),
     respond: (input) => ctx.pool.run('kex.respond', input),
+    envelopeAllowed: jsonRoutesOnly(),
     options: {
       prekeyRotationSeconds: ctx.config.prekeyRotationSeconds, prekeyGraceSeconds: ctx.config.prekeyGraceSeconds,
       sessionTtlSeconds: ctx.config.sessionTtlSeconds, grantKeySeconds: ctx.config.kexGrantKeySeconds,
+      maxSessionsPerAddress: ctx.config.kexMaxSessionsPerAddress, maxSessions: ctx.config.kexMaxSessions,
     },
   });
   await kex.start();
@@ -32,5 +44,5 @@ export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, dep
     await kex.close();
   });
   const inject = scope.inject.bind(scope);
-  await bind(scope, kexHandlers(kex, (req) => innerRunner(inject, req.ip)));
+  await bind(scope, kexHandlers(kex, chargerOf(ctx), (req) => addressPrefix(req.ip), (req) => innerRunner(inject, req.ip, { maxResponseBytes: ctx.config.kexMaxInnerResponseBytes })));
 };

@@ -107,6 +107,11 @@ export async function insertSession(q: Queryable, s: { sessionId: string; prekey
   [s.digest, s.prekeyId, s.sessionId, s.expiresAt, s.clientKeyThumbprint]);
 }
 /** The unexpired session with this id; undefined if none. */
+/** Whether a handshake with this digest (SHA-256(lp(prekeyId) ‖ lp(ct1))) was already accepted. */
+export async function handshakeSeen(q: Queryable, digest: Uint8Array): Promise<boolean> {
+  return (await q.query('SELECT 1 FROM kex_handshakes WHERE digest = $1', [digest])).length > 0;
+}
+
 export async function findSession(q: Queryable, id: string): Promise<SessionRow | undefined> {
   const r = (await q.query<SessionRow & Record<string, unknown>>(
     'SELECT session_id, recv_seq, confirmed, expires_at FROM kex_sessions WHERE session_id = $1 AND expires_at > now()', [id]))[0];
@@ -129,8 +134,10 @@ export async function deleteSession(q: Queryable, id: string, seq: number): Prom
   return rows.length === 1;
 }
 /** Deletes expired sessions; returns their ids (so their keys can be erased). */
-export async function deleteExpiredSessions(q: Queryable): Promise<string[]> {
-  return (await q.query<{ session_id: string }>('DELETE FROM kex_sessions WHERE expires_at <= now() RETURNING session_id')).map((r) => r.session_id);
+export async function deleteExpiredSessions(q: Queryable, limit: number): Promise<string[]> {
+  return (await q.query<{ session_id: string }>(
+    'DELETE FROM kex_sessions WHERE session_id IN (SELECT session_id FROM kex_sessions WHERE expires_at <= now() LIMIT $1) RETURNING session_id', [limit],
+  )).map((r) => r.session_id);
 }
 /** Which of `ids` still have a session row (expired or not). */
 export async function existingSessions(q: Queryable, ids: string[]): Promise<Set<string>> {

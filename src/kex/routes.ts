@@ -1,13 +1,17 @@
 /** Handlers of the kex capability (thin: parse, call the service). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from '../http/openapi.ts';
+import type { Charge } from '../http/charge.ts';
 import type { EnvelopeRequest, InnerRunner, KexService, OpenSessionRequest } from './service.ts';
 
-/** `runnerFor(req)` runs the inner requests of the envelope `req` carries. */
-export function kexHandlers(kex: KexService, runnerFor: (req: FastifyRequest) => InnerRunner): Handlers {
+/** `prefixOf(req)` is the client's address prefix (session caps); `runnerFor(req)` runs the inner requests of the envelope `req` carries. */
+export function kexHandlers(kex: KexService, charge: Charge, prefixOf: (req: FastifyRequest) => string, runnerFor: (req: FastifyRequest) => InnerRunner): Handlers {
   return {
     getPrekey: async () => kex.getPrekey(),
-    openSession: async (req: FastifyRequest) => kex.openSession(req.body as OpenSessionRequest),
+    openSession: async (req: FastifyRequest) => {
+      charge(req, { op: 'openSession' });
+      return kex.openSession(req.body as OpenSessionRequest, prefixOf(req));
+    },
     sendEnvelope: async (req: FastifyRequest, reply: FastifyReply) => {
       reply.header('cache-control', 'no-store');
       return kex.sendEnvelope((req.params as { id: string }).id, req.body as EnvelopeRequest, runnerFor(req));

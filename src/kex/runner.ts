@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { base64urlEncode } from '../crypto/bytes.ts';
+import { AppError, toProblem } from '../errors.ts';
 import { SESSION_BINDING_HEADER, sessionBindingValue } from '../http/auth.ts';
 import type { InnerResponse } from './protocol.ts';
 import type { InnerRunner } from './service.ts';
@@ -11,11 +12,17 @@ import type { InnerRunner } from './service.ts';
 /** Response headers an inner response carries back; every other one is dropped. */
 const PASS_HEADERS = ['content-type', 'retry-after', 'www-authenticate', 'location', 'allow'];
 
+/** The problem an envelope carries back instead of an inner response over the cap (nothing large is encoded). */
+function tooLarge(size: number, max: number): InnerResponse {
+  const problem = toProblem(new AppError('payload_too_large', `the inner response (${size} bytes) exceeds the envelope limit of ${max} bytes (KEX_MAX_INNER_RESPONSE_BYTES)`));
+  return { status: problem.status, headers: { 'content-type': 'application/problem+json' }, body: problem };
+}
+
 /**
  * A runner for one outer request from `remoteAddress`. `inject` enters at the root of the app
  * whichever scope it is called on, so an inner request reaches every capability's routes.
  */
-export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: string): InnerRunner {
+export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: string, opts: { maxResponseBytes: number }): InnerRunner {
   return async (inner, binding) => {
     // checkInner admits only authorization/accept/content-type; strip the binding header anyway, then
     // set it ourselves: it is how the auth hook learns the session's client key (src/http/auth.ts).
@@ -29,6 +36,7 @@ export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: st
       headers: { ...headers, ...(inner.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(inner.body !== undefined ? { payload: JSON.stringify(inner.body) } : {}),
     });
+    if (res.rawPayload.length > opts.maxResponseBytes) return tooLarge(res.rawPayload.length, opts.maxResponseBytes);
     const outHeaders: Record<string, string> = {};
     for (const h of PASS_HEADERS) {
       const v = res.headers[h];

@@ -9,6 +9,8 @@ import { AppError, DecryptionError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/index.ts';
 import { publicKeyThumbprint } from '../crypto/thumbprint.ts';
+import { assertJsonDepth } from '../http/json.ts';
+import { SessionQuota } from './quota.ts';
 import * as P from './protocol.ts';
 import * as repo from './repo.ts';
 import { Vault } from './vault.ts';
@@ -28,7 +30,14 @@ export interface KexOptions {
   prekeyGraceSeconds: number;
   sessionTtlSeconds: number;
   grantKeySeconds: number;
+  /** Live sessions one client address prefix may hold on this instance (default 1000). */
+  maxSessionsPerAddress?: number;
+  /** Live sessions this instance may hold (default 100,000). */
+  maxSessions?: number;
 }
+
+/** Held sessions whose store rows the sweeper re-checks per tick: its work stays bounded however many are held. */
+export const SWEEP_BATCH = 2000;
 
 /** The public prekey as GET /v1/kex/prekey returns it (base64url bytes, ISO 8601 times). */
 export interface PrekeyView {
@@ -108,6 +117,8 @@ export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
  * await kex.start();
  * const prekey = await kex.getPrekey();
  */
+const replayed = (): AppError => new AppError('conflict', 'this handshake was already used (replayed openSession)');
+
 export class KexService {
   readonly vault: Vault;
   private readonly store: Store;
@@ -120,14 +131,29 @@ export class KexService {
   private readonly prekeys = new Map<string, P.Prekey>();
 
   private readonly respond: (input: RespondInput) => Promise<RespondOutput>;
+  /** Caps on the sessions this instance opened (per client address prefix and in all). */
+  readonly quota: SessionQuota;
+  /** Where the sweeper's re-check of held sessions resumes. */
+  private sweepCursor = 0;
 
-  /** `respond` runs the server half of the handshake (the worker pool in the service; inline by default). */
-  constructor(deps: { store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; registryKey: Uint8Array; instanceId?: string; respond?: (input: RespondInput) => Promise<RespondOutput> }) {
+  /** Whether an inner request may reach (method, path); by default every /v1/ route but kex's own. */
+  private readonly envelopeAllowed: (method: string, path: string) => boolean;
+
+  /**
+   * `respond` runs the server half of the handshake (the worker pool in the service; inline by default);
+   * `envelopeAllowed` refuses routes an envelope must not carry (binary bodies: src/kex/plugin.ts).
+   */
+  constructor(deps: {
+    store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; registryKey: Uint8Array; instanceId?: string;
+    respond?: (input: RespondInput) => Promise<RespondOutput>; envelopeAllowed?: (method: string, path: string) => boolean;
+  }) {
+    this.envelopeAllowed = deps.envelopeAllowed ?? (() => true);
     this.respond = deps.respond ?? (async (input) => respond(input, { backend: deps.backend }));
     this.store = deps.store;
     this.b = deps.backend;
     this.signer = deps.signer;
     this.o = deps.options;
+    this.quota = new SessionQuota({ perPrefix: deps.options.maxSessionsPerAddress ?? 1000, total: deps.options.maxSessions ?? 100_000 });
     this.vault = new Vault({
       store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
       grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30, registryKey: deps.registryKey,
@@ -202,7 +228,7 @@ export class KexService {
    * @throws AppError `invalid_input` (wrong sizes), `gone` (unknown or expired prekey), `decryption_failed`
    * (any bad handshake), `conflict` (replayed hello), `overloaded` (prekey secret not yet here; retry).
    */
-  async openSession(req: OpenSessionRequest): Promise<OpenSessionResponse> {
+  async openSession(req: OpenSessionRequest, clientPrefix = 'unknown'): Promise<OpenSessionResponse> {
     const hello: P.ClientHello = {
       prekeyId: req.prekeyId,
       ciphertext: base64urlDecode(req.ciphertext),
@@ -222,6 +248,9 @@ export class KexService {
     const secret = await this.vault.get(prekeySecretId(req.prekeyId));
     if (!secret) throw new AppError('overloaded', 'this prekey is not yet available on this instance; retry', { retryAfter: 1 });
     const digest = this.b.hash('SHA-256', concatBytes(P.lp(req.prekeyId), P.lp(hello.ciphertext)));
+    // A replay is recognised before any KEM operation; the unique insert below stays the exact guard (races).
+    if (await repo.handshakeSeen(this.store, digest)) throw replayed();
+    this.quota.admit(clientPrefix);
     const sessionId = base64urlEncode(this.b.randomBytes(16));
     let result: RespondOutput;
     try {
@@ -238,12 +267,13 @@ export class KexService {
       await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt, clientKeyThumbprint: publicKeyThumbprint(hello.clientPublicKey) });
       await this.vault.put(sessionSecretId(sessionId), packed, expiresAt);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('conflict', 'this handshake was already used (replayed openSession)');
+      if (isUniqueViolation(err)) throw replayed();
       if (isForeignKeyViolation(err)) throw gone(); // the prekey was retired meanwhile
       throw err;
     } finally {
       wipe(packed);
     }
+    this.quota.add(sessionId, clientPrefix, expiresAt.getTime());
     return { sessionId, ciphertext: base64urlEncode(result.ciphertext), confirmation: base64urlEncode(confirmation), expiresAt: expiresAt.toISOString() };
   }
 
@@ -290,9 +320,15 @@ export class KexService {
       // A confirmation, when present, must be right; whether one is required is decided atomically below.
       if (req.confirmation !== undefined && !constantTimeEqual(base64urlDecode(req.confirmation), keys.clientConfirmation)) throw new DecryptionError();
       const plaintext = P.openEnvelope(this.b, keys, 'request', sessionId, req.seq, base64urlDecode(req.sealed));
+      let text: string;
+      try { text = new TextDecoder('utf-8', { fatal: true }).decode(plaintext); } catch { throw new AppError('invalid_input', 'inner request is not UTF-8 JSON'); }
+      assertJsonDepth(text, 'inner');
       let parsed: unknown;
-      try { parsed = P.decodeJson(plaintext); } catch { throw new AppError('invalid_input', 'inner request is not UTF-8 JSON'); }
+      try { parsed = JSON.parse(text); } catch { throw new AppError('invalid_input', 'inner request is not UTF-8 JSON'); }
       const inner = checkInner(parsed);
+      if (!this.envelopeAllowed(inner.method, inner.path.split('?')[0]!)) {
+        throw new AppError('forbidden', 'this route takes or returns binary data and cannot be called through an envelope; it is public: call it directly');
+      }
       const consumed = await repo.consumeSeq(this.store, sessionId, req.seq, req.confirmation !== undefined);
       if (!consumed) throw await this.consumeFailure(sessionId);
       const response = await run(inner, consumed);
@@ -320,6 +356,7 @@ export class KexService {
       if (!row) { await this.erase([sessionSecretId(sessionId)]); throw new AppError('not_found', 'unknown or expired session'); }
       throw new AppError('conflict', KexService.REPLAY);
     }
+    this.quota.remove(sessionId);
     await this.erase([sessionSecretId(sessionId)]);
   }
 
@@ -330,9 +367,14 @@ export class KexService {
 
   /** Sweeper: expired sessions, sessions closed on other instances, retired prekeys, grant keys. */
   async maintain(): Promise<void> {
-    const expired = await repo.deleteExpiredSessions(this.store);
+    this.quota.expire();
+    const expired = await repo.deleteExpiredSessions(this.store, SWEEP_BATCH);
     await this.erase(expired.map(sessionSecretId));
-    const held = this.vault.ids('s:').map((s) => s.slice(2));
+    // Sessions closed or expired on another instance: re-check a bounded slice of the held ones per tick.
+    const allHeld = this.vault.ids('s:');
+    if (this.sweepCursor >= allHeld.length) this.sweepCursor = 0;
+    const held = allHeld.slice(this.sweepCursor, this.sweepCursor + SWEEP_BATCH).map((s) => s.slice(2));
+    this.sweepCursor += SWEEP_BATCH;
     const alive = await repo.existingSessions(this.store, held);
     this.vault.drop(held.filter((id) => !alive.has(id)).map(sessionSecretId));
     for (const [id, p] of this.prekeys) if ((p.notAfter + this.o.prekeyGraceSeconds) * 1000 <= Date.now()) this.prekeys.delete(id);

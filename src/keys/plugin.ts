@@ -7,6 +7,7 @@ import { KeyService } from './service.ts';
 import { TokenService } from './tokens.ts';
 import { createSystemKeys } from './system.ts';
 import { keysHandlers } from './routes.ts';
+import { chargerOf } from '../http/charge.ts';
 
 export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   const keys = new KeyService(ctx);
@@ -15,5 +16,5 @@ export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   ctx.systemKeys = await createSystemKeys(keys);
   ctx.tokens = new TokenService(ctx, keys);
   ctx.tokenVerifier = ctx.tokens;
-  await bind(scope, keysHandlers(keys, ctx.tokens));
+  await bind(scope, keysHandlers(keys, ctx.tokens, chargerOf(ctx)));
 };

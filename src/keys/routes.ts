@@ -6,6 +6,8 @@ import { AppError } from '../errors.ts';
 import { ADMIN_OWNER, tenantOwner, type KeyService } from './service.ts';
 import type { PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest } from './service.ts';
 import type { TokenService } from './tokens.ts';
+import type { Charge } from '../http/charge.ts';
+import { isSignatureAlgorithm } from '../crypto/index.ts';
 
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | number | undefined>; Body: Record<string, unknown> }>;
 
@@ -21,7 +23,8 @@ function ownerOf(principal: Principal, requested: unknown): string {
   throw new AppError('unauthorized', 'this operation requires a bearer token');
 }
 
-export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'>): Handlers {
+/** `charge` bills anonymous verifyWithPublicKey requests to their address's CPU budget. */
+export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'>, charge: Charge): Handlers {
   const owner = (req: Req) => ownerOf(req.principal, req.query.owner);
   return {
     getJwks: async (_req: FastifyRequest, reply: FastifyReply) => {
@@ -53,6 +56,12 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
     },
     sign: async (req: Req) => keys.sign(owner(req), req.params.name, req.body as SignRequest),
     verify: async (req: Req) => keys.verify(owner(req), req.params.name, req.body as unknown as VerifyRequest),
-    verifyWithPublicKey: async (req: Req) => keys.verifyWithPublicKey(req.body as unknown as VerifyWithPublicKeyRequest),
+    verifyWithPublicKey: async (req: Req) => {
+      const b = req.body as unknown as VerifyWithPublicKeyRequest;
+      if (isSignatureAlgorithm(b.algorithm)) {
+        charge(req, { op: 'verifyWithPublicKey', algorithm: b.algorithm, messageBytes: Math.floor(((b.message ?? '').length * 3) / 4), prehash: b.prehash !== undefined });
+      }
+      return keys.verifyWithPublicKey(b);
+    },
   } as unknown as Handlers;
 }

@@ -49,18 +49,28 @@ export async function sign(ring: Keyring, owner: string, name: string, req: Sign
       throw invalid('batch', 'send either batch or message/mu/context, not both');
     }
     if (req.batch.length === 0 || req.batch.length > MAX_BATCH) throw invalid('batch', `batch must hold 1 to ${MAX_BATCH} items`);
-    const results = await Promise.all(req.batch.map(async (item, i) => {
-      const ref = item.reference !== undefined ? { reference: item.reference } : {};
+    // Each item parsed on its own (a bad item is reported in its slot), the valid ones admitted item
+    // by item as one batch (a refusal of the service, 5xx, fails the whole request).
+    const results: BatchResult['results'] = [];
+    const inputs: SignInput[] = [];
+    const slots: number[] = [];
+    req.batch.forEach((item, i) => {
+      results.push(item.reference !== undefined ? { reference: item.reference } : {});
       try {
-        const msg = parseMessage(alg, item, prehash, `batch.${i}.`);
-        const out = await ring.pool.run('keys.sign', { ...base, ...msg } satisfies SignInput);
-        return { ...ref, signature: signature(row.version, out.signature) };
+        inputs.push({ ...base, ...parseMessage(alg, item, prehash, `batch.${i}.`) });
+        slots.push(i);
       } catch (e) {
-        // A bad item is reported in its slot; a refusal of the whole service (5xx) fails the request.
-        if (!(e instanceof AppError) || e.status >= 500) throw e;
-        return { ...ref, error: toProblem(e) };
+        if (!(e instanceof AppError)) throw e;
+        results[i]!.error = toProblem(e);
       }
-    }));
+    });
+    const signed = inputs.length > 0 ? await ring.pool.runBatch('keys.sign', inputs) : [];
+    signed.forEach((r, k) => {
+      const slot = results[slots[k]!]!;
+      if (r.status === 'fulfilled') slot.signature = signature(row.version, r.value.signature);
+      else if (r.reason instanceof AppError && r.reason.status < 500) slot.error = toProblem(r.reason);
+      else throw r.reason;
+    });
     return { algorithm: alg, version: row.version, results };
   } finally {
     material.fill(0);

@@ -10,6 +10,7 @@ import type { PirRequires } from './api.ts';
 import { loadWasmKernel } from './wasm-kernel.ts';
 import { PirService } from './service.ts';
 import { OCTET, pirHandlers } from './routes.ts';
+import { chargerOf } from '../http/charge.ts';
 
 const SWEEP_MS = 30_000;
 
@@ -34,5 +35,5 @@ export const pirPlugin: CapabilityPlugin<PirRequires> = async (scope, { ctx, dep
   scope.addHook('onClose', async () => sweeper.stop());
 
   // Only the upload may exceed the global BODY_LIMIT.
-  await bind(scope, pirHandlers(pir), { bodyLimit: { putPirDatabase: Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit) } });
+  await bind(scope, pirHandlers(pir, chargerOf(ctx)), { bodyLimit: { putPirDatabase: Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit) } });
 };

@@ -1,6 +1,7 @@
 /** Handlers of the pir capability (thin: authorize, parse, call the service). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from '../http/openapi.ts';
+import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { PirService } from './service.ts';
 
@@ -13,7 +14,8 @@ function binaryBody(req: FastifyRequest): Uint8Array {
   return req.body;
 }
 
-export function pirHandlers(pir: PirService): Handlers {
+/** `charge` bills anonymous pirQuery requests (by database size) to their address's CPU budget. */
+export function pirHandlers(pir: PirService, charge: Charge): Handlers {
   type NameParams = { name: string };
   return {
     putPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {
@@ -41,7 +43,7 @@ export function pirHandlers(pir: PirService): Handlers {
     },
     pirQuery: async (req: FastifyRequest, reply: FastifyReply) => {
       const { version } = req.query as { version: number };
-      const out = await pir.query((req.params as NameParams).name, version, binaryBody(req));
+      const out = await pir.query((req.params as NameParams).name, version, binaryBody(req), (matrixBytes) => charge(req, { op: 'pirQuery', matrixBytes }));
       reply.header('cache-control', 'no-store').header('x-pir-version', String(out.version));
       return reply.type(OCTET).send(toBuffer(out.answer));
     },

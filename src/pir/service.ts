@@ -170,9 +170,10 @@ export class PirService {
    *
    * @throws AppError `invalid_input` (wrong query length), `not_found`, `conflict` (stale version, with currentConfig).
    */
-  async query(name: string, version: number, body: Uint8Array): Promise<{ version: number; answer: Uint8Array }> {
+  async query(name: string, version: number, body: Uint8Array, charge?: (matrixBytes: number) => void): Promise<{ version: number; answer: Uint8Array }> {
     const lv = await this.#load(await this.#resolve(name, version));
     const { rows, cols } = lv.params;
+    charge?.(rows * cols);
     if (body.length % 4 !== 0) throw new CryptoInputError('query length must be a multiple of 4 bytes');
     if (body.length !== cols * 4) throw new CryptoInputError(`query must be exactly ${cols * 4} bytes for version ${version}`);
     const query = bytesToU32(body, cols);

@@ -7,9 +7,30 @@
 import { isIP } from 'node:net';
 import type { Principal } from '../http/auth.ts';
 
+/** Prefix lengths anonymous clients are grouped by (ANON_PREFIX_V4 / ANON_PREFIX_V6). */
+const lengths = { v4: 24, v6: 64 };
+
+/**
+ * Sets the prefix lengths, once at start-up (buildApp). /24 and /64 by default: one client cannot
+ * multiply its share with many addresses of one network. /32 suits a lab where every loopback
+ * address is a separate client (bench abuse).
+ */
+export function configureAddressPrefixes(v4: number, v6: number): void {
+  if (!Number.isInteger(v4) || v4 < 0 || v4 > 32 || !Number.isInteger(v6) || v6 < 0 || v6 > 128) throw new RangeError('address prefix length out of range');
+  lengths.v4 = v4;
+  lengths.v6 = v6;
+}
+
+/** Keeps the first `bits` of 16-bit groups (or 8-bit octets), zeroing the rest. */
+const mask = (parts: number[], width: number, bits: number): number[] =>
+  parts.map((p, i) => {
+    const keep = Math.max(0, Math.min(width, bits - i * width));
+    return keep === 0 ? 0 : p & (((1 << keep) - 1) << (width - keep));
+  });
+
 /**
  * The address prefix an anonymous client is accounted under: IPv4 /24 (`203.0.113.0/24`), IPv6 /64
- * (`2001:db8:1:2::/64`); IPv4-mapped IPv6 counts as IPv4. Anything unparseable is `unknown`.
+ * (`2001:db8:1:2::/64`) by default; IPv4-mapped IPv6 counts as IPv4. Anything unparseable is `unknown`.
  */
 export function addressPrefix(ip: string | undefined): string {
   if (!ip) return 'unknown';
@@ -20,14 +41,13 @@ export function addressPrefix(ip: string | undefined): string {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
   if (mapped) a = mapped[1]!;
   const kind = isIP(a);
-  if (kind === 4) {
-    const p = a.split('.');
-    return `${Number(p[0])}.${Number(p[1])}.${Number(p[2])}.0/24`;
-  }
+  if (kind === 4) return `${mask(a.split('.').map(Number), 8, lengths.v4).join('.')}/${lengths.v4}`;
   if (kind === 6) {
     const groups = expandIpv6(a);
     if (!groups) return 'unknown';
-    return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+    const n = Math.ceil(lengths.v6 / 16);
+    const head = mask(groups, 16, lengths.v6).slice(0, n).map((g) => g.toString(16)).join(':');
+    return n < 8 ? `${head}::/${lengths.v6}` : `${head}/128`;
   }
   return 'unknown';
 }

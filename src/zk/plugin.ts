@@ -12,6 +12,7 @@ import { VerifyBatcher } from './batcher.ts';
 import { circuitInfo, loadArtifacts } from './artifacts.ts';
 import { ZkService } from './service.ts';
 import { zkHandlers } from './routes.ts';
+import { chargerOf } from '../http/charge.ts';
 
 const SWEEP_MS = 60_000;
 
@@ -43,7 +44,7 @@ export const zkPlugin: CapabilityPlugin<ZkRequires> = async (scope, { ctx, deps,
     batcher.close();
   });
 
-  await bind(scope, zkHandlers(zk, artifacts, circuitInfo(artifacts, ctx.config.zkChallengeTtlSeconds)), {
+  await bind(scope, zkHandlers(zk, artifacts, circuitInfo(artifacts, ctx.config.zkChallengeTtlSeconds), chargerOf(ctx)), {
     rateLimitMax: { registerUser: ctx.config.zkRegisterPerMinute },
   });
 };

@@ -1,11 +1,13 @@
 /** Handlers of the zk capability (thin: parse, call the service). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from '../http/openapi.ts';
+import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { Artifact, ArtifactName, CircuitInfo } from './artifacts.ts';
 import type { ChallengeRequest, LoginRequest, ZkService } from './service.ts';
 
-export function zkHandlers(zk: ZkService, artifacts: Map<ArtifactName, Artifact>, info: CircuitInfo): Handlers {
+/** `charge` bills anonymous createChallenge / login / rotateCommitment to their address's CPU budget. */
+export function zkHandlers(zk: ZkService, artifacts: Map<ArtifactName, Artifact>, info: CircuitInfo, charge: Charge): Handlers {
   return {
     getCircuit: async (_req: FastifyRequest, reply: FastifyReply) => {
       reply.header('cache-control', 'public, max-age=300');
@@ -25,13 +27,18 @@ export function zkHandlers(zk: ZkService, artifacts: Map<ArtifactName, Artifact>
       return reply.code(201).send(await zk.register(b.username, b.commitment));
     },
     createChallenge: async (req: FastifyRequest, reply: FastifyReply) => {
+      charge(req, { op: 'createChallenge' });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(await zk.createChallenge(req.body as ChallengeRequest));
     },
     login: async (req: FastifyRequest, reply: FastifyReply) => {
+      charge(req, { op: 'login' });
       reply.header('cache-control', 'no-store');
       return zk.login(req.body as LoginRequest);
     },
-    rotateCommitment: async (req: FastifyRequest) => zk.rotate((req.params as { username: string }).username, req.body as LoginRequest),
+    rotateCommitment: async (req: FastifyRequest) => {
+      charge(req, { op: 'login' });
+      return zk.rotate((req.params as { username: string }).username, req.body as LoginRequest);
+    },
   };
 }

@@ -18,7 +18,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 
 let t: TestApp;
 before(async () => {
-  t = await testApp({ RATE_LIMIT_MAX: '1000000000', BODY_LIMIT: '262144' });
+  t = await testApp({ RATE_LIMIT_MAX: '1000000000', ZK_REGISTER_PER_MINUTE: '100000', BODY_LIMIT: '262144' });
   await t.app.ready();
 });
 after(() => t.close());
@@ -76,4 +76,32 @@ test(`every operation survives ${COUNT} malformed requests (seed ${SEED})`, { ti
     });
   }
   assert.equal(await storeDigest(t.store), before, 'malformed requests changed the store');
+});
+
+test('every operation: a body of an undeclared media type is 415, a JSON body nested 10,000 deep is 400; nothing changes', async (tt) => {
+  const spec = loadSpec();
+  const before = await storeDigest(t.store);
+  const deep = `{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  let checked = 0;
+  for (const op of spec.operations) {
+    const url = op.path.replace(/\{[^}]+\}/g, 'x');
+    const declared = op.requestMediaTypes;
+    const wrong = ['text/plain', 'application/octet-stream', 'application/json', 'application/x-www-form-urlencoded'].filter((m) => !declared.includes(m));
+    for (const type of wrong) {
+      const res = await t.app.inject({ method: op.method as 'POST', url, headers: { ...auth, 'content-type': type }, payload: 'zzz' });
+      assert.equal(res.statusCode, 415, `${op.operationId} with ${type}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      assert.equal((JSON.parse(res.body) as { code: string }).code, 'unsupported_media_type');
+      checked++;
+    }
+    if (declared.includes('application/json')) {
+      const res = await t.app.inject({ method: op.method as 'POST', url, headers: { ...auth, 'content-type': 'application/json' }, payload: deep });
+      assert.ok(res.statusCode === 400 || res.statusCode === 429, `${op.operationId} deep JSON: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      if (res.statusCode === 400) assert.equal((JSON.parse(res.body) as { code: string }).code, 'validation_failed');
+      checked++;
+    }
+  }
+  tt.diagnostic(`${checked} media-type and depth cases over ${spec.operations.length} operations`);
+  assert.ok(checked > spec.operations.length);
+  assert.equal(await storeDigest(t.store), before, 'refused requests changed the store');
 });

@@ -85,11 +85,19 @@ describe('foundation operations (inject)', () => {
 
   test('/metrics is Prometheus text and counts requests by operation', async () => {
     await t.app.inject({ method: 'GET', url: '/v1/health' });
-    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const anonymous = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(anonymous.statusCode, 401, 'METRICS_ACCESS=admin by default');
+    assert.equal(problemOf(anonymous).code, 'unauthorized');
+    const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /^text\/plain/);
     assert.match(res.body, /http_requests_total\{operation="getHealth",status="200"\} \d+/);
     assert.match(res.body, /process_resident_memory_bytes \d+/);
+  });
+
+  test('responses a handler did not mark cacheable are no-store', async () => {
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/health' })).headers['cache-control'], 'no-store');
+    assert.equal((await t.app.inject({ method: 'GET', url: '/nope' })).headers['cache-control'], 'no-store');
   });
 
   test('security headers from helmet', async () => {

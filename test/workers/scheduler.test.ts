@@ -340,3 +340,15 @@ test('principalKey: tenant, admin, anonymous by /24 (IPv4) or /64 (IPv6)', () =>
   assert.equal(addressPrefix(undefined), 'unknown');
   assert.equal(addressPrefix('999.1.1.1'), 'unknown');
 });
+
+test('addressPrefix: configurable prefix lengths (ANON_PREFIX_V4 / ANON_PREFIX_V6)', async (t) => {
+  const { configureAddressPrefixes } = await import('../../src/workers/principal.ts');
+  t.after(() => configureAddressPrefixes(24, 64));
+  configureAddressPrefixes(32, 128);
+  assert.equal(addressPrefix('127.0.0.11'), '127.0.0.11/32');
+  assert.equal(addressPrefix('2001:db8::1'), '2001:db8:0:0:0:0:0:1/128');
+  configureAddressPrefixes(20, 48);
+  assert.equal(addressPrefix('203.0.127.77'), '203.0.112.0/20');
+  assert.equal(addressPrefix('2001:db8:1:2::1'), '2001:db8:1::/48');
+  assert.throws(() => configureAddressPrefixes(33, 64), RangeError);
+});
