@@ -658,6 +658,36 @@ export interface components {
                 operation: string;
                 reason: string;
             }[];
+            /**
+             * @description The cost model the fair scheduler and the anonymous CPU budgets use (docs/OPERATIONS.md,
+             *     "Hostile load"): estimated CPU-seconds per algorithm and operation on this instance's
+             *     backend (`algorithms`), what native pays for requests served by noble (`nobleServed`),
+             *     per-operation figures (`operations`: kex.respond, zk.verify, pir.scan.perByte, …), and the
+             *     start-up calibration factor that scaled the measured defaults to this machine.
+             */
+            costs?: {
+                /** @enum {string} */
+                unit: "cpu-seconds";
+                /** @enum {string} */
+                backend: "native" | "noble";
+                factor: number;
+                calibration?: {
+                    [key: string]: unknown;
+                };
+                algorithms: {
+                    [key: string]: {
+                        [key: string]: number;
+                    };
+                };
+                nobleServed?: {
+                    [key: string]: {
+                        [key: string]: number;
+                    };
+                };
+                operations: {
+                    [key: string]: number;
+                };
+            };
         };
         AlgorithmInfo: {
             name: string;

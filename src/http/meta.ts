@@ -24,7 +24,7 @@ export function algorithmInfo(ctx: Pick<AppContext, 'backend'>) {
 /** Handlers of getHealth, getReady and listAlgorithms. */
 export function metaHandlers(ctx: AppContext): Handlers {
   const servedByNoble = ctx.backend.name === 'native' ? NOBLE_SERVED.map((u) => ({ ...u })) : [];
-  const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx), servedByNoble };
+  const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx), servedByNoble, costs: ctx.costs.table() };
   return {
     getHealth: async () => ({ status: 'ok' }),
     getReady: async (_req, reply) => {

@@ -14,6 +14,7 @@
  * pool, split by rows across its threads.
  */
 import { sha256 } from '../crypto/hash.ts';
+import { runInScope } from '../workers/request-scope.ts';
 import type { Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -27,6 +28,8 @@ import { bytesToU32 } from './wire.ts';
 import { SEED_BYTES } from './matrixA.ts';
 import { pirConfigSignedMessage, PIR_CONFIG_CONTEXT, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
 import { pirRepo, type PirVersionRow } from './repo.ts';
+/** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
+const UPLOAD_SCOPE = { principal: 'admin' } as const;
 
 /** What the service needs of the identity key (ctx.systemKeys). */
 export interface PirSigner {
@@ -210,7 +213,7 @@ export class PirService {
   async #layout(params: PirParams, records: Uint8Array): Promise<PirMatrix> {
     const matrix = allocateMatrix(params.rows, params.cols);
     if (!matrix.memory) throw new AppError('internal', 'shared WebAssembly memory is unavailable');
-    await this.#o.pool.run('pir.layout', { dbMemory: matrix.memory, params, records });
+    await runInScope(UPLOAD_SCOPE, () => this.#o.pool.run('pir.layout', { dbMemory: matrix.memory!, params, records }));
     return matrix;
   }
 
@@ -225,7 +228,7 @@ export class PirService {
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const [kStart, kEnd] = chunks[next++]!;
-        const block = await this.#o.pool.run('pir.hint', { dbMemory: matrix.memory!, rows, cols, seed, kStart, kEnd });
+        const block = await runInScope(UPLOAD_SCOPE, () => this.#o.pool.run('pir.hint', { dbMemory: matrix.memory!, rows, cols, seed, kStart, kEnd }));
         placeHintColumns(hint, rows, n, kStart, block);
         done += kEnd - kStart;
         const pct = Math.floor((100 * done) / n);

@@ -4,6 +4,7 @@
  * minter it requires (src/zk/api.ts), sweeps expired challenges. Registration's rate limit is
  * the contract's `x-rate-limit` with ZK_REGISTER_PER_MINUTE as its maximum.
  */
+import { runInScope } from '../workers/request-scope.ts';
 import type { CapabilityPlugin } from '../context.ts';
 import { every } from '../http/periodic.ts';
 import type { ZkRequires } from './api.ts';
@@ -24,7 +25,8 @@ export const zkPlugin: CapabilityPlugin<ZkRequires> = async (scope, { ctx, deps,
   const artifacts = loadArtifacts();
 
   const batcher = new VerifyBatcher(
-    (items) => ctx.pool.run('zk.verifyBatch', { vkSha256, items }),
+    // One batch serves logins of many clients (each charged its login already): its own principal, no deadline.
+    (items) => runInScope({ principal: 'zk:batch' }, () => ctx.pool.run('zk.verifyBatch', { vkSha256, items })),
     { maxBatch: ctx.config.zkBatchMax, maxWaitMs: ctx.config.zkBatchWaitMs, maxInFlight: ctx.pool.threads },
   );
   const zk = new ZkService({

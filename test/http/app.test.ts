@@ -47,6 +47,11 @@ describe('foundation operations (inject)', () => {
     assert.equal(mldsa.publicKeySize, 1952);
     assert.equal(mldsa.signatureSize, 3309);
     assert.equal(body.algorithms.find((a) => a.name === 'X-Wing')!.cipherTextSize, 1120);
+    // The cost model is published: an SLH-DSA "s" signature costs far more than an ML-DSA-44 verify.
+    const costs = (res.json() as { costs: { unit: string; algorithms: Record<string, Record<string, number>>; operations: Record<string, number> } }).costs;
+    assert.equal(costs.unit, 'cpu-seconds');
+    assert.ok(costs.algorithms['SLH-DSA-SHAKE-256s']!.sign! > 1000 * costs.algorithms['ML-DSA-44']!.verify!);
+    assert.ok(costs.operations['kex.respond']! > 0);
   });
 
   test('the noble backend is reported when configured', async () => {
