@@ -120,6 +120,9 @@ interface PhaseResult {
 const dataDir = mkdtempSync(join(tmpdir(), 'pqzk-abuse-'));
 const serverEnv = {
   DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, CRYPTO_BACKEND: 'native', RATE_LIMIT_MAX: String(RATE_LIMIT), LOG_LEVEL: LOG_LEVEL,
+  // Every client here is on 127.0.0.0/24: account anonymous clients by their full address, so the
+  // victim (127.0.0.2) and each attacker (127.0.0.11…) are separate principals, as on a real network.
+  ANON_PREFIX_V4: '32',
 };
 
 function mergeTally(into: Tally, t: Tally): void {

@@ -3,7 +3,7 @@
  * Ecosystem plugins are configured here, once, on the root; each capability is an encapsulated
  * plugin that binds its own operations, and together they must cover the contract exactly.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
@@ -19,7 +19,7 @@ import { createWorkerPool, type WorkerPool } from './workers/pool.ts';
 import { createAdmission, createAnonymousBudget, budgetGauges } from './workers/admission.ts';
 import { calibrate, createCostModel } from './workers/cost.ts';
 import { registerRequestScope } from './workers/request-scope.ts';
-import { configureAddressPrefixes } from './workers/principal.ts';
+import { configureAddressPrefixes, principalKey } from './workers/principal.ts';
 import { availableParallelism } from 'node:os';
 import { getBackend } from './crypto/index.ts';
 import { AppError } from './errors.ts';
@@ -153,11 +153,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Every request's CPU work is accounted to its principal, with a deadline (src/workers/request-scope.ts).
   registerRequestScope(app, { deadlineMs: config.schedDeadlineMs });
 
+  // x-cpu-budget operations are public: the client is anonymous, keyed by its address prefix.
+  const budgetGate = (req: FastifyRequest) => budget?.gate(principalKey(null, req.ip));
   const authenticate = makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier });
   const bound: string[] = [];
   const bind: CapabilityOptions<unknown>['bind'] = async (scope, handlers, bindOpts) => {
     bound.push(...Object.keys(handlers));
-    await bindOperations(scope, subSpec(spec, Object.keys(handlers)), handlers, authenticate, bindOpts);
+    await bindOperations(scope, subSpec(spec, Object.keys(handlers)), handlers, { authenticate, budgetGate }, bindOpts);
   };
   try {
     // Each capability in its own encapsulated scope; `requires` runs after the earlier ones are up.

@@ -84,6 +84,21 @@ export class CpuBudget {
     }
   }
 
+  /**
+   * Refuses at once (429) while an anonymous key's bucket is empty or in debt: the cheap check that
+   * runs before a budgeted request's body is read, parsed and validated. The exact charge comes later.
+   */
+  gate(key: string): void {
+    if (!isBudgetedKey(key)) return;
+    const b = this.#buckets.get(key);
+    if (!b) return;
+    this.#refill(b, this.#now());
+    if (b.tokens > EPS) return;
+    this.#stats.refused++;
+    throw new AppError('rate_limited', `the CPU budget of this client address (${fmt(this.#rate * 60_000)} CPU-seconds per minute) is spent; retry later`,
+      { retryAfter: Math.max(1, Math.ceil((EPS - b.tokens) / this.#rate / 1000)) });
+  }
+
   /** Charges only anonymous principal keys (`anon:…`); tenants and the admin pass. */
   chargeIfBudgeted(key: string, cost: number): void {
     if (isBudgetedKey(key)) this.charge(key, cost);

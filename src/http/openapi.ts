@@ -82,6 +82,13 @@ export function isJsonOnly(spec: Spec, op: Operation): boolean {
 export type Handlers = Record<string, RouteHandlerMethod>;
 export type Authenticate = (security: SecurityRequirement[]) => NonNullable<RouteShorthandOptions['onRequest']>;
 
+/** The per-route request guards the app supplies: authentication, and the CPU-budget gate of `x-cpu-budget` operations. */
+export interface Guards {
+  authenticate: Authenticate;
+  /** Runs before the body is read on operations that declare `x-cpu-budget: true`. */
+  budgetGate?: (req: FastifyRequest) => void;
+}
+
 /** Per-operation settings a capability adds to what the contract says (keyed by operationId). */
 export interface BindOptions {
   /**
@@ -140,7 +147,7 @@ export function assertAllBound(spec: Spec, bound: Iterable<string>): void {
  * Registers every operation of `spec` (usually a capability's subSpec) on `scope`, with the
  * contract's security and `x-rate-limit`; a missing or extra handler stops start-up.
  */
-export async function bindOperations(scope: FastifyInstance, spec: Spec, handlers: Handlers, authenticate: Authenticate, opts: BindOptions = {}): Promise<void> {
+export async function bindOperations(scope: FastifyInstance, spec: Spec, handlers: Handlers, guards: Guards, opts: BindOptions = {}): Promise<void> {
   assertAllBound(spec, Object.keys(handlers));
   const byId = new Map(spec.operations.map((op) => [op.operationId, op]));
   for (const [what, map] of [['rateLimitMax', opts.rateLimitMax], ['bodyLimit', opts.bodyLimit]] as const) {
@@ -160,7 +167,11 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
       return {
         handler: handlers[operationId]!,
         // The media type first: a 415 says nothing about the caller, so it need not wait for auth.
-        onRequest: [strictMediaType(op), authenticate(op.security)],
+        onRequest: [
+          strictMediaType(op),
+          ...(op.extensions['x-cpu-budget'] === true && guards.budgetGate ? [async (req: FastifyRequest) => guards.budgetGate!(req)] : []),
+          guards.authenticate(op.security),
+        ],
         ...(bodyLimit !== undefined ? { bodyLimit } : {}),
         config: { operationId, ...op.extensions, ...(rateLimit ? { rateLimit } : {}) },
       };

@@ -113,3 +113,28 @@ test('rejects nonsensical options', () => {
   assert.throws(() => new CpuBudget({ secondsPerMinute: 0 }), TypeError);
   assert.throws(() => new CpuBudget({ secondsPerMinute: 1, burstSeconds: -1 }), TypeError);
 });
+
+test('gate: an empty or indebted anonymous bucket refuses before any work; tenants and unknown keys pass', () => {
+  const { b, advance } = clocked({ secondsPerMinute: 6, burstSeconds: 1 });
+  const key = 'anon:192.0.2.0/24';
+  b.gate(key); // unknown: full bucket
+  b.charge(key, 1.5); // dearer than the burst: admitted from a full bucket, now in debt
+  assert.throws(() => b.gate(key), (e: unknown) => e instanceof AppError && e.code === 'rate_limited' && (e.extra?.retryAfter as number) >= 5);
+  b.gate('tenant:t1');
+  advance(6000); // 0.6 s refilled: out of debt
+  b.gate(key);
+});
+
+test('over HTTP: once the budget is spent, a budgeted operation is 429 before its body is even parsed', async () => {
+  const { testApp } = await import('../support/app.ts');
+  const t = await testApp({ ANON_CPU_MS_PER_MINUTE: '60', ANON_CPU_BURST_MS: '1' });
+  try {
+    const bad = { method: 'POST' as const, url: '/v1/verify', headers: { 'content-type': 'application/json' }, payload: '{not json', remoteAddress: '203.0.113.5' };
+    assert.equal((await t.app.inject(bad)).statusCode, 400, 'full bucket: the body is parsed (and refused)');
+    t.app.ctx.budget!.charge(principalKey(null, '203.0.113.5'), 0.01); // as a verify would: 10 ms, the bucket is now in debt
+    const gated = await t.app.inject(bad);
+    assert.equal(gated.statusCode, 429, gated.body);
+    assert.ok(Number(gated.headers['retry-after']) >= 1);
+    assert.equal((await t.app.inject({ ...bad, remoteAddress: '198.51.100.5' })).statusCode, 400, 'another prefix is not affected');
+  } finally { await t.close(); }
+});
