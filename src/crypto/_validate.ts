@@ -3,7 +3,7 @@
  * typed error (CryptoInputError) before any library sees them. Pure module.
  */
 import { AppError, CryptoInputError } from '../errors.ts';
-import { SIZES, ML_KEM, HASH_ALGORITHMS, AEAD_ALGORITHMS, isMlDsa } from './algorithms.ts';
+import { SIZES, ML_KEM, HASH_ALGORITHMS, AEAD_CIPHERS, AEAD_KEY_BYTES, isMlDsa, type AeadCipher } from './algorithms.ts';
 import type { MlKemAlgorithm, MlDsaAlgorithm, KemAlgorithm, SignatureAlgorithm, HashAlgorithm } from './algorithms.ts';
 import { constantTimeEqual } from './bytes.ts';
 
@@ -116,10 +116,10 @@ export function checkHkdf(h: string, ikm: Uint8Array, salt: Uint8Array, info: Ui
   if (!Number.isSafeInteger(length) || length < 1 || length > max) throw new CryptoInputError(`HKDF length must be 1..${max}`);
 }
 
-/** Both AEADs: 32-byte key, 12-byte nonce, 16-byte tag appended to the ciphertext. */
+/** Every AEAD: 32-byte key (AES-128-GCM: 16), 12-byte nonce, 16-byte tag appended to the ciphertext. */
 export function checkAead(alg: string, key: Uint8Array, nonce: Uint8Array, data: Uint8Array, aad: Uint8Array | undefined): void {
-  if (!(AEAD_ALGORITHMS as readonly string[]).includes(alg)) throw new CryptoInputError('unknown AEAD algorithm');
-  assertBytes(key, 'key', 32);
+  if (!(AEAD_CIPHERS as readonly string[]).includes(alg)) throw new CryptoInputError('unknown AEAD algorithm');
+  assertBytes(key, 'key', AEAD_KEY_BYTES[alg as AeadCipher]);
   assertBytes(nonce, 'nonce', 12);
   assertBytes(data, 'data');
   if (aad !== undefined) assertBytes(aad, 'aad');

@@ -31,6 +31,13 @@ export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 
 export const AEAD_ALGORITHMS = ['AES-256-GCM', 'ChaCha20-Poly1305'] as const;
 export type AeadAlgorithm = (typeof AEAD_ALGORITHMS)[number];
+/** Every AEAD the backends open and seal: AEAD_ALGORITHMS (32-byte keys, the service's own uses) plus AES-128-GCM (16-byte key, for HPKE suites, RFC 9180 §7.3). */
+export const AEAD_CIPHERS = [...AEAD_ALGORITHMS, 'AES-128-GCM'] as const;
+export type AeadCipher = (typeof AEAD_CIPHERS)[number];
+/** Key length in bytes of each AEAD cipher. */
+export const AEAD_KEY_BYTES: Record<AeadCipher, number> = { 'AES-128-GCM': 16, 'AES-256-GCM': 32, 'ChaCha20-Poly1305': 32 };
+/** HMAC hashes of PrimitiveBackend.hmac. */
+export type HmacHash = 'SHA-256' | 'SHA-384' | 'SHA-512';
 
 export interface KemSizes { kind: 'kem'; seed: number; publicKey: number; secretKey: number; cipherText: number; sharedSecret: number }
 export interface SignatureSizes { kind: 'signature'; seed: number; publicKey: number; secretKey: number; signature: number; securityCategory: 1 | 2 | 3 | 5 }

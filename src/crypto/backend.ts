@@ -15,7 +15,7 @@
  * many operations: importing costs a large share of one operation (an ML-DSA seed import is ~1/4
  * of a signature on OpenSSL; expanding it on noble costs about one signature).
  */
-import type { KemAlgorithm, SignatureAlgorithm, PreHashAlgorithm, AeadAlgorithm, HashAlgorithm } from './algorithms.ts';
+import type { KemAlgorithm, SignatureAlgorithm, PreHashAlgorithm, AeadCipher, HashAlgorithm, HmacHash } from './algorithms.ts';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -107,10 +107,10 @@ export interface PrimitiveBackend {
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
   hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint8Array;
   hkdf(hash: 'SHA-256' | 'SHA-512', ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
-  hmac(hash: 'SHA-256' | 'SHA-512', key: Uint8Array, data: Uint8Array): Uint8Array;
-  aeadSeal(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  hmac(hash: HmacHash, key: Uint8Array, data: Uint8Array): Uint8Array;
+  aeadSeal(alg: AeadCipher, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
   /** Throws DecryptionError (fixed message) on any failure. */
-  aeadOpen(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
+  aeadOpen(alg: AeadCipher, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
   randomBytes(length: number): Uint8Array;
 }
 

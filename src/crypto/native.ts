@@ -17,7 +17,7 @@ import type { KeyObject } from 'node:crypto';
 import type {
   CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
 } from './backend.ts';
-import type { AeadAlgorithm, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
+import type { AeadCipher, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
 import { SIZES, isMlDsa } from './algorithms.ts';
 import { AppError, CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
 import {
@@ -99,7 +99,8 @@ function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint
 
 const sha3_256 = (d: Uint8Array): Uint8Array => hash('SHA3-256', d);
 
-const AEAD_NAMES = { 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
+const AEAD_NAMES = { 'AES-128-GCM': 'aes-128-gcm', 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
+const HMAC_NAMES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' } as const;
 
 function checkSignOpts(alg: SignatureAlgorithm, opts: SignOptions): void {
   if (opts.prehash !== undefined) unsupported(4);
@@ -318,11 +319,11 @@ export const nativeBackend: CryptoBackend = {
   hmac(h, key, data) {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
-    if (h !== 'SHA-256' && h !== 'SHA-512') throw new CryptoInputError('unknown HMAC hash');
-    return u8(createHmac(h === 'SHA-256' ? 'sha256' : 'sha512', buf(key)).update(data).digest());
+    if (!Object.hasOwn(HMAC_NAMES, h)) throw new CryptoInputError('unknown HMAC hash');
+    return u8(createHmac(HMAC_NAMES[h], buf(key)).update(data).digest());
   },
 
-  aeadSeal(alg: AeadAlgorithm, key, nonce, plaintext, aad) {
+  aeadSeal(alg: AeadCipher, key, nonce, plaintext, aad) {
     checkAead(alg, key, nonce, plaintext, aad);
     const c = createCipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', buf(key), buf(nonce), { authTagLength: 16 });
     if (aad !== undefined) c.setAAD(buf(aad), { plaintextLength: plaintext.length });
@@ -330,7 +331,7 @@ export const nativeBackend: CryptoBackend = {
     return u8(out);
   },
 
-  aeadOpen(alg: AeadAlgorithm, key, nonce, sealed, aad) {
+  aeadOpen(alg: AeadCipher, key, nonce, sealed, aad) {
     checkAead(alg, key, nonce, sealed, aad);
     if (sealed.length < 16) throw new DecryptionError();
     try {

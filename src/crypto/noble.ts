@@ -28,7 +28,7 @@ import type {
   CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
 } from './backend.ts';
 import type {
-  AeadAlgorithm, HashAlgorithm, KemAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, PreHashAlgorithm, SignatureAlgorithm, SlhDsaAlgorithm,
+  AeadCipher, HashAlgorithm, KemAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, PreHashAlgorithm, SignatureAlgorithm, SlhDsaAlgorithm,
 } from './algorithms.ts';
 import { SIZES, isMlDsa } from './algorithms.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
@@ -279,21 +279,22 @@ export const nobleBackend: CryptoBackend = {
   hmac(h, key, data) {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
-    if (h !== 'SHA-256' && h !== 'SHA-512') throw new CryptoInputError('unknown HMAC hash');
-    return nobleHmac(h === 'SHA-256' ? sha256 : sha512, key, data);
+    const f = h === 'SHA-256' ? sha256 : h === 'SHA-384' ? sha384 : h === 'SHA-512' ? sha512 : undefined;
+    if (f === undefined) throw new CryptoInputError('unknown HMAC hash');
+    return nobleHmac(f, key, data);
   },
 
-  aeadSeal(alg: AeadAlgorithm, key, nonce, plaintext, aad) {
+  aeadSeal(alg: AeadCipher, key, nonce, plaintext, aad) {
     checkAead(alg, key, nonce, plaintext, aad);
-    const c = alg === 'AES-256-GCM' ? gcm(key, nonce, aad) : chacha20poly1305(key, nonce, aad);
+    const c = alg !== 'ChaCha20-Poly1305' ? gcm(key, nonce, aad) : chacha20poly1305(key, nonce, aad);
     return c.encrypt(plaintext);
   },
 
-  aeadOpen(alg: AeadAlgorithm, key, nonce, sealed, aad) {
+  aeadOpen(alg: AeadCipher, key, nonce, sealed, aad) {
     checkAead(alg, key, nonce, sealed, aad);
     if (sealed.length < 16) throw new DecryptionError();
     try {
-      const c = alg === 'AES-256-GCM' ? gcm(key, nonce, aad) : chacha20poly1305(key, nonce, aad);
+      const c = alg !== 'ChaCha20-Poly1305' ? gcm(key, nonce, aad) : chacha20poly1305(key, nonce, aad);
       return c.decrypt(sealed);
     } catch {
       throw new DecryptionError();

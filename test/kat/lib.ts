@@ -234,6 +234,7 @@ export const UPSTREAM: Array<[prefix: string, where: string]> = [
   ['ml-dsa/cctv', 'C2SP/CCTV@1e3d2860 ML-DSA/accumulated/README.md (values transcribed into JSON; see kat/SOURCES.md §3)'],
   ['xwing/draft-connolly', 'dconnolly/draft-connolly-cfrg-xwing-kem spec/test-vectors.json'],
   ['xwing/draft-irtf', 'cfrg/draft-irtf-cfrg-concrete-hybrid-kems test-vectors.json @ e3ad2cb4'],
+  ['hpke/draft-ietf-hpke-pq', 'hpkewg/hpke-pq@74dafaa6 test-vectors.json (kat/SOURCES.md §5b)'],
   ['poseidon/', 'assembled from iden3/circomlibjs test/poseidon.js, iden3/go-iden3-crypto poseidon_test.go, paulmillr/noble-curves test/poseidon.test.ts (kat/SOURCES.md §5)'],
 ];
 
