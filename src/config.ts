@@ -50,7 +50,7 @@ const schema = {
     SCHED_MAX_QUEUED_CPU_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 0 },
     COST_CALIBRATE_MS: { type: 'integer', minimum: 0, maximum: 5000, default: 250 },
     ANON_CPU_MS_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 3600000, default: 3000 },
-    ANON_CPU_BURST_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 1000 },
+    ANON_CPU_BURST_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 250 },
     ANON_BUDGET_MAX_PREFIXES: { type: 'integer', minimum: 1, maximum: 10000000, default: 50000 },
   },
 } as const;

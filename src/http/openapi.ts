@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { FastifyInstance, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { AppError } from '../errors.ts';
 import openapiGlue from 'fastify-openapi-glue';
 import type { SecurityRequirement } from './auth.ts';
@@ -135,6 +135,21 @@ function strictMediaType(op: Operation) {
   };
 }
 
+/**
+ * The budget gate as a hook: a refused client also loses its connection (`connection: close`), so
+ * the server does not read the rest of its body, and a flood pays a new connection per attempt.
+ */
+function budgetGateHook(gate: (req: FastifyRequest) => void) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    try {
+      gate(req);
+    } catch (err) {
+      reply.header('connection', 'close');
+      throw err;
+    }
+  };
+}
+
 /** Stops start-up unless the bound operations are exactly the contract's. */
 export function assertAllBound(spec: Spec, bound: Iterable<string>): void {
   const ids = new Set(bound);
@@ -169,7 +184,7 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
         // The media type first: a 415 says nothing about the caller, so it need not wait for auth.
         onRequest: [
           strictMediaType(op),
-          ...(op.extensions['x-cpu-budget'] === true && guards.budgetGate ? [async (req: FastifyRequest) => guards.budgetGate!(req)] : []),
+          ...(op.extensions['x-cpu-budget'] === true && guards.budgetGate ? [budgetGateHook(guards.budgetGate)] : []),
           guards.authenticate(op.security),
         ],
         ...(bodyLimit !== undefined ? { bodyLimit } : {}),

@@ -109,6 +109,8 @@ export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
   return { method: r.method, path: r.path, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
 }
 
+const replayed = (): AppError => new AppError('conflict', 'this handshake was already used (replayed openSession)');
+
 /**
  * The kex capability's state: prekeys, the session-key {@link Vault} and the envelope flow.
  *
@@ -117,8 +119,6 @@ export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
  * await kex.start();
  * const prekey = await kex.getPrekey();
  */
-const replayed = (): AppError => new AppError('conflict', 'this handshake was already used (replayed openSession)');
-
 export class KexService {
   readonly vault: Vault;
   private readonly store: Store;
