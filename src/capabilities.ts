@@ -14,6 +14,7 @@ import type { KexRequires } from './kex/api.ts';
 import type { ZkRequires } from './zk/api.ts';
 import type { PirRequires } from './pir/api.ts';
 
+/** One capability: its name, the dependencies it picks from the context, and its plugin. */
 export interface Capability<Deps = unknown> {
   name: string;
   /** Picks the declared dependencies from the context (set up by earlier capabilities). */
@@ -31,6 +32,7 @@ function provided<K extends keyof AppContext>(ctx: AppContext, key: K, by: strin
   return value as NonNullable<AppContext[K]>;
 }
 
+/** The registry, in set-up order; `requires` throws at start-up when a dependency is missing. */
 export const capabilities: Capability[] = [
   define({ name: 'meta', requires: none, plugin: metaPlugin }),
   define({ name: 'keys', requires: none, plugin: keysPlugin }),
