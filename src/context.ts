@@ -15,6 +15,7 @@ import type { BindOptions, Handlers } from './http/openapi.ts';
 import type { CostModel } from './workers/cost.ts';
 import type { CpuBudget } from './http/budget.ts';
 
+/** Shared services built once in buildApp; capabilities add their own fields (declaration merging in their api.ts). */
 export interface AppContext {
   config: Config;
   store: Store;
@@ -39,4 +40,5 @@ export interface CapabilityOptions<Deps> {
   bind(scope: FastifyInstance, handlers: Handlers, opts?: BindOptions): Promise<void>;
 }
 
+/** A capability's fastify plugin, registered encapsulated with its CapabilityOptions. */
 export type CapabilityPlugin<Deps = Record<string, never>> = FastifyPluginAsync<CapabilityOptions<Deps>>;
