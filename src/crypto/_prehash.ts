@@ -23,6 +23,7 @@ export const PREHASH: Record<PreHashAlgorithm, { arc: number; outputLength: numb
   'SHAKE-256': { arc: 12, outputLength: 64 },
 };
 
+/** DER encoding of the OID of pre-hash function `ph` (NIST 2.16.840.1.101.3.4.2.x), as written into M'. */
 export const prehashOid = (ph: PreHashAlgorithm): Uint8Array =>
   Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, PREHASH[ph].arc);
 
