@@ -7,6 +7,7 @@ import { SIZES, ML_KEM, HASH_ALGORITHMS, AEAD_CIPHERS, AEAD_KEY_BYTES, isMlDsa, 
 import type { MlKemAlgorithm, MlDsaAlgorithm, KemAlgorithm, SignatureAlgorithm, HashAlgorithm } from './algorithms.ts';
 import { constantTimeEqual } from './bytes.ts';
 
+/** Asserts `value` is a Uint8Array (of `length` bytes when given); throws CryptoInputError. */
 export function assertBytes(value: unknown, what: string, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new CryptoInputError(`${what} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
@@ -14,16 +15,19 @@ export function assertBytes(value: unknown, what: string, length?: number): asse
   }
 }
 
+/** Asserts `alg` names a KEM of the registry; throws CryptoInputError. */
 export function assertKem(alg: string): asserts alg is KemAlgorithm {
   if (!(alg in SIZES) || SIZES[alg as KemAlgorithm].kind !== 'kem') throw new CryptoInputError('unknown KEM algorithm');
 }
 
+/** Asserts `alg` names a signature algorithm of the registry; throws CryptoInputError. */
 export function assertSignature(alg: string): asserts alg is SignatureAlgorithm {
   if (!(alg in SIZES) || SIZES[alg as SignatureAlgorithm].kind !== 'signature') {
     throw new CryptoInputError('unknown signature algorithm');
   }
 }
 
+/** Whether `alg` is an ML-KEM parameter set (FIPS 203), not X-Wing. */
 export const isMlKem = (alg: string): alg is MlKemAlgorithm => (ML_KEM as readonly string[]).includes(alg);
 
 /** FIPS 204 §5.2 / FIPS 205 §10.2: ctx is at most 255 bytes. */
@@ -53,6 +57,7 @@ export function mlKemEkModulusOk(ek: Uint8Array, k: number): boolean {
   return bad === 0;
 }
 
+/** The module rank k of an ML-KEM parameter set (FIPS 203 §8: 2, 3 or 4). */
 export const mlKemK = (alg: MlKemAlgorithm): number => (alg === 'ML-KEM-512' ? 2 : alg === 'ML-KEM-768' ? 3 : 4);
 
 /** Checks length and the §7.2 modulus check of an ML-KEM encapsulation key. */
@@ -106,6 +111,7 @@ export function checkHashLength(alg: HashAlgorithm, outputLength: number | undef
   return outputLength;
 }
 
+/** Checks HKDF inputs (hash SHA-256 / SHA-512, byte arrays, L ≤ 255·HashLen, RFC 5869 §2.3); throws CryptoInputError. */
 export function checkHkdf(h: string, ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): void {
   if (h !== 'SHA-256' && h !== 'SHA-512') throw new CryptoInputError('unknown HKDF hash');
   assertBytes(ikm, 'ikm');
