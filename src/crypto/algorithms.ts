@@ -3,20 +3,30 @@
  * FIPS 203 (ML-KEM), draft-connolly-cfrg-xwing-kem (X-Wing), FIPS 204 (ML-DSA), FIPS 205 (SLH-DSA).
  */
 export const ML_KEM = ['ML-KEM-512', 'ML-KEM-768', 'ML-KEM-1024'] as const;
+/** Every KEM: ML-KEM (FIPS 203) and X-Wing. */
 export const KEM_ALGORITHMS = [...ML_KEM, 'X-Wing'] as const;
+/** ML-DSA parameter sets (FIPS 204 §4). */
 export const ML_DSA = ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as const;
+/** SLH-DSA parameter sets (FIPS 205 §11), SHA2 and SHAKE, small (s) and fast (f). */
 export const SLH_DSA = [
   'SLH-DSA-SHA2-128s', 'SLH-DSA-SHA2-128f', 'SLH-DSA-SHA2-192s', 'SLH-DSA-SHA2-192f',
   'SLH-DSA-SHA2-256s', 'SLH-DSA-SHA2-256f', 'SLH-DSA-SHAKE-128s', 'SLH-DSA-SHAKE-128f',
   'SLH-DSA-SHAKE-192s', 'SLH-DSA-SHAKE-192f', 'SLH-DSA-SHAKE-256s', 'SLH-DSA-SHAKE-256f',
 ] as const;
+/** Every signature algorithm: ML-DSA and SLH-DSA. */
 export const SIGNATURE_ALGORITHMS = [...ML_DSA, ...SLH_DSA] as const;
 
+/** An ML-KEM parameter set name. */
 export type MlKemAlgorithm = (typeof ML_KEM)[number];
+/** A KEM name (ML-KEM or X-Wing). */
 export type KemAlgorithm = (typeof KEM_ALGORITHMS)[number];
+/** An ML-DSA parameter set name. */
 export type MlDsaAlgorithm = (typeof ML_DSA)[number];
+/** An SLH-DSA parameter set name. */
 export type SlhDsaAlgorithm = (typeof SLH_DSA)[number];
+/** A signature algorithm name (ML-DSA or SLH-DSA). */
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+/** Any algorithm a key of the service may have. */
 export type Algorithm = KemAlgorithm | SignatureAlgorithm;
 
 /** FIPS 204 §5.4 / FIPS 205 §10.2 pre-hash functions (ACVP names). */
@@ -24,27 +34,36 @@ export const PREHASH_ALGORITHMS = [
   'SHA2-224', 'SHA2-256', 'SHA2-384', 'SHA2-512', 'SHA2-512/224', 'SHA2-512/256',
   'SHA3-224', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'SHAKE-128', 'SHAKE-256',
 ] as const;
+/** A pre-hash function name of HashML-DSA / HashSLH-DSA. */
 export type PreHashAlgorithm = (typeof PREHASH_ALGORITHMS)[number];
 
+/** Hashes and XOFs of PrimitiveBackend.hash (FIPS 180-4, FIPS 202). */
 export const HASH_ALGORITHMS = ['SHA-256', 'SHA-384', 'SHA-512', 'SHA3-256', 'SHA3-512', 'SHAKE-128', 'SHAKE-256'] as const;
+/** A hash or XOF name of PrimitiveBackend.hash. */
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 
+/** AEADs with 32-byte keys the service itself uses (AES-256-GCM, ChaCha20-Poly1305 RFC 8439). */
 export const AEAD_ALGORITHMS = ['AES-256-GCM', 'ChaCha20-Poly1305'] as const;
+/** An AEAD name of AEAD_ALGORITHMS. */
 export type AeadAlgorithm = (typeof AEAD_ALGORITHMS)[number];
 /** Every AEAD the backends open and seal: AEAD_ALGORITHMS (32-byte keys, the service's own uses) plus AES-128-GCM (16-byte key, for HPKE suites, RFC 9180 §7.3). */
 export const AEAD_CIPHERS = [...AEAD_ALGORITHMS, 'AES-128-GCM'] as const;
+/** Any AEAD the backends seal and open. */
 export type AeadCipher = (typeof AEAD_CIPHERS)[number];
 /** Key length in bytes of each AEAD cipher. */
 export const AEAD_KEY_BYTES: Record<AeadCipher, number> = { 'AES-128-GCM': 16, 'AES-256-GCM': 32, 'ChaCha20-Poly1305': 32 };
 /** HMAC hashes of PrimitiveBackend.hmac. */
 export type HmacHash = 'SHA-256' | 'SHA-384' | 'SHA-512';
 
+/** Byte sizes of a KEM: seed, keys, ciphertext and shared secret. */
 export interface KemSizes { kind: 'kem'; seed: number; publicKey: number; secretKey: number; cipherText: number; sharedSecret: number }
+/** Byte sizes of a signature algorithm, and its NIST security category. */
 export interface SignatureSizes { kind: 'signature'; seed: number; publicKey: number; secretKey: number; signature: number; securityCategory: 1 | 2 | 3 | 5 }
 
 const slh = (n: 16 | 24 | 32, signature: number): SignatureSizes =>
   ({ kind: 'signature', seed: 3 * n, publicKey: 2 * n, secretKey: 4 * n, signature, securityCategory: n === 16 ? 1 : n === 24 ? 3 : 5 });
 
+/** Sizes in bytes of every algorithm (FIPS 203 §8, FIPS 204 §4, FIPS 205 §11, X-Wing draft). */
 export const SIZES: Record<KemAlgorithm, KemSizes> & Record<SignatureAlgorithm, SignatureSizes> = {
   'ML-KEM-512': { kind: 'kem', seed: 64, publicKey: 800, secretKey: 1632, cipherText: 768, sharedSecret: 32 },
   'ML-KEM-768': { kind: 'kem', seed: 64, publicKey: 1184, secretKey: 2400, cipherText: 1088, sharedSecret: 32 },
@@ -61,8 +80,11 @@ export const SIZES: Record<KemAlgorithm, KemSizes> & Record<SignatureAlgorithm, 
   'SLH-DSA-SHAKE-256s': slh(32, 29792), 'SLH-DSA-SHAKE-256f': slh(32, 49856),
 };
 
+/** Whether `a` names a KEM of the registry. */
 export const isKemAlgorithm = (a: string): a is KemAlgorithm => (KEM_ALGORITHMS as readonly string[]).includes(a);
+/** Whether `a` names a signature algorithm of the registry. */
 export const isSignatureAlgorithm = (a: string): a is SignatureAlgorithm => (SIGNATURE_ALGORITHMS as readonly string[]).includes(a);
+/** Whether `a` names an ML-DSA parameter set. */
 export const isMlDsa = (a: string): a is MlDsaAlgorithm => (ML_DSA as readonly string[]).includes(a);
 
 /** Claimed classical security strength λ (bits) of a signature parameter set: 128, 192 or 256. */
