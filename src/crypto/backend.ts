@@ -17,17 +17,20 @@
  */
 import type { KemAlgorithm, SignatureAlgorithm, PreHashAlgorithm, AeadCipher, HashAlgorithm, HmacHash } from './algorithms.ts';
 
+/** A public key and its secret key, as raw bytes. */
 export interface KeyPair {
   publicKey: Uint8Array;
   /** Expanded secret key in the standard's encoding (FIPS dk / sk). */
   secretKey: Uint8Array;
 }
 
+/** Result of encapsulation: the ciphertext to send and the shared secret to keep. */
 export interface Encapsulation {
   cipherText: Uint8Array;
   sharedSecret: Uint8Array;
 }
 
+/** Options of pure, pre-hash and deterministic signing (FIPS 204 §5.2 / §5.4, FIPS 205 §10). */
 export interface SignOptions {
   /** FIPS 204/205 context string, 0..255 bytes. */
   context?: Uint8Array;
@@ -39,6 +42,7 @@ export interface SignOptions {
   random?: Uint8Array;
 }
 
+/** The context and pre-hash a signature was made with; they must match the signer's. */
 export interface VerifyOptions {
   context?: Uint8Array;
   prehash?: PreHashAlgorithm;
@@ -71,6 +75,7 @@ export interface PreparedDecapsulationKey {
   destroy(): void;
 }
 
+/** Key encapsulation: ML-KEM (FIPS 203) and X-Wing; throws CryptoInputError on bad inputs. */
 export interface KemBackend {
   /** seed: ML-KEM 64 B (d‖z), X-Wing 32 B. Random when omitted. */
   keygen(alg: KemAlgorithm, seed?: Uint8Array): KeyPair;
@@ -82,6 +87,7 @@ export interface KemBackend {
   prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey;
 }
 
+/** Signatures: ML-DSA (FIPS 204) and SLH-DSA (FIPS 205); verify returns false, never throws, on a bad signature. */
 export interface SignatureBackend {
   /** seed: ML-DSA 32 B (ξ); SLH-DSA 3n B (SK.seed‖SK.prf‖PK.seed). Random when omitted. */
   signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair;
@@ -101,6 +107,7 @@ export interface SignatureBackend {
   prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): PreparedVerifyingKey;
 }
 
+/** X25519, hashes, HKDF, HMAC, AEAD and randomness. */
 export interface PrimitiveBackend {
   x25519Keygen(secretKey?: Uint8Array): KeyPair;
   /** RFC 7748 X25519; throws CryptoInputError on an all-zero shared secret. */
@@ -114,6 +121,7 @@ export interface PrimitiveBackend {
   randomBytes(length: number): Uint8Array;
 }
 
+/** A whole backend (`native` or `noble`); what it cannot do throws UnsupportedError. */
 export interface CryptoBackend extends KemBackend, SignatureBackend, PrimitiveBackend {
   readonly name: 'native' | 'noble';
   /** Operations this backend cannot express, each with the reason. */
