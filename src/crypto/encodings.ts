@@ -134,6 +134,7 @@ export function decodeSpki(der: Uint8Array): { algorithm: EncodableAlgorithm; pu
 
 // ---- PKCS#8 -------------------------------------------------------------------------------------
 
+/** A decoded private key: its algorithm, seed and/or expanded key. */
 export interface PrivateKeyParts {
   /** ML-KEM d‖z (64 B) or ML-DSA ξ (32 B). */
   seed?: Uint8Array;
@@ -219,6 +220,7 @@ function checkLen(b: Uint8Array, n: number, what: string): void {
 
 // ---- JWK (RFC 9964, kty "AKP") ------------------------------------------------------------------
 
+/** An ML-DSA key as a JWK, `kty: "AKP"` (RFC 9964). */
 export interface AkpJwk {
   kty: 'AKP';
   alg: MlDsaAlgorithm;
@@ -260,6 +262,7 @@ export function fromJwk(jwk: unknown): { algorithm: MlDsaAlgorithm; publicKey: U
   return { algorithm, publicKey, seed };
 }
 
+/** Algorithms with SPKI / PKCS#8 / PEM encodings (every one but X-Wing). */
 export const ENCODABLE_ALGORITHMS: readonly EncodableAlgorithm[] = [...ML_KEM, ...ML_DSA, ...SLH_DSA];
 
 // ---------------------------------------------------------------- PEM (RFC 7468) and public-key input
