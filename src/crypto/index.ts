@@ -12,6 +12,7 @@ import { nativeBackend } from './native.ts';
 import { nobleBackend } from './noble.ts';
 import { CryptoInputError } from '../errors.ts';
 
+/** Backend interface types (src/crypto/backend.ts). */
 export type * from './backend.ts';
 export * from './algorithms.ts';
 export * from './encodings.ts';
