@@ -183,6 +183,7 @@ function prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedD
   };
 }
 
+/** The node:crypto (OpenSSL 3.5) backend; operations listed in `unsupported` throw UnsupportedError. */
 export const nativeBackend: CryptoBackend = {
   name: 'native',
   unsupported: UNSUPPORTED,
