@@ -98,6 +98,7 @@ function signer(alg: SignatureAlgorithm) {
   return isMlDsa(alg) ? DSA[alg] : SLH[alg as SlhDsaAlgorithm];
 }
 
+/** The pure-JavaScript @noble backend; supports every operation (`unsupported` is empty). */
 export const nobleBackend: CryptoBackend = {
   name: 'noble',
   unsupported: [],
