@@ -37,6 +37,7 @@ function combine(b: XWingDeps, ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array
   return b.hash('SHA3-256', concatBytes(ssM, ssX, ctX, pkX, LABEL));
 }
 
+/** X-Wing key generation from a 32-byte seed (random when omitted); the secret key is the seed. */
 export function xwingKeygen(b: XWingDeps, seed?: Uint8Array): KeyPair {
   const sk = seed === undefined ? b.randomBytes(32) : (assertBytes(seed, 'X-Wing seed', 32), seed.slice());
   const k = expand(b, sk);
@@ -44,6 +45,7 @@ export function xwingKeygen(b: XWingDeps, seed?: Uint8Array): KeyPair {
   return { publicKey: concatBytes(k.pkM, k.pkX), secretKey: sk };
 }
 
+/** X-Wing encapsulation; `eseed` (64 B) is for known-answer tests; throws CryptoInputError on bad sizes. */
 export function xwingEncapsulate(b: XWingDeps, publicKey: Uint8Array, eseed?: Uint8Array): Encapsulation {
   assertBytes(publicKey, 'X-Wing public key', PK_M + 32);
   if (eseed !== undefined) assertBytes(eseed, 'X-Wing eseed', 64);
@@ -59,6 +61,7 @@ export function xwingEncapsulate(b: XWingDeps, publicKey: Uint8Array, eseed?: Ui
   return { cipherText: concatBytes(m.cipherText, ctX), sharedSecret };
 }
 
+/** X-Wing decapsulation (ML-KEM implicit rejection applies); throws CryptoInputError on bad sizes. */
 export function xwingDecapsulate(b: XWingDeps, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
   assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
   const k = expand(b, secretKey);
