@@ -18,6 +18,7 @@
  */
 import { AppError } from '../errors.ts';
 
+/** Options of a CpuBudget; rates and capacities are in CPU-seconds. */
 export interface CpuBudgetOptions {
   /** CPU-seconds one address prefix may spend per minute (the refill rate × 60). */
   secondsPerMinute: number;
@@ -29,8 +30,10 @@ export interface CpuBudgetOptions {
   now?: () => number;
 }
 
+/** Outcome of a charge: admitted with what remains, or refused with the seconds to wait. */
 export type ChargeResult = { ok: true; remaining: number } | { ok: false; retryAfter: number };
 
+/** Counters of a CpuBudget (for metrics). */
 export interface BudgetStats { tracked: number; charged: number; refused: number; evicted: number; chargedSeconds: number }
 
 interface Bucket { tokens: number; at: number }
@@ -39,9 +42,10 @@ const EPS = 1e-12;
 /** Entries inspected for a full bucket before the least recently used one is dropped. */
 const EVICTION_SCAN = 32;
 
-/** Anonymous principal keys (`anon:<prefix>`, src/workers/scheduler.ts principalKey) are budgeted; others not. */
+/** Anonymous principal keys (`anon:<prefix>`, src/workers/principal.ts principalKey) are budgeted; others not. */
 export const isBudgetedKey = (key: string): boolean => key.startsWith('anon:');
 
+/** Token buckets of CPU-seconds per address prefix; the constructor throws TypeError on bad options. */
 export class CpuBudget {
   readonly #rate: number; // CPU-seconds per ms
   readonly #cap: number;
