@@ -4,6 +4,7 @@
  */
 export interface Periodic { stop(): Promise<void> }
 
+/** Runs `task` every `ms` milliseconds, never two at once; errors go to `onError`. */
 export function every(ms: number, task: () => Promise<unknown>, onError: (err: unknown) => void): Periodic {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
