@@ -4,6 +4,7 @@
  */
 import type { IdentitySigner, KexService } from './service.ts';
 
+/** The identity key that signs prekeys, as kex needs it (provided by keys). */
 export type { IdentitySigner } from './service.ts';
 
 /** The kex capability's dependencies. */
