@@ -24,6 +24,7 @@ function jsonRoutesOnly(): (method: string, path: string) => boolean {
   return (method, path) => !binary.has(findOperation(spec, method, path)?.operationId ?? '');
 }
 
+/** The kex capability plugin; binds the kex operations, starts the sweeper, stops it on close. */
 export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, deps, bind }) => {
   const kex = new KexService({
     store: ctx.store, backend: ctx.backend, signer: deps.identity,
