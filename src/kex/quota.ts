@@ -7,6 +7,7 @@
  */
 import { AppError } from '../errors.ts';
 
+/** Caps of a SessionQuota (KEX_MAX_SESSIONS_PER_ADDRESS, KEX_MAX_SESSIONS) and its clock. */
 export interface SessionQuotaOptions {
   /** Live sessions one address prefix may hold on this instance. */
   perPrefix: number;
@@ -15,6 +16,7 @@ export interface SessionQuotaOptions {
   now?: () => number;
 }
 
+/** Counts live sessions per address prefix and in all; `admit` throws a 429 / 503 AppError beyond a cap. */
 export class SessionQuota {
   readonly #o: Required<SessionQuotaOptions>;
   /** sessionId → its prefix and expiry (ms), in expiry order. */
