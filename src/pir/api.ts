@@ -4,6 +4,7 @@
  */
 import type { PirService, PirSigner } from './service.ts';
 
+/** The identity key that signs database configs, as pir needs it (provided by keys). */
 export type { PirSigner } from './service.ts';
 
 /** The pir capability's dependencies. */
