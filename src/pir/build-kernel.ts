@@ -11,8 +11,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
+/** WebAssembly features the kernel uses (SIMD, multi-memory, threads). */
 export const KERNEL_FEATURES = { simd: true, multi_memory: true, threads: true } as const;
+/** The kernel source, src/pir/kernel.wat. */
 export const WAT_PATH = fileURLToPath(new URL('./kernel.wat', import.meta.url));
+/** The generated module, src/pir/kernel-wasm.ts. */
 export const MODULE_PATH = fileURLToPath(new URL('./kernel-wasm.ts', import.meta.url));
 
 /** Assembles WAT text to a validated wasm binary. */
@@ -52,6 +55,7 @@ export function renderKernelModule(wasm: Uint8Array): string {
   ].join('\n');
 }
 
+/** The text of kernel-wasm.ts built from kernel.wat; rejects when the WAT does not assemble. */
 export async function buildKernelModuleText(): Promise<string> {
   return renderKernelModule(await assembleKernel(readFileSync(WAT_PATH, 'utf8')));
 }
