@@ -66,6 +66,7 @@ export function sampleCbd(out: Int32Array): void {
   bits.fill(0);
 }
 
+/** Options of makeQuery. */
 export interface MakeQueryOptions {
   /** A from `expandA(seed, params.cols, params.n)`, to skip re-expanding it per query. */
   readonly A?: Uint32Array;
