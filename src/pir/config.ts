@@ -24,6 +24,7 @@ const enc = new TextEncoder();
 
 /** Domain label (first field) and FIPS 204 context string of the config signature. */
 export const PIR_CONFIG_LABEL = 'pqzk pir config v1';
+/** PIR_CONFIG_LABEL in UTF-8, the FIPS 204 context string of the config signature. */
 export const PIR_CONFIG_CONTEXT = enc.encode(PIR_CONFIG_LABEL);
 /** The only accepted signature algorithm of a PIR config. */
 export const PIR_IDENTITY_ALGORITHM = 'ML-DSA-65';
