@@ -14,6 +14,7 @@
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { CryptoInputError } from '../errors.ts';
 
+/** Length of the public seed of A (the ChaCha20 key), bytes. */
 export const SEED_BYTES = 32;
 const NONCE_PREFIX = [0x50, 0x49, 0x52, 0x41]; // "PIRA"
 
