@@ -40,6 +40,7 @@ export const MAX_RECORD_SIZE = 32768;
 /** Identifies the scheme, layout and XOF; a client refuses any other value. */
 export const PIR_SCHEME = 'simplepir-v1' as const;
 
+/** The parameters and shape of one database version (signed in its config; see docs/PIR.md). */
 export interface PirParams {
   readonly scheme: typeof PIR_SCHEME;
   /** LWE dimension. */
