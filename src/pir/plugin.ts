@@ -14,6 +14,7 @@ import { chargerOf } from '../http/charge.ts';
 
 const SWEEP_MS = 30_000;
 
+/** The pir capability plugin; binds the pir operations, starts the purge sweep, stops it on close. */
 export const pirPlugin: CapabilityPlugin<PirRequires> = async (scope, { ctx, deps, bind }) => {
   // Encapsulated: only the pir routes accept binary bodies.
   scope.addContentTypeParser(OCTET, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
