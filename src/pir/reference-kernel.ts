@@ -63,6 +63,7 @@ export function checkMatVecArgs(
   return [rowStart, rowEnd];
 }
 
+/** The plain TypeScript PirKernel; throws CryptoInputError on mismatched shapes. */
 export const referenceKernel: PirKernel = {
   name: 'ts-reference',
   matVec(db, vec, out, rowStart, rowEnd) {
