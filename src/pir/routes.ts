@@ -5,6 +5,7 @@ import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { PirService } from './service.ts';
 
+/** Media type of PIR uploads, queries, answers and hints. */
 export const OCTET = 'application/octet-stream';
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
