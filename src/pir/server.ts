@@ -13,6 +13,7 @@ import { choosePirParams, recordPosition, type PirParams } from './params.ts';
 import type { PirKernel, PirMatrix } from './reference-kernel.ts';
 import { CryptoInputError } from '../errors.ts';
 
+/** A database version ready to answer: its parameters and its matrix. */
 export interface PirDatabase {
   readonly params: PirParams;
   readonly matrix: PirMatrix;
