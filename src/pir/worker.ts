@@ -26,6 +26,7 @@ import { computeHintColumns, layoutRecords } from './server.ts';
 import { assertPirParams, type PirParams } from './params.ts';
 import { CryptoInputError } from '../errors.ts';
 
+/** Input of `pir.scan`: the matrix (shared memory or buffer), its shape, the row range and the query. */
 export interface ScanTask {
   readonly dbMemory?: WebAssembly.Memory;
   readonly dbBuffer?: SharedArrayBuffer | ArrayBuffer;
@@ -56,6 +57,7 @@ export default async function scan(task: ScanTask): Promise<Uint32Array> {
   return out;
 }
 
+/** Input of `pir.hint`: the matrix in shared memory, the seed of A and the column range [kStart, kEnd) of H. */
 export interface HintTask {
   readonly dbMemory: WebAssembly.Memory;
   readonly rows: number;
@@ -65,6 +67,7 @@ export interface HintTask {
   readonly kEnd: number;
 }
 
+/** Columns [kStart, kEnd) of the hint H = D·A (`pir.hint`); throws CryptoInputError on a bad task. */
 export async function hint(task: HintTask): Promise<Uint32Array> {
   const { dbMemory, rows, cols, seed, kStart, kEnd } = task;
   if (!dbMemory || !Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || rows <= 0 || cols <= 0) {
@@ -75,6 +78,7 @@ export async function hint(task: HintTask): Promise<Uint32Array> {
   return computeHintColumns(matrix, seed, kStart, kEnd, await kernel);
 }
 
+/** Input of `pir.layout`: the zeroed matrix memory, the parameters and the records. */
 export interface LayoutTask {
   readonly dbMemory: WebAssembly.Memory;
   readonly params: PirParams;
