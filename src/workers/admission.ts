@@ -16,7 +16,9 @@ import { CpuBudget } from '../http/budget.ts';
 import { FairScheduler, type BatchAdmission, type SchedulerOptions } from './scheduler.ts';
 import { currentScope } from './request-scope.ts';
 
+/** The configuration fields the scheduler reads. */
 export type SchedulerConfig = Pick<Config, 'schedLongTaskMs' | 'schedReservedThreads' | 'schedMaxQueuedCpuMs' | 'schedExpireGraceMs' | 'workerQueue'>;
+/** The configuration fields the anonymous CPU budget reads. */
 export type BudgetConfig = Pick<Config, 'anonCpuMsPerMinute' | 'anonCpuBurstMs' | 'anonBudgetMaxPrefixes'>;
 
 /** Principal of work started outside any request (sweepers, rotation, start-up). */
@@ -46,6 +48,7 @@ export function createAnonymousBudget(config: BudgetConfig, now?: () => number):
   });
 }
 
+/** The seam between pool and scheduler: runs tasks accounted to the current request scope. */
 export interface Admission {
   readonly scheduler: FairScheduler;
   readonly costs: CostModel;
@@ -57,6 +60,7 @@ export interface Admission {
   gauges(): Record<string, number>;
 }
 
+/** Creates the Admission and its FairScheduler; refusals reject with `overloaded` (503). */
 export function createAdmission(opts: { threads: number; costs: CostModel; config: SchedulerConfig; now?: () => number }): Admission {
   const scheduler = new FairScheduler(schedulerOptions(opts.config, opts.threads, opts.now));
   const job = <T>(name: string, input: unknown, start: () => Promise<T>) => {
