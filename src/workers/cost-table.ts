@@ -11,8 +11,11 @@
 import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from '../crypto/algorithms.ts';
 import type { KemAlgorithm, SignatureAlgorithm } from '../crypto/algorithms.ts';
 
+/** The backend a figure was measured on. */
 export type CostBackend = 'native' | 'noble';
+/** Operations of a signature algorithm the table prices. */
 export type SignatureOperation = 'keygen' | 'sign' | 'verify';
+/** Operations of a KEM the table prices. */
 export type KemOperation = 'keygen' | 'encaps' | 'decaps';
 
 /** Operations that are not "one algorithm, one primitive"; all in CPU-seconds (per unit where named so). */
@@ -40,6 +43,7 @@ export interface OperationCosts {
   'store.write': number;
 }
 
+/** CPU-seconds of every algorithm and operation on one backend. */
 export interface BackendCosts {
   signature: Record<SignatureAlgorithm, Record<SignatureOperation, number>>;
   kem: Record<KemAlgorithm, Record<KemOperation, number>>;
@@ -53,7 +57,9 @@ export interface CostTable {
   operations: Omit<OperationCosts, 'kex.respond'>;
 }
 
+/** One measured operation of calibration: expected and measured CPU-seconds, and their ratio. */
 export interface CalibrationSample { name: string; expected: number; measured: number; ratio: number }
+/** Outcome of start-up calibration: the machine factor and how it was obtained. */
 export interface CalibrationResult {
   /** Multiply every default figure by this (median of the sample ratios, clamped to [0.25, 8]). */
   factor: number;
@@ -63,6 +69,7 @@ export interface CalibrationResult {
   source: 'startup' | 'default';
 }
 
+/** The published cost model (`costs` of /v1/algorithms). */
 export interface CostTableJson {
   unit: 'cpu-seconds';
   backend: CostBackend;
