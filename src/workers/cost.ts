@@ -30,10 +30,12 @@ import type {
 } from './cost-table.ts';
 
 export { DEFAULT_COSTS };
+/** Types of the cost table (src/workers/cost-table.ts). */
 export type * from './cost-table.ts';
 
 // ------------------------------------------------------------------------------------ the model
 
+/** Options of createCostModel: the table, the backend and the machine factor or calibration. */
 export interface CostModelOptions {
   /** The table to start from (default DEFAULT_COSTS). */
   table?: CostTable;
@@ -52,6 +54,7 @@ export type BudgetedOperation =
   | { op: 'login' }
   | { op: 'pirQuery'; matrixBytes: number };
 
+/** Estimated CPU-seconds of operations, tasks and whole requests, scaled by the machine factor. */
 export interface CostModel {
   readonly backend: CostBackend;
   readonly factor: number;
@@ -76,11 +79,13 @@ export interface CostModel {
   table(): CostTableJson;
 }
 
+/** Estimate of a task the table does not know, CPU-seconds. */
 export const UNKNOWN_TASK_SECONDS = 0.001;
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 const len = (v: unknown): number => (v instanceof Uint8Array || v instanceof Uint32Array || v instanceof Int8Array ? v.length : typeof v === 'string' ? v.length : 0);
 
+/** Creates a CostModel from a table (default DEFAULT_COSTS); an invalid factor falls back to 1. */
 export function createCostModel(opts: CostModelOptions = {}): CostModel {
   const t = opts.table ?? DEFAULT_COSTS;
   const backend = opts.backend ?? 'native';
@@ -188,6 +193,7 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
 
 // ------------------------------------------------------------------------------------ calibration
 
+/** Options of calibrate: the backend to time, the time budget and the clock. */
 export interface CalibrateOptions {
   /** The backend to time (the configured one). */
   backend: Pick<CryptoBackend, 'name' | 'signatureKeygen' | 'sign' | 'verify' | 'keygen' | 'encapsulate' | 'decapsulate'>;
