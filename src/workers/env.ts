@@ -4,6 +4,7 @@
  */
 import type { CryptoBackend } from '../crypto/backend.ts';
 
+/** The per-thread environment of worker tasks. */
 export interface WorkerEnv {
   /** The configured crypto backend (CRYPTO_BACKEND), chosen once at pool creation. */
   readonly backend: CryptoBackend;
