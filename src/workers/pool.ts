@@ -14,6 +14,7 @@ import { AppError } from '../errors.ts';
 import type { Admission } from './admission.ts';
 import type { TaskName, TaskInput, TaskOutput, TaskFailure, WorkerOptions } from './tasks.ts';
 
+/** The worker pool the services run CPU-bound tasks in; refusals reject with `overloaded` (503). */
 export interface WorkerPool {
   /** Runs task `name` in a worker; an AppError thrown there is thrown here with the same code. */
   run<N extends TaskName>(name: N, input: TaskInput<N>, transferList?: ArrayBuffer[]): Promise<TaskOutput<N>>;
