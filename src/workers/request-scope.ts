@@ -23,6 +23,7 @@ import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { principalKey } from './principal.ts';
 
+/** Who the CPU work is for, by when, and whether the client is still there. */
 export interface RequestScope {
   /** principalKey(…): `tenant:<id>`, `admin`, `anon:<prefix>`, or e.g. `system` for background work. */
   readonly principal: string;
@@ -49,6 +50,7 @@ export function enterScope(scope: RequestScope): void {
   als.enterWith(scope);
 }
 
+/** Options of registerRequestScope. */
 export interface RequestScopeOptions {
   /** Deadline of a request's CPU work, ms from its arrival (SCHED_DEADLINE_MS). */
   deadlineMs: number;
