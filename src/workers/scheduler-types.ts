@@ -1,6 +1,7 @@
 /** Public types of the fair scheduler (src/workers/scheduler.ts); import them from there. */
 import type { AppError } from '../errors.ts';
 
+/** A unit of CPU work submitted to the scheduler. */
 export interface Job<T> {
   /** principalKey(…) of whoever asked for the work; background work uses e.g. 'system'. */
   principal: string;
@@ -14,6 +15,7 @@ export interface Job<T> {
   run: () => Promise<T>;
 }
 
+/** Options of FairScheduler. */
 export interface SchedulerOptions {
   /** Jobs running at once (= worker threads). */
   concurrency: number;
@@ -41,6 +43,7 @@ export interface SchedulerOptions {
   onSettled?: (info: SettledInfo) => void;
 }
 
+/** What the scheduler reports about a job once it settled. */
 export interface SettledInfo {
   principal: string;
   cost: number;
@@ -51,8 +54,10 @@ export interface SettledInfo {
   runMs: number;
 }
 
+/** Queued and running work of one principal. */
 export interface PrincipalStats { principal: string; queuedJobs: number; queuedSeconds: number; running: number }
 
+/** A snapshot of the scheduler (for metrics and tests). */
 export interface SchedulerStats {
   concurrency: number;
   running: number;
@@ -72,6 +77,7 @@ export interface SchedulerStats {
   top: PrincipalStats[];
 }
 
+/** When a job would start and finish if submitted now. */
 export interface Estimate {
   /** Estimated ms until the job would start (0: at once). */
   waitMs: number;
@@ -80,6 +86,7 @@ export interface Estimate {
   startsAtOnce: boolean;
 }
 
+/** Result of FairScheduler.submitBatch: the admitted items and the first refusal. */
 export interface BatchAdmission<T> {
   /** One promise per admitted item, in order (items [0, results.length)). Already marked handled. */
   results: Array<Promise<T>>;
