@@ -40,6 +40,7 @@ import { AppError } from '../errors.ts';
 import type { BatchAdmission, Estimate, Job, PrincipalStats, SchedulerOptions, SchedulerStats, SettledInfo } from './scheduler-types.ts';
 
 export { addressPrefix, principalKey } from './principal.ts';
+/** Public types of the scheduler (src/workers/scheduler-types.ts). */
 export type * from './scheduler-types.ts';
 
 // ------------------------------------------------------------------------------------ internals
@@ -61,6 +62,10 @@ interface PState {
 
 const EPS = 1e-12;
 
+/**
+ * Start-time fair queueing (SFQ) of CPU work across principals; a job that cannot meet its deadline
+ * or fit the queue is refused with `overloaded` (503 + retryAfter). The constructor throws TypeError on bad options.
+ */
 export class FairScheduler {
   readonly concurrency: number;
   readonly #now: () => number;
