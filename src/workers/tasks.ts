@@ -41,8 +41,11 @@ const tasks = {
   ...pirWorker,
 } satisfies Record<string, (input: never, env: WorkerEnv) => unknown>;
 
+/** Name of a registered worker task (`<capability>.<operation>`). */
 export type TaskName = keyof typeof tasks;
+/** Input type of task N. */
 export type TaskInput<N extends TaskName> = Parameters<(typeof tasks)[N]>[0];
+/** Output type of task N (awaited). */
 export type TaskOutput<N extends TaskName> = Awaited<ReturnType<(typeof tasks)[N]>>;
 
 /** What a failed task returns instead of its output. */
