@@ -5,6 +5,7 @@
 import type { TokenMinter, ZkService } from './service.ts';
 import type { VerifyBatcher } from './batcher.ts';
 
+/** What zk needs to issue an access token after a login (provided by keys). */
 export type { TokenMinter } from './service.ts';
 
 /** The zk capability's dependencies. */
