@@ -17,6 +17,7 @@ import { chargerOf } from '../http/charge.ts';
 
 const SWEEP_MS = 60_000;
 
+/** The zk capability plugin; rejects at start-up when the verification key fails its pin or checks. */
 export const zkPlugin: CapabilityPlugin<ZkRequires> = async (scope, { ctx, deps, bind }) => {
   // Start-up gate: the vk must match SHA256SUMS and the configured pin, and be a valid login key.
   const probe = await loadLoginVerifier(ctx.config.zkVkSha256 ? { expectedVkSha256: ctx.config.zkVkSha256 } : {});
