@@ -22,8 +22,11 @@ export function labelToField(label: string): bigint {
   return v;
 }
 
+/** Domain label of the commitment hash. */
 export const DOMAIN_COMMIT_LABEL = 'pqzk.zk-login.commitment.v1';
+/** Domain label of the login tag hash. */
 export const DOMAIN_LOGIN_LABEL = 'pqzk.zk-login.login-tag.v1';
+/** Domain label of the session key hash. */
 export const SESSION_KEY_LABEL = 'pqzk.zk-login.session-key.v1';
 /** = labelToField(DOMAIN_COMMIT_LABEL); the same literal is in circuits/login.circom. */
 export const DOMAIN_COMMIT = 46256480038490845158054805759651277526850158840723210195409204785n;
@@ -118,7 +121,9 @@ function hashToField248(label: string, data: Uint8Array): bigint {
   return v;
 }
 
+/** Domain label of the username salt (usernameSalt). */
 export const SALT_LABEL = 'pqzk.zk-login.salt.v1';
+/** Domain label of the commitment rotation message. */
 export const ROTATE_LABEL = 'pqzk.zk-login.rotate.v1';
 
 /**
