@@ -46,6 +46,7 @@ export interface LoginSignals {
 /** Order fixed by circuits/login.circom: outputs (commitment, loginTag), then public inputs. */
 export const loginPublicSignals = (s: LoginSignals): bigint[] => [s.commitment, s.loginTag, s.challenge, s.sessionKeyHash];
 
+/** One proof and the public signals it must verify against. */
 export interface BatchItem {
   proof: unknown;
   publicSignals: readonly bigint[];
@@ -127,6 +128,7 @@ function randomScalar128(): bigint {
   }
 }
 
+/** Where to find the verification key, and an optional pin of its SHA-256. */
 export interface LoadOptions {
   /** Folder holding verification_key.json and SHA256SUMS (default circuits/artifacts). */
   artifactsDir?: string;
@@ -134,6 +136,10 @@ export interface LoadOptions {
   expectedVkSha256?: string;
 }
 
+/**
+ * Hardened Groth16 verifier of one verification key (build with `fromVk`, which rejects a bad key);
+ * a malformed proof verifies as false, never throws.
+ */
 export class Groth16Verifier {
   readonly nPublic: number;
   /** SHA-256 (hex) of the vk JSON this verifier was built from. */
