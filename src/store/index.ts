@@ -1,3 +1,7 @@
+/**
+ * The store: opens PostgreSQL (DATABASE_URL) or embedded PGlite, applies migrations, and re-exports
+ * the Store interface, its error classification helpers and the migration runner.
+ */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { openPglite } from './pglite.ts';
