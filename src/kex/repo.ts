@@ -106,12 +106,12 @@ export async function insertSession(q: Queryable, s: { sessionId: string; prekey
     INSERT INTO kex_sessions (session_id, prekey_id, expires_at, client_key_thumbprint) SELECT $3, prekey_id, $4, $5 FROM h`,
   [s.digest, s.prekeyId, s.sessionId, s.expiresAt, s.clientKeyThumbprint]);
 }
-/** The unexpired session with this id; undefined if none. */
 /** Whether a handshake with this digest (SHA-256(lp(prekeyId) ‖ lp(ct1))) was already accepted. */
 export async function handshakeSeen(q: Queryable, digest: Uint8Array): Promise<boolean> {
   return (await q.query('SELECT 1 FROM kex_handshakes WHERE digest = $1', [digest])).length > 0;
 }
 
+/** The unexpired session with this id; undefined if none. */
 export async function findSession(q: Queryable, id: string): Promise<SessionRow | undefined> {
   const r = (await q.query<SessionRow & Record<string, unknown>>(
     'SELECT session_id, recv_seq, confirmed, expires_at FROM kex_sessions WHERE session_id = $1 AND expires_at > now()', [id]))[0];
