@@ -37,6 +37,7 @@ export const REDACT_PATHS = [
   '*.seed', '*.secretKey', '*.privateKey', '*.masterKey', '*.adminToken', '*.sharedSecret', '*.sessionKey', '*.token', '*.accessToken',
 ];
 
+/** What tests and embedders may hand buildApp instead of having it open or create them. */
 export interface BuildOptions {
   /** Reuse an open store (tests, several apps on one store); otherwise opened from config. */
   store?: Store;
@@ -58,6 +59,10 @@ function validatorCompiler() {
     (httpPart === 'body' ? body : params).compile(schema);
 }
 
+/**
+ * Builds the service (store, pool, ecosystem plugins, every capability) without listening;
+ * rejects, with what it started closed, when set-up fails or the capabilities do not cover openapi.yaml.
+ */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
