@@ -55,6 +55,7 @@ const schema = {
   },
 } as const;
 
+/** The validated configuration, one field per environment variable (see `schema` above for ranges and defaults). */
 export interface Config {
   port: number;
   host: string;
@@ -133,6 +134,7 @@ export interface Config {
   anonBudgetMaxPrefixes: number;
 }
 
+/** Invalid configuration; the message is one line and never echoes a value. */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
