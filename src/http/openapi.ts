@@ -10,9 +10,11 @@ import { AppError } from '../errors.ts';
 import openapiGlue from 'fastify-openapi-glue';
 import type { SecurityRequirement } from './auth.ts';
 
+/** Location of the contract, openapi.yaml at the repository root. */
 export const SPEC_PATH = new URL('../../openapi.yaml', import.meta.url);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
+/** One operation of the contract, as read from openapi.yaml. */
 export interface Operation {
   operationId: string;
   method: string;
@@ -24,8 +26,10 @@ export interface Operation {
   requestMediaTypes: string[];
 }
 
+/** The parsed contract: the raw document and its operations. */
 export interface Spec { raw: Record<string, unknown>; operations: Operation[] }
 
+/** Reads and parses openapi.yaml (or `path`); throws when it cannot be read or parsed. */
 export function loadSpec(path: URL | string = SPEC_PATH): Spec {
   const raw = parse(readFileSync(path, 'utf8')) as { paths: Record<string, Record<string, Record<string, unknown>>>; security?: SecurityRequirement[] };
   const operations: Operation[] = [];
@@ -79,7 +83,9 @@ export function isJsonOnly(spec: Spec, op: Operation): boolean {
   return json(o?.requestBody?.content) && Object.values(o?.responses ?? {}).every((r) => json(r.content));
 }
 
+/** Route handlers keyed by operationId. */
 export type Handlers = Record<string, RouteHandlerMethod>;
+/** Builds the onRequest guard that enforces an operation's security requirements. */
 export type Authenticate = (security: SecurityRequirement[]) => NonNullable<RouteShorthandOptions['onRequest']>;
 
 /** The per-route request guards the app supplies: authentication, and the CPU-budget gate of `x-cpu-budget` operations. */
