@@ -28,6 +28,7 @@ import { allowedMethods, assertAllBound, bindOperations, loadSpec, subSpec } fro
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerAccessLog } from './http/access-log.ts';
+import { registerTarpit } from './http/tarpit.ts';
 import { assertJsonDepth } from './http/json.ts';
 import { capabilities } from './capabilities.ts';
 
@@ -148,13 +149,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(swagger, { mode: 'static', specification: { document: structuredClone(spec.raw) as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   registerAccessLog(app);
+  const tarpit = registerTarpit(app, { delayMs: config.tarpitMs });
   // Anything a handler did not mark cacheable is `no-store`: key material, signatures, tokens and
   // session answers must never sit in a shared cache.
   app.addHook('onSend', async (_req, reply, payload) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
-  registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget) }));
+  registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget), tarpit_held_answers: tarpit.held }));
   // Every request's CPU work is accounted to its principal, with a deadline (src/workers/request-scope.ts).
   registerRequestScope(app, { deadlineMs: config.schedDeadlineMs });
 

@@ -28,6 +28,7 @@ const schema = {
     PREKEY_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
     SESSION_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
     KEX_GRANT_KEY_SECONDS: { type: 'integer', minimum: 5, maximum: 86400, default: 60 },
+    TARPIT_MS: { type: 'integer', minimum: 0, maximum: 10000, default: 1000 },
     METRICS_ACCESS: { type: 'string', enum: ['admin', 'public'], default: 'admin' },
     ANON_PREFIX_V4: { type: 'integer', minimum: 8, maximum: 32, default: 24 },
     ANON_PREFIX_V6: { type: 'integer', minimum: 16, maximum: 128, default: 64 },
@@ -84,6 +85,8 @@ export interface Config {
   sessionTtlSeconds: number;
   /** kex: rotation period of each instance's ephemeral grant key (bounds multi-instance erasure delay). */
   kexGrantKeySeconds: number;
+  /** 429 answers are held this long before they are sent (0: at once). */
+  tarpitMs: number;
   /** GET /metrics: `admin` (admin bearer token required) or `public`. */
   metricsAccess: 'admin' | 'public';
   /** Anonymous clients are accounted (CPU budget, fair share, session cap) by IPv4 prefixes of this length. */
@@ -147,7 +150,7 @@ interface RawEnv {
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
   BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
-  METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
+  TARPIT_MS: number; METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
   PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     prekeyGraceSeconds: raw.PREKEY_GRACE_SECONDS,
     sessionTtlSeconds: raw.SESSION_TTL_SECONDS,
     kexGrantKeySeconds: raw.KEX_GRANT_KEY_SECONDS,
+    tarpitMs: raw.TARPIT_MS,
     metricsAccess: raw.METRICS_ACCESS,
     anonPrefixV4: raw.ANON_PREFIX_V4,
     anonPrefixV6: raw.ANON_PREFIX_V6,

@@ -25,13 +25,15 @@ export function algorithmInfo(ctx: Pick<AppContext, 'backend'>) {
 export function metaHandlers(ctx: AppContext): Handlers {
   const servedByNoble = ctx.backend.name === 'native' ? NOBLE_SERVED.map((u) => ({ ...u })) : [];
   const algorithms = { backend: ctx.backend.name, algorithms: algorithmInfo(ctx), servedByNoble, costs: ctx.costs.table() };
+  const serialized = JSON.stringify(algorithms);
   return {
     getHealth: async () => ({ status: 'ok' }),
     getReady: async (_req, reply) => {
       const ready = await ctx.store.ping();
       return reply.code(ready ? 200 : 503).send({ ready, store: ctx.store.kind });
     },
-    listAlgorithms: async () => algorithms,
+    // Static for the life of the process: serialized once (it is the largest public answer, ~20 KB).
+    listAlgorithms: async (_req, reply) => reply.type('application/json; charset=utf-8').header('cache-control', 'public, max-age=300').send(serialized),
   };
 }
 

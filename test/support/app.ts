@@ -26,7 +26,7 @@ export async function testApp(env: Record<string, string> = {}, opts: BuildOptio
   const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', WORKERS: '2', MAX_EVENT_LOOP_DELAY_MS: '0',
     // No start-up calibration (the default table), and a CPU budget far above what a test spends
     // (the budget's own tests set theirs): the code paths run, refusals come only where a test asks.
-    COST_CALIBRATE_MS: '0', ANON_CPU_MS_PER_MINUTE: '3600000', ANON_CPU_BURST_MS: '3600000', ...env });
+    COST_CALIBRATE_MS: '0', TARPIT_MS: '0', ANON_CPU_MS_PER_MINUTE: '3600000', ANON_CPU_BURST_MS: '3600000', ...env });
   const store = opts.store ?? await memoryStore();
   const app = await buildApp(config, { logger: false, ...opts, store, secrets: opts.secrets ?? { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN } });
   return {
