@@ -3,7 +3,7 @@
  * Ecosystem plugins are configured here, once, on the root; each capability is an encapsulated
  * plugin that binds its own operations, and together they must cover the contract exactly.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
@@ -70,7 +70,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     // One line per request from src/http/access-log.ts instead of fastify's two (probes and refusals summed).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Behind a load balancer, client addresses (rate limits, logs) come from X-Forwarded-For only if trusted.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     forceCloseConnections: 'idle',
