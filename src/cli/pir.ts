@@ -1,0 +1,61 @@
+/**
+ * `pqzk pir …`: private information retrieval (SimplePIR, docs/PIR.md): the service answers
+ * without learning which record was read. Records print as hex (or raw bytes with --raw).
+ */
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { PirDatabaseHandle } from '../client/pir.ts';
+import { base64urlEncode, toHex } from '../crypto/bytes.ts';
+import { context, index, positiveInt, readInput, type Ctx } from './context.ts';
+
+async function open(c: Ctx, name: string): Promise<PirDatabaseHandle> {
+  const pin = c.identity();
+  c.progress(`pir: fetching and verifying the config and hint of ${name}…`);
+  const db = await c.client.pir.open(name, pin === undefined ? {} : { identityPublicKey: pin });
+  if (!db.pinned) process.stderr.write(`warning: trusting the service identity on first use; pin it next time: PQZK_IDENTITY_KEY=${base64urlEncode(db.identity.publicKey)}\n`);
+  c.progress(`pir: ${name} version ${db.version}, ${db.params.recordCount} records of ${db.params.recordSize} bytes`);
+  return db;
+}
+
+/** The `pir` command. */
+export function pirCommand(): Command {
+  const pir = new Command('pir').description('private information retrieval: read records without the service learning which');
+
+  pir.command('get').description('one record, privately (hex; --raw for bytes)')
+    .argument('<database>').argument('<index>', 'record index (0-based)', index)
+    .option('--raw', 'write the record bytes to stdout')
+    .option('-o, --out <file>', 'write the record bytes to a file')
+    .action(async (name: string, i: number, o: { raw?: boolean; out?: string }, cmd: Command) => {
+      const c = context(cmd);
+      const db = await open(c, name);
+      const record = await db.get(i);
+      if (o.out !== undefined) writeFileSync(o.out, record);
+      if (o.raw) return void process.stdout.write(record);
+      c.print({ database: name, version: db.version, index: i, record: base64urlEncode(record) }, () => toHex(record));
+    });
+
+  pir.command('lookup').description('several records in one opened database (one line each: index hex)')
+    .argument('<database>').argument('<index...>', 'record indices (0-based)')
+    .action(async (name: string, indices: string[], _o: unknown, cmd: Command) => {
+      const c = context(cmd);
+      const list = indices.map(index);
+      const db = await open(c, name);
+      const records: Array<{ index: number; record: Uint8Array }> = [];
+      for (const i of list) records.push({ index: i, record: await db.get(i) });
+      c.print({ database: name, version: db.version, records: records.map((r) => ({ index: r.index, record: base64urlEncode(r.record) })) },
+        () => records.map((r) => `${r.index} ${toHex(r.record)}`));
+    });
+
+  pir.command('upload').description('admin: upload concatenated fixed-size records (stdin or --in) as a new version')
+    .argument('<database>')
+    .requiredOption('--record-size <bytes>', 'size of each record', positiveInt('--record-size'))
+    .option('--in <file>', 'read the records from a file (default: stdin)')
+    .action(async (name: string, o: { recordSize: number; in?: string }, cmd: Command) => {
+      const c = context(cmd);
+      const records = await readInput({ ...(o.in !== undefined ? { in: o.in } : {}) }, 'records');
+      c.progress(`pir: uploading ${records.length} bytes…`);
+      const cfg = await c.client.pir.upload(name, records, o.recordSize);
+      c.print(cfg, () => `uploaded ${name}: version ${cfg.version}, ${cfg.params.recordCount} records of ${cfg.params.recordSize} bytes`);
+    });
+  return pir;
+}
