@@ -156,7 +156,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
-  registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget), tarpit_held_answers: tarpit.held }));
+  registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget), tarpit_held_answers: tarpit.held,
+    kex_sessions_held: (ctx as Partial<AppContext>).kex?.quota.size ?? 0 }));
   // Every request's CPU work is accounted to its principal, with a deadline (src/workers/request-scope.ts).
   registerRequestScope(app, { deadlineMs: config.schedDeadlineMs });
 

@@ -33,7 +33,7 @@ const schema = {
     ANON_PREFIX_V4: { type: 'integer', minimum: 8, maximum: 32, default: 24 },
     ANON_PREFIX_V6: { type: 'integer', minimum: 16, maximum: 128, default: 64 },
     KEX_MAX_SESSIONS_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 10000000, default: 1000 },
-    KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
+    KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 20000 },
     KEX_MAX_INNER_RESPONSE_BYTES: { type: 'integer', minimum: 1024, maximum: 67108864, default: 262144 },
     ZK_CHALLENGE_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 3600, default: 120 },
     ZK_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 3600, default: 900 },

@@ -32,7 +32,7 @@ export interface KexOptions {
   grantKeySeconds: number;
   /** Live sessions one client address prefix may hold on this instance (default 1000). */
   maxSessionsPerAddress?: number;
-  /** Live sessions this instance may hold (default 100,000). */
+  /** Live sessions this instance may hold (default 20,000). */
   maxSessions?: number;
 }
 
@@ -153,7 +153,7 @@ export class KexService {
     this.b = deps.backend;
     this.signer = deps.signer;
     this.o = deps.options;
-    this.quota = new SessionQuota({ perPrefix: deps.options.maxSessionsPerAddress ?? 1000, total: deps.options.maxSessions ?? 100_000 });
+    this.quota = new SessionQuota({ perPrefix: deps.options.maxSessionsPerAddress ?? 1000, total: deps.options.maxSessions ?? 20_000 });
     this.vault = new Vault({
       store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
       grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30, registryKey: deps.registryKey,
