@@ -26,8 +26,6 @@ export const DEFAULT_OUT = join(ROOT, 'node_modules', '.cache', 'pqzk-client', '
 const RUNTIME_DEPENDENCIES = [
   '@noble/ciphers', '@noble/curves', '@noble/hashes', '@noble/post-quantum', 'openapi-fetch', 'poseidon-lite', 'snarkjs', 'commander',
 ];
-// _vendor.d.ts: the repository's own declarations of the snarkjs functions the SDK calls.
-const ENTRIES = ['src/client/sdk.ts', 'src/cli/main.ts', 'src/zk/_vendor.d.ts'];
 
 function manifest(): Record<string, unknown> {
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
@@ -69,20 +67,17 @@ function rewriteDeclarationSpecifiers(dist: string): void {
   }
 }
 
-/** Compiles and lays out the package in `out` (emptied first); returns `out`. */
-export function buildPackage(out: string = DEFAULT_OUT): string {
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
+function compile(out: string, entries: string[], env: Record<string, unknown>): void {
   const tsconfig = join(out, '..', `tsconfig.build-${process.pid}.json`);
   writeFileSync(tsconfig, JSON.stringify({
     compilerOptions: {
-      target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext',
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext',
       strict: true, verbatimModuleSyntax: true, erasableSyntaxOnly: true, rewriteRelativeImportExtensions: true,
-      skipLibCheck: true, resolveJsonModule: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
+      skipLibCheck: true, resolveJsonModule: true, ...env,
       rootDir: join(ROOT, 'src'), outDir: join(out, 'dist'),
       declaration: true, sourceMap: true, inlineSources: true, removeComments: false, newLine: 'lf',
     },
-    files: ENTRIES.map((e) => join(ROOT, e)),
+    files: entries.map((e) => join(ROOT, e)),
   }, null, 2));
   try {
     const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig], { encoding: 'utf8' });
@@ -90,6 +85,17 @@ export function buildPackage(out: string = DEFAULT_OUT): string {
   } finally {
     rmSync(tsconfig, { force: true });
   }
+}
+
+/** Compiles and lays out the package in `out` (emptied first); returns `out`. */
+export function buildPackage(out: string = DEFAULT_OUT): string {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  // Two passes over the same sources: the CLI with Node's types, then the SDK again with only the
+  // DOM's, so the SDK's declarations (what package users see) never name a NodeJS type.
+  // src/zk/_vendor.d.ts: the repository's own declarations of the snarkjs functions the SDK calls.
+  compile(out, ['src/cli/main.ts', 'src/zk/_vendor.d.ts'], { lib: ['ES2023'], types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] });
+  compile(out, ['src/client/sdk.ts', 'src/zk/_vendor.d.ts'], { lib: ['ES2023', 'DOM'], types: [] });
   rewriteDeclarationSpecifiers(join(out, 'dist'));
   writeFileSync(join(out, 'package.json'), JSON.stringify(manifest(), null, 2) + '\n');
   copyFileSync(join(HERE, 'README.md'), join(out, 'README.md'));
