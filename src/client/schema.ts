@@ -278,6 +278,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/keys/{name}/encrypt": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * HPKE-encrypt to a KEM key (single-shot base mode)
+         * @description Seals `plaintext` (at most 262144 bytes) to the newest version of an ML-KEM or X-Wing key with
+         *     HPKE (RFC 9180 base mode, draft-ietf-hpke-pq KEMs) in the key algorithm's suite (docs/ENCRYPTION.md).
+         *     `ciphertext` is `v<N>:` + base64url(enc ‖ ct); any conforming HPKE implementation opens it with the
+         *     exported seed and the same `info` and `aad`. A batch seals up to 64 items.
+         */
+        post: operations["encrypt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/decrypt": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decrypt an HPKE ciphertext made for this key
+         * @description The version comes from the `v<N>:` prefix. Any failure of the ciphertext (enc, ct, tag, aad, info,
+         *     a wrong or unknown version, another key's ciphertext) is the same 400 `decryption_failed` with the
+         *     fixed detail "decryption failed". A version below minVersion is a 400 `invalid_input`.
+         */
+        post: operations["decrypt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/rewrap": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-encrypt a ciphertext to the newest version
+         * @description Opens the ciphertext with the version its prefix names and seals it to the newest version (same `aad` and `info`) in one worker task; the plaintext never leaves the service.
+         */
+        post: operations["rewrap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/datakey": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a data key sealed to this key (envelope encryption)
+         * @description A fresh random AEAD key of `bytes` (16 or 32, default 32) sealed like `encrypt` would seal it (so `decrypt` returns it), and the key itself unless `plaintext` is false.
+         */
+        post: operations["generateDataKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/decapsulate": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raw KEM decapsulation (returns the shared secret)
+         * @description For clients that encapsulate locally and run their own key schedule (Google Cloud KMS style).
+         *     Only for keys created with `decapsulateAllowed: true` (403 otherwise). The version comes from an
+         *     optional `v<N>:` prefix (default: the newest). FIPS 203 implicit rejection: a wrong ciphertext of
+         *     the right size yields an unrelated secret, not an error.
+         */
+        post: operations["decapsulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/verify": {
         parameters: {
             query?: never;
@@ -727,6 +865,8 @@ export interface components {
              * @default false
              */
             exportable: boolean;
+            /** @description Default false. KEM keys only - allow the raw decapsulate operation (returns shared secrets). Can only be set at creation. */
+            decapsulateAllowed?: boolean;
         };
         UpdateKeyRequest: {
             minVersion?: number;
@@ -866,6 +1006,105 @@ export interface components {
             signature: string;
             context?: string;
             prehash?: components["schemas"]["PreHash"];
+        };
+        /** @description The HPKE suite of the key (fixed by its algorithm, docs/ENCRYPTION.md), with the IANA / draft-ietf-hpke-pq identifiers. */
+        HpkeSuite: {
+            kem: string;
+            kemId: number;
+            kdf: string;
+            kdfId: number;
+            aead: string;
+            aeadId: number;
+        };
+        EncryptItem: {
+            /** @description base64url, 0..262144 bytes. */
+            plaintext: string;
+            /** @description HPKE additional data, at most 8192 bytes. */
+            aad?: string;
+            /** @description HPKE info (bound into the key schedule), at most 1024 bytes. */
+            info?: string;
+            reference?: string;
+        };
+        /** @description Either plaintext (with aad, info) or batch. */
+        EncryptRequest: {
+            /** @description base64url, 0..262144 bytes. */
+            plaintext?: string;
+            aad?: string;
+            info?: string;
+            batch?: components["schemas"]["EncryptItem"][];
+        };
+        EncryptResponse: {
+            /** @description `v<N>:<base64url(enc ‖ ct)>` (single plaintext). */
+            ciphertext?: string;
+            algorithm: string;
+            version: number;
+            suite: components["schemas"]["HpkeSuite"];
+            results?: components["schemas"]["HpkeItemResult"][];
+        };
+        HpkeItemResult: {
+            reference?: string;
+            ciphertext?: string;
+            plaintext?: string;
+            error?: components["schemas"]["Problem"];
+        };
+        DecryptItem: {
+            ciphertext: string;
+            aad?: string;
+            info?: string;
+            reference?: string;
+        };
+        /** @description Either ciphertext (with aad, info) or batch. */
+        DecryptRequest: {
+            ciphertext?: string;
+            aad?: string;
+            info?: string;
+            batch?: components["schemas"]["DecryptItem"][];
+        };
+        DecryptResponse: {
+            /** @description base64url. */
+            plaintext?: string;
+            version?: number;
+            results?: components["schemas"]["HpkeItemResult"][];
+        };
+        RewrapRequest: {
+            ciphertext: string;
+            aad?: string;
+            info?: string;
+        };
+        RewrapResponse: {
+            ciphertext: string;
+            version: number;
+            previousVersion: number;
+        };
+        DataKeyRequest: {
+            /**
+             * @description Default 32.
+             * @enum {integer}
+             */
+            bytes?: 16 | 32;
+            /** @description Return the data key in clear too (default true). */
+            plaintext?: boolean;
+            aad?: string;
+            info?: string;
+        };
+        DataKeyResponse: {
+            ciphertext: string;
+            /** @description The data key, base64url (absent with plaintext false). */
+            plaintext?: string;
+            bytes: number;
+            algorithm: string;
+            version: number;
+            suite: components["schemas"]["HpkeSuite"];
+        };
+        DecapsulateRequest: {
+            /** @description The KEM ciphertext (base64url), optionally prefixed `v<N>:`. */
+            ciphertext: string;
+        };
+        DecapsulateResponse: {
+            /** @description base64url, 32 bytes. */
+            sharedSecret: string;
+            algorithm: string;
+            version: number;
         };
         VerifyResponse: {
             valid: boolean;
@@ -1476,6 +1715,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerifyResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    encrypt: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EncryptRequest"];
+            };
+        };
+        responses: {
+            /** @description The ciphertext (or the batch results). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncryptResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    decrypt: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecryptRequest"];
+            };
+        };
+        responses: {
+            /** @description The plaintext (or the batch results). Sent with `cache-control no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecryptResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    rewrap: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RewrapRequest"];
+            };
+        };
+        responses: {
+            /** @description The new ciphertext. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewrapResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    generateDataKey: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The sealed data key and, unless asked not to, the key in clear. Sent with `cache-control no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataKeyResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    decapsulate: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecapsulateRequest"];
+            };
+        };
+        responses: {
+            /** @description The shared secret. Sent with `cache-control no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecapsulateResponse"];
                 };
             };
             "4XX": components["responses"]["Problem"];

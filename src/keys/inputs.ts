@@ -83,3 +83,19 @@ export function parseMessage(alg: SignatureAlgorithm, item: SignItem, prehash: P
   }
   return out;
 }
+
+/** Largest plaintext `encrypt` takes (bytes); larger payloads: the SDK's chunked file encryption. */
+export const MAX_PLAINTEXT_BYTES = MAX_MESSAGE_BYTES;
+/** HPKE additional data and info bounds (bytes). */
+export const MAX_AAD_BYTES = 8192;
+export const MAX_INFO_BYTES = 1024;
+
+/** An HPKE item's optional aad / info, decoded. */
+export function parseHpkeContext(item: { aad?: string | undefined; info?: string | undefined }, prefix = ''): { aad?: Uint8Array; info?: Uint8Array } {
+  const out: { aad?: Uint8Array; info?: Uint8Array } = {};
+  if (item.aad !== undefined) out.aad = decodeField(`${prefix}aad`, item.aad, { max: MAX_AAD_BYTES });
+  if (item.info !== undefined) out.info = decodeField(`${prefix}info`, item.info, { max: MAX_INFO_BYTES });
+  return out;
+}
+/** Largest HPKE enc of the offered KEMs (ML-KEM-1024 ciphertext). */
+export const ENC_MAX_BYTES = SIZES['ML-KEM-1024'].cipherText;

@@ -12,6 +12,7 @@ import { notFound, type Keyring } from './keyring.ts';
 import { SYSTEM_OWNER } from './owners.ts';
 import * as repo from './repo.ts';
 import type { KeyRow, VersionRow } from './repo.ts';
+import { storePurposes, type KeyPurpose } from './purposes.ts';
 
 const ALGORITHMS: readonly Algorithm[] = [...SIGNATURE_ALGORITHMS, ...KEM_ALGORITHMS];
 
@@ -37,7 +38,7 @@ function keyInfo(row: KeyRow, versions?: VersionRow[]): KeyInfo {
 }
 
 /** Inserts key + version 1; with `ifAbsent`, a concurrent or earlier insert wins silently (returns false). */
-async function insert(ring: Keyring, owner: string, name: string, algorithm: Algorithm, exportable: boolean, ifAbsent: boolean): Promise<boolean> {
+async function insert(ring: Keyring, owner: string, name: string, algorithm: Algorithm, exportable: boolean, ifAbsent: boolean, purposes: KeyPurpose[] = []): Promise<boolean> {
   const { publicKey, material } = await ring.generate(algorithm);
   const row = { id: randomId(), owner, name, algorithm, exportable };
   try {
@@ -45,6 +46,7 @@ async function insert(ring: Keyring, owner: string, name: string, algorithm: Alg
       const mac = ring.keyMac({ ...row, min_version: 1, deletion_allowed: false });
       if (!(await repo.insertKey(tx, row, mac, ifAbsent))) return false;
       await repo.insertVersion(tx, row.id, 1, publicKey, ring.wrap(row, 1, material), ring.versionMac(row, 1, publicKey));
+      await storePurposes(ring, tx, row, purposes);
       return true;
     });
   } catch (e) {
@@ -56,11 +58,12 @@ async function insert(ring: Keyring, owner: string, name: string, algorithm: Alg
 }
 
 /** Creates a key with version 1. 409 when the owner already has a key of that name. */
-export async function createKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined }): Promise<KeyInfo> {
+export async function createKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }): Promise<KeyInfo> {
   if (!KEY_NAME_PATTERN.test(req.name)) throw invalid('name', 'name must be 1-64 characters of A-Z a-z 0-9 . _ - and start with a letter or digit');
   if (!(ALGORITHMS as readonly string[]).includes(req.algorithm)) throw invalid('algorithm', `unknown algorithm ${JSON.stringify(req.algorithm)}`);
+  if (req.decapsulateAllowed && isSignatureAlgorithm(req.algorithm)) throw invalid('decapsulateAllowed', 'decapsulateAllowed applies to KEM keys only');
   if (await repo.findKey(ring.store, owner, req.name)) throw new AppError('conflict', `a key named ${req.name} already exists`);
-  const created = await insert(ring, owner, req.name, req.algorithm as Algorithm, req.exportable ?? false, false);
+  const created = await insert(ring, owner, req.name, req.algorithm as Algorithm, req.exportable ?? false, false, req.decapsulateAllowed ? ['decapsulate'] : []);
   if (!created) throw new AppError('conflict', `a key named ${req.name} already exists`);
   return getKey(ring, owner, req.name);
 }

@@ -97,3 +97,13 @@ export async function deleteKey(q: Queryable, owner: string, name: string): Prom
   const rows = await q.query('DELETE FROM keys WHERE owner = $1 AND name = $2 AND deletion_allowed RETURNING id', [owner, name]);
   return rows.length === 1;
 }
+
+/** The sealed purposes of a key (migration 009), or undefined when it has none. */
+export async function findPurposes(q: Queryable, keyId: string): Promise<Uint8Array | undefined> {
+  const rows = await q.query<{ sealed: Uint8Array }>('SELECT sealed FROM key_purposes WHERE key_id = $1', [keyId]);
+  return rows[0]?.sealed;
+}
+
+export async function insertPurposes(tx: Queryable, keyId: string, sealed: Uint8Array): Promise<void> {
+  await tx.query('INSERT INTO key_purposes (key_id, sealed) VALUES ($1, $2)', [keyId, sealed]);
+}

@@ -4,7 +4,9 @@ import type { Handlers } from '../http/openapi.ts';
 import type { Principal } from '../http/auth.ts';
 import { AppError } from '../errors.ts';
 import { ADMIN_OWNER, tenantOwner, type KeyService } from './service.ts';
-import type { PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest } from './service.ts';
+import type {
+  DataKeyRequest, DecryptItem, DecryptRequest, EncryptRequest, PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest,
+} from './service.ts';
 import type { TokenService } from './tokens.ts';
 import type { Charge } from '../http/charge.ts';
 import { isSignatureAlgorithm } from '../crypto/index.ts';
@@ -32,7 +34,7 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
       return tokens.jwks();
     },
     createKey: async (req: Req, reply: FastifyReply) => {
-      const b = req.body as { name: string; algorithm: string; exportable?: boolean };
+      const b = req.body as { name: string; algorithm: string; exportable?: boolean; decapsulateAllowed?: boolean };
       return reply.code(201).send(await keys.create(owner(req), b));
     },
     listKeys: async (req: Req) => {
@@ -56,6 +58,20 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
     },
     sign: async (req: Req) => keys.sign(owner(req), req.params.name, req.body as SignRequest),
     verify: async (req: Req) => keys.verify(owner(req), req.params.name, req.body as unknown as VerifyRequest),
+    encrypt: async (req: Req) => keys.encrypt(owner(req), req.params.name, req.body as EncryptRequest),
+    decrypt: async (req: Req, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      return keys.decrypt(owner(req), req.params.name, req.body as DecryptRequest);
+    },
+    rewrap: async (req: Req) => keys.rewrap(owner(req), req.params.name, req.body as DecryptItem),
+    generateDataKey: async (req: Req, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      return keys.generateDataKey(owner(req), req.params.name, req.body as DataKeyRequest);
+    },
+    decapsulate: async (req: Req, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      return keys.decapsulate(owner(req), req.params.name, req.body as { ciphertext: string });
+    },
     verifyWithPublicKey: async (req: Req) => {
       const b = req.body as unknown as VerifyWithPublicKeyRequest;
       if (isSignatureAlgorithm(b.algorithm)) {

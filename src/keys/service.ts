@@ -22,6 +22,10 @@ import { exportKey, publicKey, type PrivateKeyFormat, type PublicKeyFormat } fro
 import { sign, signRaw, type BatchResult, type SignRequest, type SignResult } from './sign.ts';
 import { verify, verifyWithPublicKey, type VerifyRequest, type VerifyWithPublicKeyRequest } from './verify.ts';
 import type { KeyRow, VersionRow } from './repo.ts';
+import { encrypt, type BatchEncryptResult, type EncryptRequest, type EncryptResult } from './encrypt.ts';
+import { decrypt, rewrap, type DecryptItem, type DecryptRequest } from './decrypt.ts';
+import { generateDataKey, type DataKeyRequest, type DataKeyResult } from './datakey.ts';
+import { decapsulate } from './decapsulate.ts';
 
 export { SYSTEM_OWNER, ADMIN_OWNER, tenantOwner } from './owners.ts';
 export { KEY_NAME_PATTERN, MAX_MESSAGE_BYTES, MAX_BATCH, PREHASH_NAMES, decodeField, parseVersionedSignature } from './inputs.ts';
@@ -31,6 +35,9 @@ export type { PublicKeyFormat, PrivateKeyFormat } from './export.ts';
 export type { SignRequest, SignResult, BatchResult } from './sign.ts';
 export type { SignItem } from './inputs.ts';
 export type { VerifyRequest, VerifyWithPublicKeyRequest } from './verify.ts';
+export type { EncryptRequest, EncryptResult, BatchEncryptResult } from './encrypt.ts';
+export type { DecryptRequest, DecryptItem } from './decrypt.ts';
+export type { DataKeyRequest, DataKeyResult } from './datakey.ts';
 
 export class KeyService {
   readonly #ring: Keyring;
@@ -43,7 +50,7 @@ export class KeyService {
   close(): void { this.#ring.close(); }
 
   /** Creates a key with version 1; 409 when the owner already has a key of that name. */
-  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined }): Promise<KeyInfo> {
+  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }): Promise<KeyInfo> {
     return lifecycle.createKey(this.#ring, owner, req);
   }
 
@@ -110,4 +117,19 @@ export class KeyService {
   verifyRaw(algorithm: 'ML-DSA-65', publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context?: Uint8Array): Promise<{ valid: boolean }> {
     return this.#ring.pool.run('keys.verify', { algorithm, publicKey, signature, message, ...(context ? { context } : {}) });
   }
+
+  /** HPKE-seals a plaintext (or a batch) to the newest version; ciphertexts are `v<N>:<base64url(enc ‖ ct)>`. */
+  encrypt(owner: string, name: string, req: EncryptRequest): Promise<EncryptResult | BatchEncryptResult> { return encrypt(this.#ring, owner, name, req); }
+
+  /** Opens a ciphertext (or a batch) with the version its prefix names; any failure is the one DecryptionError. */
+  decrypt(owner: string, name: string, req: DecryptRequest) { return decrypt(this.#ring, owner, name, req); }
+
+  /** Re-seals a ciphertext to the newest version without the plaintext leaving the worker. */
+  rewrap(owner: string, name: string, req: DecryptItem) { return rewrap(this.#ring, owner, name, req); }
+
+  /** A fresh 16/32-byte data key sealed to the newest version (and, unless asked not to, in clear). */
+  generateDataKey(owner: string, name: string, req: DataKeyRequest): Promise<DataKeyResult> { return generateDataKey(this.#ring, owner, name, req); }
+
+  /** Raw KEM decapsulation; only for keys created with decapsulateAllowed. */
+  decapsulate(owner: string, name: string, req: { ciphertext: string }) { return decapsulate(this.#ring, owner, name, req); }
 }

@@ -20,7 +20,10 @@ import type {
   Algorithm, CryptoBackend, PreHashAlgorithm, PreparedSigningKey, PreparedVerifyingKey, SignatureAlgorithm,
 } from '../crypto/index.ts';
 import { signatureBackendFor } from '../crypto/routing.ts';
-import { CryptoInputError, UnsupportedError } from '../errors.ts';
+import { DEFAULT_SUITES, encLength, hpkeOpen, hpkeSeal } from '../crypto/hpke.ts';
+import type { KemAlgorithm, PreparedDecapsulationKey } from '../crypto/index.ts';
+import { concatBytes } from '../crypto/index.ts';
+import { CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
 import type { WorkerEnv } from '../workers/env.ts';
 
 /** Entries per worker and cache (private keys, public keys). */
@@ -164,9 +167,93 @@ export function verify(input: VerifyInput, env: WorkerEnv): { valid: boolean } {
   return { valid: key.verify(input.message, signature, { ...(context ? { context } : {}), ...(input.prehash ? { prehash: input.prehash } : {}) }) };
 }
 
+// ---------- HPKE (docs/ENCRYPTION.md): the key's default suite, single-shot base mode ----------
+
+interface KemEntry { material: Uint8Array; key: PreparedDecapsulationKey }
+const kemKeys = new Lru<KemEntry>(WORKER_KEY_CACHE_MAX, (e) => { e.material.fill(0); e.key.destroy(); });
+
+/** The prepared decapsulation key of `material` (ML-KEM d‖z, X-Wing seed), cached like signing keys. */
+function withKemKey<T>(b: CryptoBackend, alg: KemAlgorithm, material: Uint8Array, cacheId: string | undefined, use: (k: PreparedDecapsulationKey) => T): T {
+  if (material.length !== SIZES[alg].seed) throw new CryptoInputError(`${alg} key material must be ${SIZES[alg].seed} bytes`);
+  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+  if (id !== undefined) {
+    const hit = kemKeys.get(id);
+    if (hit && constantTimeEqual(hit.material, material)) return use(hit.key);
+  }
+  const key = b.prepareDecapsulationKey(alg, material);
+  if (id === undefined) {
+    try { return use(key); } finally { key.destroy(); }
+  }
+  kemKeys.set(id, { material: material.slice(), key });
+  return use(key);
+}
+
+export interface SealInput { algorithm: KemAlgorithm; publicKey: Uint8Array; plaintext: Uint8Array; aad?: Uint8Array; info?: Uint8Array }
+export interface OpenInput { algorithm: KemAlgorithm; material: Uint8Array; cacheId?: string; ciphertext: Uint8Array; aad?: Uint8Array; info?: Uint8Array }
+
+const opts = (i: { aad?: Uint8Array | undefined; info?: Uint8Array | undefined }) => ({ aad: i.aad, info: i.info });
+
+/** SealBase to a public key: enc ‖ ct. */
+export function seal(input: SealInput, { backend: b }: WorkerEnv): { ciphertext: Uint8Array } {
+  const { enc, ct } = hpkeSeal(b, DEFAULT_SUITES[input.algorithm], input.publicKey, input.plaintext, opts(input));
+  return { ciphertext: concatBytes(enc, ct) };
+}
+
+/** OpenBase of enc ‖ ct: any failure (length, KEM, tag) is the one DecryptionError. */
+function openWith(b: CryptoBackend, input: OpenInput): Uint8Array {
+  const alg = input.algorithm;
+  const n = encLength(alg);
+  if (input.ciphertext.length < n + 16) throw new DecryptionError();
+  return withKemKey(b, alg, input.material, input.cacheId, (key) =>
+    hpkeOpen(b, DEFAULT_SUITES[alg], (e) => key.decapsulate(e), input.ciphertext.subarray(0, n), input.ciphertext.subarray(n), opts(input)));
+}
+
+export function open(input: OpenInput, { backend: b }: WorkerEnv): { plaintext: Uint8Array } {
+  return { plaintext: openWith(b, input) };
+}
+
+/** Open under one version and seal under another in one task: the plaintext never leaves the worker. */
+export function rewrap(input: OpenInput & { to: { algorithm: KemAlgorithm; publicKey: Uint8Array } }, { backend: b }: WorkerEnv): { ciphertext: Uint8Array } {
+  const pt = openWith(b, input);
+  try {
+    const { enc, ct } = hpkeSeal(b, DEFAULT_SUITES[input.to.algorithm], input.to.publicKey, pt, opts(input));
+    return { ciphertext: concatBytes(enc, ct) };
+  } finally {
+    pt.fill(0);
+  }
+}
+
+/** A fresh AEAD key of `bytes` bytes, sealed to the public key; the plaintext key only when asked for. */
+export function dataKey(input: Omit<SealInput, 'plaintext'> & { bytes: 16 | 32; withPlaintext: boolean }, { backend: b }: WorkerEnv): { ciphertext: Uint8Array; plaintext?: Uint8Array } {
+  const key = b.randomBytes(input.bytes);
+  const { enc, ct } = hpkeSeal(b, DEFAULT_SUITES[input.algorithm], input.publicKey, key, opts(input));
+  if (input.withPlaintext) return { ciphertext: concatBytes(enc, ct), plaintext: key };
+  key.fill(0);
+  return { ciphertext: concatBytes(enc, ct) };
+}
+
+/** Raw KEM decapsulation (FIPS 203 implicit rejection: a wrong-but-well-sized ciphertext gives a pseudo-random secret). */
+export function decapsulate(input: { algorithm: KemAlgorithm; material: Uint8Array; cacheId?: string; ciphertext: Uint8Array }, { backend: b }: WorkerEnv): { sharedSecret: Uint8Array } {
+  const alg = input.algorithm;
+  if (input.ciphertext.length !== SIZES[alg].cipherText) throw new CryptoInputError(`ciphertext must be ${SIZES[alg].cipherText} bytes for ${alg}`);
+  return withKemKey(b, alg, input.material, input.cacheId, (key) => {
+    try {
+      return { sharedSecret: key.decapsulate(input.ciphertext) };
+    } catch {
+      // X-Wing: a low-order X25519 share (public bytes) is refused, never reported in detail.
+      throw new CryptoInputError('invalid ciphertext');
+    }
+  });
+}
+
 /** The keys capability's worker tasks, for the registry in src/workers/tasks.ts. */
 export const keysWorker = {
   'keys.generate': generate,
   'keys.sign': sign,
   'keys.verify': verify,
+  'keys.seal': seal,
+  'keys.open': open,
+  'keys.rewrap': rewrap,
+  'keys.datakey': dataKey,
+  'keys.decapsulate': decapsulate,
 };

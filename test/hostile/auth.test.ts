@@ -27,6 +27,12 @@ const CASES: Record<string, Case> = {
   exportKey: { url: '/v1/keys/alice-key/export', payload: {}, otherTenant: 404 },
   sign: { url: '/v1/keys/alice-key/sign', payload: { message: b64u('hello') }, otherTenant: 404 },
   verify: { url: '/v1/keys/alice-key/verify', payload: { message: b64u('hello'), signature: `v1:${b64u(new Uint8Array(2420))}` }, otherTenant: 404 },
+  // HPKE operations (issue 14): the bearer check runs before the key is read, so a signature key serves.
+  encrypt: { url: '/v1/keys/alice-key/encrypt', payload: { plaintext: b64u('hello') }, otherTenant: 404 },
+  decrypt: { url: '/v1/keys/alice-key/decrypt', payload: { ciphertext: `v1:${b64u(new Uint8Array(1104))}` }, otherTenant: 404 },
+  rewrap: { url: '/v1/keys/alice-key/rewrap', payload: { ciphertext: `v1:${b64u(new Uint8Array(1104))}` }, otherTenant: 404 },
+  generateDataKey: { url: '/v1/keys/alice-key/datakey', payload: {}, otherTenant: 404 },
+  decapsulate: { url: '/v1/keys/alice-key/decapsulate', payload: { ciphertext: b64u(new Uint8Array(1088)) }, otherTenant: 404 },
   putPirDatabase: { url: '/v1/pir/databases/alice-db?recordSize=4', payload: Buffer.alloc(64, 7), contentType: 'application/octet-stream', otherTenant: 403 },
 };
 
