@@ -90,7 +90,10 @@ export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
   const r = v as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!['method', 'path', 'headers', 'body'].includes(k)) throw new AppError('invalid_input', `inner request has an unknown field ${k.slice(0, 32)}`);
   if (typeof r.method !== 'string' || !INNER_METHODS.has(r.method)) throw new AppError('invalid_input', 'inner method must be one of GET, POST, PUT, PATCH, DELETE');
-  if (typeof r.path !== 'string' || r.path.length > 2048 || !INNER_PATH.test(r.path)) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
+  if (typeof r.path !== 'string' || r.path.length > 2048) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
+  // PROTOCOL.md §6: a well-formed absolute path outside /v1/ (docs, metrics) is refused, not malformed.
+  if (/^\/(?!\/)/.test(r.path) && !r.path.startsWith('/v1/')) throw new AppError('forbidden', 'only /v1/ routes can be called through an envelope');
+  if (!INNER_PATH.test(r.path)) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
   const pathOnly = r.path.split('?')[0]!;
   if (pathOnly.includes('//') || pathOnly.split('/').some((s) => s === '.' || s === '..') || /^\/v1\/kex(\/|$)/i.test(pathOnly)) {
     throw new AppError('forbidden', 'this route cannot be called through an envelope');
@@ -260,7 +263,8 @@ export class KexService {
       if (err instanceof AppError && err.status < 500) throw new AppError('decryption_failed', 'handshake failed');
       throw err;
     }
-    const expiresAt = new Date(Date.now() + this.o.sessionTtlSeconds * 1000);
+    // Whole seconds (PROTOCOL.md §1: times are RFC 3339 without fractions).
+    const expiresAt = new Date(Math.ceil((Date.now() + this.o.sessionTtlSeconds * 1000) / 1000) * 1000);
     const packed = result.packedKeys;
     const confirmation = P.packedField(packed, 'serverConfirmation');
     try {
@@ -274,7 +278,7 @@ export class KexService {
       wipe(packed);
     }
     this.quota.add(sessionId, clientPrefix, expiresAt.getTime());
-    return { sessionId, ciphertext: base64urlEncode(result.ciphertext), confirmation: base64urlEncode(confirmation), expiresAt: expiresAt.toISOString() };
+    return { sessionId, ciphertext: base64urlEncode(result.ciphertext), confirmation: base64urlEncode(confirmation), expiresAt: expiresAt.toISOString().replace('.000Z', 'Z') };
   }
 
   private static readonly REPLAY = 'sequence number already used: envelopes must carry strictly increasing numbers (replay or reordering)';

@@ -101,3 +101,25 @@ test('jsonDepth: strings do not count, the scan stops past the limit', () => {
   assert.equal(jsonDepth('"\\"[["'), 0);
   assert.equal(jsonDepth('['.repeat(1000), MAX_JSON_DEPTH), MAX_JSON_DEPTH + 1);
 });
+
+describe('PROTOCOL.md conformance found by a docs-only client', () => {
+  let t: TestApp;
+  before(async () => { t = await testApp(); });
+  after(() => t.close());
+
+  test('openSession expiresAt is RFC 3339 in whole seconds (§1)', async () => {
+    const prekey = await fetchPrekey(t.app);
+    const res = await t.app.inject({ method: 'POST', url: '/v1/kex/sessions', payload: helloBody(P.clientStart(nb, prekey).hello) });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match((res.json() as { expiresAt: string }).expiresAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test('absolute inner paths outside /v1/ (/metrics, /docs) are 403 forbidden (§6)', async () => {
+    const s = await handshake(t.app);
+    for (const [i, path] of ['/metrics', '/docs/json', '/.well-known/jwks.json'].entries()) {
+      const res = await send(t.app, s, envelopeBody(s, i + 1, { method: 'GET', path }));
+      assert.equal(res.statusCode, 403, `${path}: ${res.body}`);
+      assert.equal(problemOf(res).code, 'forbidden');
+    }
+  });
+});
