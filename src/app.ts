@@ -45,7 +45,20 @@ export interface BuildOptions {
   pool?: WorkerPool;
   secrets?: Secrets;
   logger?: FastifyServerOptions['logger'];
+  /** Readable log lines (pino-pretty) instead of JSON; server.ts sets it when stdout is a terminal. */
+  prettyLogs?: boolean;
   tokens?: AccessTokenVerifier;
+}
+
+/**
+ * The contract's `servers` for the docs UI: the configured listen address (a wildcard address is
+ * offered as loopback, plus the address the docs page was loaded from).
+ */
+function serversFor(config: Config): Array<{ url: string; description: string }> {
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const host = wildcard ? (config.host === '::' ? '[::1]' : '127.0.0.1') : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const own = { url: `http://${host}:${config.port}`, description: `this instance (HOST=${config.host}, PORT=${config.port})` };
+  return wildcard ? [own, { url: '/', description: 'the address these docs were loaded from' }] : [own];
 }
 
 /** Two validators: bodies are never type-coerced; query strings and path params are (they arrive as text). */
@@ -66,7 +79,10 @@ function validatorCompiler() {
  */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    logger: opts.logger ?? {
+      level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      ...(opts.prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    },
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     // One line per request from src/http/access-log.ts instead of fastify's two (probes and refusals summed).
@@ -146,7 +162,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     maxEventLoopDelay: config.maxEventLoopDelayMs,
     pressureHandler: () => { throw new AppError('overloaded', 'the service is under pressure; retry later', { retryAfter: 1 }); },
   });
-  await app.register(swagger, { mode: 'static', specification: { document: structuredClone(spec.raw) as never } });
+  await app.register(swagger, { mode: 'static', specification: { document: { ...structuredClone(spec.raw), servers: serversFor(config) } as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   registerAccessLog(app);
   const tarpit = registerTarpit(app, { delayMs: config.tarpitMs });

@@ -22,7 +22,8 @@ try {
 
 let app;
 try {
-  app = await buildApp(config);
+  // A terminal gets readable lines; a pipe or a log collector gets JSON.
+  app = await buildApp(config, { prettyLogs: process.stdout.isTTY === true });
 } catch (err) {
   console.error(`error: start-up failed: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
   process.exit(1);
