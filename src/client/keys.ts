@@ -21,6 +21,7 @@ import type { paths, components } from './schema.ts';
 import { base64urlDecode, base64urlEncode } from '../crypto/bytes.ts';
 import { SIZES } from '../crypto/algorithms.ts';
 import { CryptoInputError } from '../errors.ts';
+import { encryptionApi, type EncryptionApi } from './encryption-api.ts';
 
 type S = components['schemas'];
 /** A managed key's metadata (name, owner, algorithm, versions, flags); never private material. */
@@ -95,9 +96,9 @@ const msgFields = (m: MessageInput) => ({
  * `client.keys`: managed keys and signatures. `owner` (admin only) names another owner's key
  * (`admin` or `tenant:<id>`); by default the caller's.
  */
-export interface KeysApi {
+export interface KeysApi extends EncryptionApi {
   /** Creates a key (version 1); `exportable` (default false) cannot be changed later. */
-  create(req: { name: string; algorithm: KeyAlgorithm; exportable?: boolean }): Promise<Key>;
+  create(req: { name: string; algorithm: KeyAlgorithm; exportable?: boolean; decapsulateAllowed?: boolean }): Promise<Key>;
   /** One page of keys ordered by owner/name; pass the page's `next` as `after` for the next one. */
   list(opts?: { owner?: string; limit?: number; after?: string }): Promise<S['KeyList']>;
   /** A key's metadata and the public key of every version. */
@@ -147,6 +148,7 @@ export function keysApi(api: Client<paths>, unwrap: Unwrap): KeysApi {
   const q = (o?: { owner?: string | undefined }) => (o?.owner !== undefined ? { owner: o.owner } : {});
   const path = (name: string, o?: { owner?: string | undefined }) => ({ path: { name }, query: q(o) });
   return {
+    ...encryptionApi(api, unwrap),
     create: async (body) => unwrap(await api.POST('/v1/keys', { body: { ...body, exportable: body.exportable ?? false } })),
     list: async (opts = {}) => unwrap(await api.GET('/v1/keys', { params: { query: opts } })),
     get: async (name, o) => unwrap(await api.GET('/v1/keys/{name}', { params: path(name, o) })),
