@@ -13,7 +13,7 @@ import type { paths, components } from './schema.ts';
 import { base64urlDecode, base64urlEncode, constantTimeEqual } from '../crypto/bytes.ts';
 import { isKemAlgorithm, type KemAlgorithm } from '../crypto/algorithms.ts';
 import { CryptoInputError } from '../errors.ts';
-import { sealTo, type SealOptions } from './encryption.ts';
+import { sealTo, wrapForImport, type SealOptions } from './encryption.ts';
 
 type S = components['schemas'];
 type Unwrap = <T>(r: { data?: T; error?: unknown; response: Response }) => T;
@@ -38,6 +38,8 @@ export interface EncryptionApi {
   generateDataKey(name: string, opts?: SealOptions & Owner & { bytes?: 16 | 32; withPlaintext?: boolean }): Promise<{ ciphertext: string; plaintext?: Uint8Array; version: number }>;
   /** Raw decapsulation (keys created with decapsulateAllowed): the shared secret of a KEM ciphertext. */
   decapsulate(name: string, cipherText: Uint8Array, opts?: Owner & { version?: number }): Promise<Uint8Array>;
+  /** BYOK: creates an import job, wraps `material` to it locally and imports it as the newest version of `name` (or a new key of `algorithm`). */
+  importKey(name: string, algorithm: S['KeyAlgorithm'], material: Uint8Array, opts?: Owner & { exportable?: boolean; ttlSeconds?: number }): Promise<S['Key']>;
 }
 
 const ctxFields = (o: SealOptions) => ({ ...(o.aad ? { aad: base64urlEncode(o.aad) } : {}), ...(o.info ? { info: base64urlEncode(o.info) } : {}) });
@@ -76,6 +78,14 @@ export function encryptionApi(api: Client<paths>, unwrap: Unwrap): EncryptionApi
         params: path(name, opts), body: { ...(opts.bytes ? { bytes: opts.bytes } : {}), ...(opts.withPlaintext === false ? { plaintext: false } : {}), ...ctxFields(opts) },
       }));
       return { ciphertext: r.ciphertext, version: r.version, ...(r.plaintext !== undefined ? { plaintext: base64urlDecode(r.plaintext) } : {}) };
+    },
+    async importKey(name, algorithm, material, opts = {}) {
+      const q = { query: opts.owner !== undefined ? { owner: opts.owner } : {} };
+      const job = unwrap(await api.POST('/v1/import-jobs', { params: q, body: opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {} }));
+      const wrappedKey = wrapForImport({ id: job.id, publicKey: base64urlDecode(job.publicKey) }, algorithm, material);
+      return unwrap(await api.POST('/v1/keys/{name}/import', {
+        params: path(name, opts), body: { importJob: job.id, wrappedKey, algorithm, ...(opts.exportable !== undefined ? { exportable: opts.exportable } : {}) },
+      }));
     },
     async decapsulate(name, cipherText, opts = {}) {
       const c = `${opts.version ? `v${opts.version}:` : ''}${base64urlEncode(cipherText)}`;

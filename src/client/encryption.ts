@@ -139,3 +139,17 @@ export async function decryptChunked(
     ctx.destroy();
   }
 }
+
+// ---------- import jobs (BYOK) ----------
+
+/**
+ * Wraps key material (its stored form: ML-DSA seed, ML-KEM d‖z, X-Wing seed, SLH-DSA secret key) to an
+ * import job's X-Wing public key, as `importKeyVersion` expects: base64url(enc ‖ ct), info "pqzk import v1",
+ * aad "<job id>\n<algorithm>".
+ */
+export function wrapForImport(job: { id: string; publicKey: Uint8Array }, algorithm: string, material: Uint8Array): string {
+  const { enc, ct } = hpkeSeal(b, DEFAULT_SUITES['X-Wing'], job.publicKey, material, {
+    info: new TextEncoder().encode('pqzk import v1'), aad: new TextEncoder().encode(`${job.id}\n${algorithm}`),
+  });
+  return base64urlEncode(concatBytes(enc, ct));
+}

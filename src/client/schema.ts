@@ -416,6 +416,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/keys/{name}/import": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import HPKE-wrapped key material as the newest version (or a new key)
+         * @description `wrappedKey` is base64url(enc ‖ ct) of HPKE (X-Wing, HKDF-SHA256, ChaCha20-Poly1305) sealed to the
+         *     import job's public key with info "pqzk import v1" and aad "<job id>\n<algorithm>"; the plaintext is
+         *     the key's stored form (ML-DSA seed 32 B, ML-KEM d‖z 64 B, X-Wing seed 32 B, SLH-DSA secret key 4n B).
+         *     An existing key gets a new version; a missing key is created (version 1) when `algorithm` is given.
+         *     Wrapped for another job or algorithm, or tampered: 400 `decryption_failed`; expired job: 410.
+         */
+        post: operations["importKeyVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/import-jobs": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an import job (a short-lived X-Wing key to wrap key material to)
+         * @description The job's private seed never leaves the service (wrapped at rest) and is deleted when the job expires (`ttlSeconds`, 60..86400, default 900).
+         */
+        post: operations["createImportJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/import-jobs/{id}": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** An import job (404 unknown, 410 expired) */
+        get: operations["getImportJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/verify": {
         parameters: {
             query?: never;
@@ -1105,6 +1180,27 @@ export interface components {
             sharedSecret: string;
             algorithm: string;
             version: number;
+        };
+        CreateImportJobRequest: {
+            /** @description Default 900. */
+            ttlSeconds?: number;
+        };
+        ImportJob: {
+            id: string;
+            /** @enum {string} */
+            algorithm: "X-Wing";
+            /** @description base64url X-Wing public key (1216 bytes). */
+            publicKey: string;
+            /** Format: date-time */
+            expiresAt: string;
+            suite: components["schemas"]["HpkeSuite"];
+        };
+        ImportKeyRequest: {
+            importJob: string;
+            wrappedKey: string;
+            algorithm?: components["schemas"]["KeyAlgorithm"];
+            /** @description Only when the import creates the key (default false). */
+            exportable?: boolean;
         };
         VerifyResponse: {
             valid: boolean;
@@ -1875,6 +1971,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DecapsulateResponse"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    importKeyVersion: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key with its versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    createImportJob: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateImportJobRequest"];
+            };
+        };
+        responses: {
+            /** @description The import job. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getImportJob: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The import job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
                 };
             };
             "4XX": components["responses"]["Problem"];

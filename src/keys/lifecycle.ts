@@ -38,8 +38,11 @@ function keyInfo(row: KeyRow, versions?: VersionRow[]): KeyInfo {
 }
 
 /** Inserts key + version 1; with `ifAbsent`, a concurrent or earlier insert wins silently (returns false). */
-async function insert(ring: Keyring, owner: string, name: string, algorithm: Algorithm, exportable: boolean, ifAbsent: boolean, purposes: KeyPurpose[] = []): Promise<boolean> {
-  const { publicKey, material } = await ring.generate(algorithm);
+/** Key material from outside (an import job): used instead of generating; wiped here like generated material. */
+export interface GivenMaterial { publicKey: Uint8Array; material: Uint8Array }
+
+async function insert(ring: Keyring, owner: string, name: string, algorithm: Algorithm, exportable: boolean, ifAbsent: boolean, purposes: KeyPurpose[] = [], given?: GivenMaterial): Promise<boolean> {
+  const { publicKey, material } = given ?? await ring.generate(algorithm);
   const row = { id: randomId(), owner, name, algorithm, exportable };
   try {
     return await ring.store.transaction(async (tx) => {
@@ -58,12 +61,12 @@ async function insert(ring: Keyring, owner: string, name: string, algorithm: Alg
 }
 
 /** Creates a key with version 1. 409 when the owner already has a key of that name. */
-export async function createKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }): Promise<KeyInfo> {
+export async function createKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }, given?: GivenMaterial): Promise<KeyInfo> {
   if (!KEY_NAME_PATTERN.test(req.name)) throw invalid('name', 'name must be 1-64 characters of A-Z a-z 0-9 . _ - and start with a letter or digit');
   if (!(ALGORITHMS as readonly string[]).includes(req.algorithm)) throw invalid('algorithm', `unknown algorithm ${JSON.stringify(req.algorithm)}`);
   if (req.decapsulateAllowed && isSignatureAlgorithm(req.algorithm)) throw invalid('decapsulateAllowed', 'decapsulateAllowed applies to KEM keys only');
   if (await repo.findKey(ring.store, owner, req.name)) throw new AppError('conflict', `a key named ${req.name} already exists`);
-  const created = await insert(ring, owner, req.name, req.algorithm as Algorithm, req.exportable ?? false, false, req.decapsulateAllowed ? ['decapsulate'] : []);
+  const created = await insert(ring, owner, req.name, req.algorithm as Algorithm, req.exportable ?? false, false, req.decapsulateAllowed ? ['decapsulate'] : [], given);
   if (!created) throw new AppError('conflict', `a key named ${req.name} already exists`);
   return getKey(ring, owner, req.name);
 }
@@ -111,10 +114,14 @@ export async function intactVersions(ring: Keyring, owner: string, name: string)
 }
 
 /** Adds a version; signing uses it from now on. */
-export async function rotateKey(ring: Keyring, owner: string, name: string): Promise<KeyInfo> {
+export async function rotateKey(ring: Keyring, owner: string, name: string, given?: GivenMaterial & { algorithm: string }): Promise<KeyInfo> {
   // The new version's MAC covers algorithm and exportable as read here: checked by ring.key.
   const current = await ring.key(owner, name);
-  const { publicKey, material } = await ring.generate(current.algorithm as Algorithm);
+  if (given && given.algorithm !== current.algorithm) {
+    given.material.fill(0);
+    throw invalid('algorithm', `key ${name} is ${current.algorithm}; the imported material is ${given.algorithm}`);
+  }
+  const { publicKey, material } = given ?? await ring.generate(current.algorithm as Algorithm);
   try {
     await ring.store.transaction(async (tx) => {
       const version = await repo.bumpVersion(tx, current.id);

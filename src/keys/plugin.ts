@@ -8,11 +8,16 @@ import { TokenService } from './tokens.ts';
 import { createSystemKeys } from './system.ts';
 import { keysHandlers } from './routes.ts';
 import { chargerOf } from '../http/charge.ts';
+import { every } from '../http/periodic.ts';
+
+/** Expired import jobs (and their wrapped private keys) are deleted at least this often. */
+const IMPORT_SWEEP_MS = 60_000;
 
 export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   const keys = new KeyService(ctx);
   ctx.keys = keys;
-  scope.addHook('onClose', async () => keys.close());
+  const sweeper = every(IMPORT_SWEEP_MS, () => keys.sweepImportJobs(), (err) => ctx.log.warn({ err }, 'import-job sweep failed'));
+  scope.addHook('onClose', async () => { await sweeper.stop(); keys.close(); });
   ctx.systemKeys = await createSystemKeys(keys);
   ctx.tokens = new TokenService(ctx, keys);
   ctx.tokenVerifier = ctx.tokens;

@@ -107,3 +107,26 @@ export async function findPurposes(q: Queryable, keyId: string): Promise<Uint8Ar
 export async function insertPurposes(tx: Queryable, keyId: string, sealed: Uint8Array): Promise<void> {
   await tx.query('INSERT INTO key_purposes (key_id, sealed) VALUES ($1, $2)', [keyId, sealed]);
 }
+
+export interface ImportJobRow { id: string; owner: string; public_key: Uint8Array; wrapped_secret: Uint8Array; row_mac: Uint8Array; expires_at: Date; created_at: Date }
+
+export async function insertImportJob(q: Queryable, j: Omit<ImportJobRow, 'created_at'>): Promise<void> {
+  await q.query('INSERT INTO import_jobs (id, owner, public_key, wrapped_secret, row_mac, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    [j.id, j.owner, j.public_key, j.wrapped_secret, j.row_mac, j.expires_at]);
+}
+
+/** An owner's import job (another owner's is indistinguishable from none). */
+export async function findImportJob(q: Queryable, owner: string, id: string): Promise<ImportJobRow | undefined> {
+  const rows = await q.query<ImportJobRow & Record<string, unknown>>(
+    'SELECT id, owner, public_key, wrapped_secret, row_mac, expires_at, created_at FROM import_jobs WHERE owner = $1 AND id = $2', [owner, id]);
+  return rows[0];
+}
+
+export async function deleteImportJob(q: Queryable, id: string): Promise<void> {
+  await q.query('DELETE FROM import_jobs WHERE id = $1', [id]);
+}
+
+/** Deletes every expired import job (their wrapped private keys with them); returns how many. */
+export async function deleteExpiredImportJobs(q: Queryable): Promise<number> {
+  return (await q.query('DELETE FROM import_jobs WHERE expires_at < now() RETURNING id')).length;
+}

@@ -5,7 +5,7 @@ import type { Principal } from '../http/auth.ts';
 import { AppError } from '../errors.ts';
 import { ADMIN_OWNER, tenantOwner, type KeyService } from './service.ts';
 import type {
-  DataKeyRequest, DecryptItem, DecryptRequest, EncryptRequest, PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest,
+  DataKeyRequest, DecryptItem, DecryptRequest, EncryptRequest, ImportRequest, PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest,
 } from './service.ts';
 import type { TokenService } from './tokens.ts';
 import type { Charge } from '../http/charge.ts';
@@ -72,6 +72,10 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
       reply.header('cache-control', 'no-store');
       return keys.decapsulate(owner(req), req.params.name, req.body as { ciphertext: string });
     },
+    createImportJob: async (req: Req, reply: FastifyReply) =>
+      reply.code(201).send(await keys.createImportJob(owner(req), req.body as { ttlSeconds?: number })),
+    getImportJob: async (req: Req) => keys.getImportJob(owner(req), (req.params as unknown as { id: string }).id),
+    importKeyVersion: async (req: Req) => keys.importKeyVersion(owner(req), req.params.name, req.body as unknown as ImportRequest),
     verifyWithPublicKey: async (req: Req) => {
       const b = req.body as unknown as VerifyWithPublicKeyRequest;
       if (isSignatureAlgorithm(b.algorithm)) {

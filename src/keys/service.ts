@@ -26,6 +26,7 @@ import { encrypt, type BatchEncryptResult, type EncryptRequest, type EncryptResu
 import { decrypt, rewrap, type DecryptItem, type DecryptRequest } from './decrypt.ts';
 import { generateDataKey, type DataKeyRequest, type DataKeyResult } from './datakey.ts';
 import { decapsulate } from './decapsulate.ts';
+import { createImportJob, getImportJob, importKeyVersion, sweepImportJobs, type ImportJobInfo, type ImportRequest } from './import-jobs.ts';
 
 export { SYSTEM_OWNER, ADMIN_OWNER, tenantOwner } from './owners.ts';
 export { KEY_NAME_PATTERN, MAX_MESSAGE_BYTES, MAX_BATCH, PREHASH_NAMES, decodeField, parseVersionedSignature } from './inputs.ts';
@@ -38,6 +39,7 @@ export type { VerifyRequest, VerifyWithPublicKeyRequest } from './verify.ts';
 export type { EncryptRequest, EncryptResult, BatchEncryptResult } from './encrypt.ts';
 export type { DecryptRequest, DecryptItem } from './decrypt.ts';
 export type { DataKeyRequest, DataKeyResult } from './datakey.ts';
+export type { ImportJobInfo, ImportRequest } from './import-jobs.ts';
 
 export class KeyService {
   readonly #ring: Keyring;
@@ -132,4 +134,15 @@ export class KeyService {
 
   /** Raw KEM decapsulation; only for keys created with decapsulateAllowed. */
   decapsulate(owner: string, name: string, req: { ciphertext: string }) { return decapsulate(this.#ring, owner, name, req); }
+
+  /** A short-lived X-Wing import key (BYOK); its private seed never leaves the service. */
+  createImportJob(owner: string, req: { ttlSeconds?: number | undefined }): Promise<ImportJobInfo> { return createImportJob(this.#ring, owner, req); }
+
+  getImportJob(owner: string, id: string): Promise<ImportJobInfo> { return getImportJob(this.#ring, owner, id); }
+
+  /** Adds HPKE-wrapped key material as the newest version of `name` (or creates the key). */
+  importKeyVersion(owner: string, name: string, req: ImportRequest): Promise<KeyInfo> { return importKeyVersion(this.#ring, owner, name, req); }
+
+  /** Deletes expired import jobs (periodic sweep). */
+  sweepImportJobs(): Promise<number> { return sweepImportJobs(this.#ring); }
 }

@@ -22,7 +22,7 @@ import type {
 import { signatureBackendFor } from '../crypto/routing.ts';
 import { DEFAULT_SUITES, encLength, hpkeOpen, hpkeSeal } from '../crypto/hpke.ts';
 import type { KemAlgorithm, PreparedDecapsulationKey } from '../crypto/index.ts';
-import { concatBytes } from '../crypto/index.ts';
+import { concatBytes, nobleBackend } from '../crypto/index.ts';
 import { CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
 import type { WorkerEnv } from '../workers/env.ts';
 
@@ -246,6 +246,36 @@ export function decapsulate(input: { algorithm: KemAlgorithm; material: Uint8Arr
   });
 }
 
+export interface ImportUnwrapInput { jobSeed: Uint8Array; wrapped: Uint8Array; aad: Uint8Array; info: Uint8Array; algorithm: Algorithm }
+
+/**
+ * Opens key material wrapped to an import job's X-Wing key (docs/ENCRYPTION.md "Import jobs") and
+ * derives its public key; SLH-DSA material must be a consistent secret key (its PK.root recomputed
+ * from SK.seed ‖ SK.prf ‖ PK.seed on noble, as OpenSSL cannot take an SLH-DSA seed).
+ */
+export function importUnwrap(input: ImportUnwrapInput, { backend: b }: WorkerEnv): GenerateOutput {
+  const n = encLength('X-Wing');
+  if (input.wrapped.length < n + 16) throw new DecryptionError();
+  const material = withKemKey(b, 'X-Wing', input.jobSeed, undefined, (key) =>
+    hpkeOpen(b, DEFAULT_SUITES['X-Wing'], (e) => key.decapsulate(e), input.wrapped.subarray(0, n), input.wrapped.subarray(n), { aad: input.aad, info: input.info }));
+  const alg = input.algorithm;
+  const want = isSignatureAlgorithm(alg) && !isMlDsa(alg) ? SIZES[alg].secretKey : SIZES[alg].seed;
+  if (material.length !== want) {
+    material.fill(0);
+    throw new CryptoInputError(`the unwrapped key material is ${material.length} bytes; ${alg} needs ${want}`);
+  }
+  try {
+    if (!isSignatureAlgorithm(alg)) return { publicKey: b.keygen(alg, material).publicKey, material };
+    if (isMlDsa(alg)) return { publicKey: b.signatureKeygen(alg, material).publicKey, material };
+    const kp = nobleBackend.signatureKeygen(alg, material.subarray(0, (material.length / 4) * 3));
+    if (!constantTimeEqual(kp.secretKey, material)) throw new CryptoInputError(`the unwrapped ${alg} secret key is inconsistent (PK.root does not match)`);
+    return { publicKey: kp.publicKey, material };
+  } catch (e) {
+    material.fill(0);
+    throw e;
+  }
+}
+
 /** The keys capability's worker tasks, for the registry in src/workers/tasks.ts. */
 export const keysWorker = {
   'keys.generate': generate,
@@ -256,4 +286,5 @@ export const keysWorker = {
   'keys.rewrap': rewrap,
   'keys.datakey': dataKey,
   'keys.decapsulate': decapsulate,
+  'keys.importUnwrap': importUnwrap,
 };

@@ -32,6 +32,9 @@ const CASES: Record<string, Case> = {
   decrypt: { url: '/v1/keys/alice-key/decrypt', payload: { ciphertext: `v1:${b64u(new Uint8Array(1104))}` }, otherTenant: 404 },
   rewrap: { url: '/v1/keys/alice-key/rewrap', payload: { ciphertext: `v1:${b64u(new Uint8Array(1104))}` }, otherTenant: 404 },
   generateDataKey: { url: '/v1/keys/alice-key/datakey', payload: {}, otherTenant: 404 },
+  createImportJob: { url: '/v1/import-jobs', payload: {}, otherTenant: 'own-namespace' },
+  getImportJob: { url: '/v1/import-jobs/00000000-0000-4000-8000-000000000000', otherTenant: 404 },
+  importKeyVersion: { url: '/v1/keys/alice-key/import', payload: { importJob: 'x', wrappedKey: 'AAAA' }, otherTenant: 404 },
   decapsulate: { url: '/v1/keys/alice-key/decapsulate', payload: { ciphertext: b64u(new Uint8Array(1088)) }, otherTenant: 404 },
   putPirDatabase: { url: '/v1/pir/databases/alice-db?recordSize=4', payload: Buffer.alloc(64, 7), contentType: 'application/octet-stream', otherTenant: 403 },
 };
