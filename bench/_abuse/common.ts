@@ -57,15 +57,27 @@ export const sdk = (url: string, t: Transport, token?: string): PqzkClient => cr
  * ZK login bound to that session's client key (Groth16 proof, ≈ 1 s of client CPU each); the token
  * is usable only inside its session, so every tenant call goes through the envelope.
  */
+/** Retries `fn` while the service answers 429 (as a well-behaved client would: the set-up is not the attack). */
+async function politely<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 20 || !/rate_limited|429/.test(String((err as Error)?.message ?? err))) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 export async function selfRegisteredTenant(url: string, t: Transport, name: string, sessions: number): Promise<{ tenant: string; sessions: SecureSession[] }> {
   const client = sdk(url, t);
-  const { secret } = await client.zk.register(name);
+  const { secret } = await politely(() => client.zk.register(name));
   const out: SecureSession[] = [];
   let identityKey: Uint8Array | undefined;
   for (let i = 0; i < sessions; i++) {
-    const s = await client.openSecureSession(identityKey ? { identityKey } : { trustOnFirstUse: true });
+    const s = await politely(() => client.openSecureSession(identityKey ? { identityKey } : { trustOnFirstUse: true }));
     identityKey ??= s.identity.publicKey;
-    const { accessToken } = await client.zk.login(name, secret, s.clientPublicKey);
+    const { accessToken } = await politely(() => client.zk.login(name, secret, s.clientPublicKey));
     s.setToken(accessToken);
     out.push(s);
   }

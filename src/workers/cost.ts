@@ -215,11 +215,16 @@ const median = (xs: number[]): number => {
  * and decaps, ML-KEM-768 decaps, SLH-DSA-SHA2-128f sign) on the calling thread, each a few times
  * (the median run is kept: robust to interference from threads starting up), and returns the median
  * ratio measured/default as the machine factor. Bounded by `budgetMs`; if nothing could be
- * measured the factor is 1 (source 'default'). Blocks the calling thread for at most ~budgetMs:
+ * measured the factor is 1 (source 'default'). Runs are timed in thread CPU time where Node offers it
+ * (`process.threadCpuUsage`), so a busy host does not inflate the factor. Blocks the calling thread for at most ~budgetMs:
  * call it once at start-up, before listening.
  */
 export function calibrate(opts: CalibrateOptions): CalibrationResult {
   const now = opts.now ?? (() => performance.now());
+  // Each run is timed in this thread's CPU time when the platform has it: the factor must describe the
+  // machine, not whatever else is running on it at start-up (wall time on a loaded host overstates costs).
+  const threadCpu = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  const cpuNow = opts.now ?? (threadCpu ? () => { const u = threadCpu(); return (u.user + u.system) / 1000; } : now);
   const budget = opts.budgetMs ?? 250;
   const t = (opts.table ?? DEFAULT_COSTS)[opts.backend.name];
   const b = opts.backend;
@@ -260,9 +265,9 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
       const fn = p.setup();
       for (let w = 0; w < 3; w++) fn(); // warm-up (JIT, OpenSSL method caches)
       for (let run = 0; run < 7 && left() > 0; run++) {
-        const t0 = now();
+        const t0 = cpuNow();
         fn();
-        runs.push(now() - t0);
+        runs.push(cpuNow() - t0);
       }
     } catch {
       continue; // a probe the backend cannot run is skipped: calibration never fails start-up
