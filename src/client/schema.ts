@@ -940,6 +940,8 @@ export interface components {
              * @default false
              */
             exportable: boolean;
+            /** @description Creates a public-key-only key (verify / encrypt only; sign, decrypt, decapsulate, rotate are 400 unsupported_operation, reason public_key_only) - base64url raw or SPKI DER, PEM text, or an AKP JWK. */
+            publicKey?: string | components["schemas"]["AkpJwk"];
             /** @description Default false. KEM keys only - allow the raw decapsulate operation (returns shared secrets). Can only be set at creation. */
             decapsulateAllowed?: boolean;
         };
@@ -1195,9 +1197,11 @@ export interface components {
             expiresAt: string;
             suite: components["schemas"]["HpkeSuite"];
         };
+        /** @description Either importJob + wrappedKey (private material), or publicKey (the next version of a public-key-only key). */
         ImportKeyRequest: {
-            importJob: string;
-            wrappedKey: string;
+            publicKey?: string | components["schemas"]["AkpJwk"];
+            importJob?: string;
+            wrappedKey?: string;
             algorithm?: components["schemas"]["KeyAlgorithm"];
             /** @description Only when the import creates the key (default false). */
             exportable?: boolean;

@@ -10,6 +10,7 @@ import { decodeField, invalid, parseVersionedSignature } from './inputs.ts';
 import type { Keyring } from './keyring.ts';
 import { kemAlgorithm } from './encrypt.ts';
 import { requirePurpose } from './purposes.ts';
+import { requirePrivate } from './public-only.ts';
 
 export async function decapsulate(ring: Keyring, owner: string, name: string, req: { ciphertext: string }): Promise<{ sharedSecret: string; algorithm: string; version: number }> {
   const prefixed = /^v[0-9]{1,10}:/.test(req.ciphertext);
@@ -17,6 +18,7 @@ export async function decapsulate(ring: Keyring, owner: string, name: string, re
   const { row, material } = await ring.cachedMaterial(owner, name, c.version);
   try {
     const algorithm = kemAlgorithm(row);
+    requirePrivate(material, 'decapsulate');
     await requirePurpose(ring, row, 'decapsulate');
     if (row.version < row.min_version) throw invalid('ciphertext', `version ${row.version} is below the key's minVersion ${row.min_version}`);
     if (c.bytes.length !== SIZES[algorithm].cipherText) throw invalid('ciphertext', `ciphertext must be ${SIZES[algorithm].cipherText} bytes for ${algorithm}`);

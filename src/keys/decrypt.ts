@@ -11,6 +11,7 @@ import { base64urlEncode } from '../crypto/index.ts';
 import type { Keyring } from './keyring.ts';
 import { kemAlgorithm, newestPublicKey, runItems, serialize, type HpkeItem, type ItemResult } from './encrypt.ts';
 import type { OpenInput } from './worker.ts';
+import { requirePrivate } from './public-only.ts';
 
 export interface DecryptItem extends HpkeItem { ciphertext?: string | undefined }
 export interface DecryptRequest extends DecryptItem { batch?: DecryptItem[] | undefined }
@@ -36,6 +37,7 @@ async function openingKey(ring: Keyring, owner: string, name: string, version: n
   const { row, material } = found;
   try {
     const algorithm = kemAlgorithm(row);
+    requirePrivate(material, 'decrypt');
     if (row.version < row.min_version) throw invalid('ciphertext', `the ciphertext's version ${row.version} is below the key's minVersion ${row.min_version}`);
     return { row, material, algorithm, cacheId: `${row.id}#v${row.version}` };
   } catch (e) {

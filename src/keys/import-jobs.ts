@@ -18,6 +18,8 @@ import type { KeyInfo } from './lifecycle.ts';
 import * as repo from './repo.ts';
 import type { ImportJobRow, KeyRow } from './repo.ts';
 import { suiteInfo, type SuiteInfo } from './encrypt.ts';
+import { importPublicKeyVersion } from './import-public.ts';
+import { latestIsPublicOnly, publicOnlyError } from './public-only.ts';
 
 export const IMPORT_INFO = 'pqzk import v1';
 export const importAad = (jobId: string, algorithm: string): string => `${jobId}\n${algorithm}`;
@@ -77,7 +79,11 @@ export async function getImportJob(ring: Keyring, owner: string, id: string): Pr
   return info(await liveJob(ring, owner, id));
 }
 
-export interface ImportRequest { importJob: string; wrappedKey: string; algorithm?: string | undefined; exportable?: boolean | undefined }
+export interface ImportRequest {
+  importJob?: string | undefined; wrappedKey?: string | undefined; algorithm?: string | undefined; exportable?: boolean | undefined;
+  /** Instead of importJob + wrappedKey: a public key, as the next version of a public-key-only key. */
+  publicKey?: string | Record<string, unknown> | undefined;
+}
 
 /**
  * Opens `wrappedKey` with the job's key and adds it as the newest version of key `name`; creates the key
@@ -85,9 +91,15 @@ export interface ImportRequest { importJob: string; wrappedKey: string; algorith
  * `decryption_failed` (fixed); a job of another owner: 404; expired: 410. Nothing is written on failure.
  */
 export async function importKeyVersion(ring: Keyring, owner: string, name: string, req: ImportRequest): Promise<KeyInfo> {
+  if (req.publicKey !== undefined) {
+    if (req.importJob !== undefined || req.wrappedKey !== undefined || req.exportable !== undefined) throw invalid('publicKey', 'send either publicKey or importJob + wrappedKey');
+    return importPublicKeyVersion(ring, owner, name, req.publicKey);
+  }
+  if (req.importJob === undefined || req.wrappedKey === undefined) throw invalid('wrappedKey', 'importJob and wrappedKey are required (or publicKey)');
   const wrapped = decodeField('wrappedKey', req.wrappedKey, { min: 1, max: 8192 });
   const job = await liveJob(ring, owner, req.importJob);
   const existing = await repo.findKey(ring.store, owner, name);
+  if (existing && await latestIsPublicOnly(ring, owner, name)) throw publicOnlyError('take private material (import public keys with publicKey)');
   const algorithm = existing ? ring.checkKey(existing).algorithm : req.algorithm;
   if (algorithm === undefined) throw invalid('algorithm', `key ${name} does not exist: give the algorithm to create it from the imported material`);
   if (!isSignatureAlgorithm(algorithm) && !isKemAlgorithm(algorithm)) {

@@ -13,6 +13,7 @@ import { SYSTEM_OWNER } from './owners.ts';
 import * as repo from './repo.ts';
 import type { KeyRow, VersionRow } from './repo.ts';
 import { storePurposes, type KeyPurpose } from './purposes.ts';
+import { latestIsPublicOnly, publicOnlyError } from './public-only.ts';
 
 const ALGORITHMS: readonly Algorithm[] = [...SIGNATURE_ALGORITHMS, ...KEM_ALGORITHMS];
 
@@ -121,6 +122,7 @@ export async function rotateKey(ring: Keyring, owner: string, name: string, give
     given.material.fill(0);
     throw invalid('algorithm', `key ${name} is ${current.algorithm}; the imported material is ${given.algorithm}`);
   }
+  if (!given && await latestIsPublicOnly(ring, owner, name)) throw publicOnlyError('rotate (import a new public key with importKeyVersion)');
   const { publicKey, material } = given ?? await ring.generate(current.algorithm as Algorithm);
   try {
     await ring.store.transaction(async (tx) => {

@@ -34,7 +34,7 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
       return tokens.jwks();
     },
     createKey: async (req: Req, reply: FastifyReply) => {
-      const b = req.body as { name: string; algorithm: string; exportable?: boolean; decapsulateAllowed?: boolean };
+      const b = req.body as { name: string; algorithm: string; exportable?: boolean; decapsulateAllowed?: boolean; publicKey?: string | Record<string, unknown> };
       return reply.code(201).send(await keys.create(owner(req), b));
     },
     listKeys: async (req: Req) => {

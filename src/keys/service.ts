@@ -26,6 +26,8 @@ import { encrypt, type BatchEncryptResult, type EncryptRequest, type EncryptResu
 import { decrypt, rewrap, type DecryptItem, type DecryptRequest } from './decrypt.ts';
 import { generateDataKey, type DataKeyRequest, type DataKeyResult } from './datakey.ts';
 import { decapsulate } from './decapsulate.ts';
+import { createPublicOnlyKey } from './import-public.ts';
+import { requirePrivate } from './public-only.ts';
 import { createImportJob, getImportJob, importKeyVersion, sweepImportJobs, type ImportJobInfo, type ImportRequest } from './import-jobs.ts';
 
 export { SYSTEM_OWNER, ADMIN_OWNER, tenantOwner } from './owners.ts';
@@ -52,7 +54,8 @@ export class KeyService {
   close(): void { this.#ring.close(); }
 
   /** Creates a key with version 1; 409 when the owner already has a key of that name. */
-  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }): Promise<KeyInfo> {
+  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined; publicKey?: string | Record<string, unknown> | undefined }): Promise<KeyInfo> {
+    if (req.publicKey !== undefined) return createPublicOnlyKey(this.#ring, owner, { ...req, publicKey: req.publicKey });
     return lifecycle.createKey(this.#ring, owner, req);
   }
 
@@ -102,7 +105,12 @@ export class KeyService {
   }
 
   /** Signs a message, an external μ or a batch; signatures are `v<N>:<base64url>`. */
-  sign(owner: string, name: string, req: SignRequest): Promise<SignResult | BatchResult> { return sign(this.#ring, owner, name, req); }
+  async sign(owner: string, name: string, req: SignRequest): Promise<SignResult | BatchResult> {
+    // A public-key-only key (public-only.ts) has a clear refusal; the check is a ≤ 1 s cache hit.
+    const { material } = await this.#ring.cachedMaterial(owner, name, req.version);
+    try { requirePrivate(material, 'sign'); } finally { material.fill(0); }
+    return sign(this.#ring, owner, name, req);
+  }
 
   /** Raw signature bytes (system keys). */
   signRaw(owner: string, name: string, message: Uint8Array, context?: Uint8Array, version?: number): Promise<{ signature: Uint8Array; version: number }> {

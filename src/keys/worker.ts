@@ -276,6 +276,17 @@ export function importUnwrap(input: ImportUnwrapInput, { backend: b }: WorkerEnv
   }
 }
 
+/** Refuses a public key the backend cannot use (size, FIPS 203 §7.2 modulus check, an ML-DSA/SLH-DSA key OpenSSL rejects). */
+export function checkPublicKey({ algorithm, publicKey }: { algorithm: Algorithm; publicKey: Uint8Array }, { backend: b }: WorkerEnv): { ok: true } {
+  try {
+    if (isSignatureAlgorithm(algorithm)) b.prepareVerifyingKey(algorithm, publicKey);
+    else b.encapsulate(algorithm, publicKey).sharedSecret.fill(0);
+  } catch {
+    throw new CryptoInputError(`publicKey is not a valid ${algorithm} public key`);
+  }
+  return { ok: true };
+}
+
 /** The keys capability's worker tasks, for the registry in src/workers/tasks.ts. */
 export const keysWorker = {
   'keys.generate': generate,
@@ -287,4 +298,5 @@ export const keysWorker = {
   'keys.datakey': dataKey,
   'keys.decapsulate': decapsulate,
   'keys.importUnwrap': importUnwrap,
+  'keys.checkPublicKey': checkPublicKey,
 };

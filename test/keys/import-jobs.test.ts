@@ -116,3 +116,58 @@ test('hostile imports: each a 4xx, nothing written', async () => {
   await t.store.query('UPDATE import_jobs SET public_key = $1 WHERE id = $2', [noble.keygen('X-Wing').publicKey, j3.id]);
   assert.equal((await call('GET', `/v1/import-jobs/${j3.id}`)).res.statusCode, 500);
 });
+
+test('public-key-only keys: verify and encrypt work; sign, decrypt, decapsulate, rotate, private import are 400 public_key_only', async () => {
+  const sk = noble.signatureKeygen('ML-DSA-44', noble.randomBytes(32));
+  const c1 = await call('POST', '/v1/keys', { name: 'pub-sig', algorithm: 'ML-DSA-44', publicKey: base64urlEncode(sk.publicKey) });
+  assert.equal(c1.res.statusCode, 201, c1.res.body);
+  assert.equal(c1.body.exportable, false);
+  const msg = new TextEncoder().encode('signed elsewhere');
+  const sig = noble.sign('ML-DSA-44', sk.secretKey, msg);
+  const v = await call('POST', '/v1/keys/pub-sig/verify', { message: base64urlEncode(msg), signature: `v1:${base64urlEncode(sig)}` });
+  assert.equal(v.body.valid, true, v.res.body);
+
+  const kem = noble.keygen('X-Wing');
+  assert.equal((await call('POST', '/v1/keys', { name: 'pub-kem', algorithm: 'X-Wing', publicKey: base64urlEncode(kem.publicKey) })).res.statusCode, 201);
+  const e = await call('POST', '/v1/keys/pub-kem/encrypt', { plaintext: base64urlEncode(msg) });
+  assert.equal(e.res.statusCode, 200, e.res.body);
+  assert.deepEqual(openWithSeed('X-Wing', kem.secretKey, e.body.ciphertext), msg);
+
+  const job = await newJob();
+  const refused: Array<[string, string, unknown]> = [
+    ['sign', '/v1/keys/pub-sig/sign', { message: base64urlEncode(msg) }],
+    ['decrypt', '/v1/keys/pub-kem/decrypt', { ciphertext: e.body.ciphertext }],
+    ['rewrap', '/v1/keys/pub-kem/rewrap', { ciphertext: e.body.ciphertext }],
+    ['decapsulate', '/v1/keys/pub-kem/decapsulate', { ciphertext: base64urlEncode(new Uint8Array(1120)) }],
+    ['rotate', '/v1/keys/pub-kem/rotate', undefined],
+    ['private import', '/v1/keys/pub-kem/import', { importJob: job.id, wrappedKey: wrapForImport(job, 'X-Wing', noble.randomBytes(32)) }],
+  ];
+  for (const [label, url, payload] of refused) {
+    const r = await call('POST', url, payload);
+    assert.equal(r.res.statusCode, 400, `${label}: ${r.res.body}`);
+    const p = problemOf(r.res) as { code: string; reason?: string };
+    assert.equal(p.code, 'unsupported_operation', label);
+    assert.equal(p.reason, 'public_key_only', label);
+  }
+  assert.equal((await call('POST', '/v1/keys/pub-kem/export', {})).res.statusCode, 403);
+
+  // A new version by importing the next public key; a public key into a private key is refused.
+  const kem2 = noble.keygen('X-Wing');
+  const v2 = await call('POST', '/v1/keys/pub-kem/import', { publicKey: base64urlEncode(kem2.publicKey) });
+  assert.equal(v2.res.statusCode, 200, v2.res.body);
+  assert.equal(v2.body.latestVersion, 2);
+  const e2 = await call('POST', '/v1/keys/pub-kem/encrypt', { plaintext: base64urlEncode(msg) });
+  assert.deepEqual(openWithSeed('X-Wing', kem2.secretKey, e2.body.ciphertext), msg);
+  await call('POST', '/v1/keys', { name: 'priv-kem', algorithm: 'X-Wing' });
+  assert.equal((await call('POST', '/v1/keys/priv-kem/import', { publicKey: base64urlEncode(kem2.publicKey) })).res.statusCode, 400);
+  // Invalid public keys: wrong size, ML-KEM modulus check, exportable.
+  const badEk = new Uint8Array(1184).fill(0xff);
+  for (const [label, payload] of [
+    ['wrong size', { name: 'bad1', algorithm: 'X-Wing', publicKey: base64urlEncode(new Uint8Array(100)) }],
+    ['ML-KEM modulus', { name: 'bad2', algorithm: 'ML-KEM-768', publicKey: base64urlEncode(badEk) }],
+    ['exportable', { name: 'bad3', algorithm: 'X-Wing', publicKey: base64urlEncode(kem.publicKey), exportable: true }],
+  ] as const) {
+    const r = await call('POST', '/v1/keys', payload);
+    assert.equal(r.res.statusCode, 400, `${label}: ${r.res.body}`);
+  }
+});
