@@ -52,7 +52,9 @@ export type BudgetedOperation =
   | { op: 'openSession' }
   | { op: 'createChallenge' }
   | { op: 'login' }
-  | { op: 'pirQuery'; matrixBytes: number };
+  | { op: 'pirQuery'; matrixBytes: number }
+  /** An envelope the service refused (bad seal, replayed seq, forbidden or malformed inner request): charged after the fact. */
+  | { op: 'envelopeRefused' };
 
 /** Estimated CPU-seconds of operations, tasks and whole requests, scaled by the machine factor. */
 export interface CostModel {
@@ -164,6 +166,9 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
           return base + f(ops['task.overhead']) + f(ops['zk.verify']) + model.signature('ML-DSA-65', 'sign') + f(ops['store.write']);
         case 'pirQuery':
           return base + f(ops['task.overhead']) + model.pirScan(r.matrixBytes);
+        case 'envelopeRefused':
+          // Reading, opening and judging the envelope, often with a store round trip (the sequence number).
+          return base + f(ops['store.write']);
       }
     },
 

@@ -123,3 +123,16 @@ describe('PROTOCOL.md conformance found by a docs-only client', () => {
     }
   });
 });
+
+test('refused envelopes are charged to the anonymous budget: a client looping on refusals gets 429 (working envelopes are not charged)', async () => {
+  const t = await testApp({ ANON_CPU_MS_PER_MINUTE: '60', ANON_CPU_BURST_MS: '20' });
+  try {
+    const s = await handshake(t.app);
+    // Working envelopes: many, never refused for budget.
+    for (let seq = 1; seq <= 30; seq++) assert.equal((await send(t.app, s, envelopeBody(s, seq, { method: 'GET', path: '/v1/health' }))).statusCode, 200);
+    const statuses: number[] = [];
+    for (let seq = 31; seq <= 50; seq++) statuses.push((await send(t.app, s, envelopeBody(s, seq, { method: 'GET', path: '/metrics' }))).statusCode);
+    assert.equal(statuses[0], 403);
+    assert.ok(statuses.includes(429), `refusals were never limited: ${statuses.join(' ')}`);
+  } finally { await t.close(); }
+});
