@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { context } from './context.ts';
+import { encryptionCommands } from './encrypt.ts';
 import { keysCommand } from './keys.ts';
 import { pirCommand } from './pir.ts';
 import { sessionCommand, zkCommand } from './session.ts';
@@ -11,7 +12,7 @@ import { sessionCommand, zkCommand } from './session.ts';
 /** Builds the program; `version` is what --version prints. */
 export function program(version: string): Command {
   const p = new Command('pqzk')
-    .description('command-line client of the pqzk service: managed post-quantum keys, secure sessions, ZK login, PIR')
+    .description('command-line client of the pqzk service: managed post-quantum keys and signatures, hybrid encryption (HPKE), secure sessions, ZK login, PIR')
     .version(version)
     .addOption(new Option('--url <url>', 'service URL').env('PQZK_URL').default('http://127.0.0.1:8080'))
     .addOption(new Option('--token <token>', 'bearer token (admin or tenant); prefer PQZK_TOKEN or --token-file').env('PQZK_TOKEN'))
@@ -35,6 +36,7 @@ export function program(version: string): Command {
     c.print(a, () => [`backend: ${a.backend}`, ...a.algorithms.map((x) => `${x.name.padEnd(22)} ${x.kind.padEnd(9)} pk ${x.publicKeySize} B${x.signatureSize ? `, sig ${x.signatureSize} B` : ''}${x.cipherTextSize ? `, ct ${x.cipherTextSize} B` : ''}`)]);
   });
   p.addCommand(keysCommand());
+  for (const c of encryptionCommands()) p.addCommand(c);
   p.addCommand(sessionCommand());
   p.addCommand(zkCommand());
   p.addCommand(pirCommand());

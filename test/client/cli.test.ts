@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listeningTestApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
@@ -49,80 +50,157 @@ function fails(r: Run, code: number, pattern: RegExp) {
   assert.match(lines.at(-1)!, pattern);
 }
 
+// Independent runs go in parallel (Promise.all): each is a process start, and most of the wall time.
 test('health and algorithms, human and --json', async () => {
-  const h = await pqzk(['health']);
+  const [h, hj, aj, a] = await Promise.all([pqzk(['health']), pqzk(['--json', 'health']), pqzk(['algorithms', '--json']), pqzk(['algorithms'])]);
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /^ok \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
-  assert.deepEqual(json(await pqzk(['--json', 'health'])), { status: 'ok' });
-  const a = json(await pqzk(['algorithms', '--json']));
-  assert.ok(a.algorithms.some((x: { name: string }) => x.name === 'ML-DSA-65'));
-  assert.match((await pqzk(['algorithms'])).stdout, /^backend: (native|noble)\n.*ML-DSA-65/s);
+  assert.deepEqual(json(hj), { status: 'ok' });
+  assert.ok(json(aj).algorithms.some((x: { name: string }) => x.name === 'ML-DSA-65'));
+  assert.match(a.stdout, /^backend: (native|noble)\n.*ML-DSA-65/s);
 });
 
 test('keys: create, list, get, rotate, update, public, sign (stdin), verify, delete', async () => {
-  const created = await pqzk(['keys', 'create', 'release', '--algorithm', 'ML-DSA-65']);
+  const [created, other] = await Promise.all([pqzk(['keys', 'create', 'release', '--algorithm', 'ML-DSA-65']), pqzk(['--json', 'keys', 'create', 'other', '-a', 'ML-DSA-44'])]);
   assert.equal(created.code, 0, created.stderr);
   assert.equal(created.stdout, 'created release (ML-DSA-65, version 1)\n');
-  assert.equal(json(await pqzk(['--json', 'keys', 'create', 'other', '-a', 'ML-DSA-44'])).algorithm, 'ML-DSA-44');
-  const list = json(await pqzk(['--json', 'keys', 'list']));
-  assert.deepEqual(list.keys.map((k: { name: string }) => k.name).sort(), ['other', 'release']);
-  assert.match((await pqzk(['keys', 'list', '--limit', '1'])).stdout, /^other +ML-DSA-44 +v1 +owner admin\n\(more: --after \S+\)\n$/);
-  assert.equal(json(await pqzk(['--json', 'keys', 'get', 'release'])).latestVersion, 1);
-  assert.match((await pqzk(['keys', 'get', 'release'])).stdout, /algorithm: +ML-DSA-65 \(signature\)/);
+  assert.equal(json(other).algorithm, 'ML-DSA-44');
+  const [list, page, getJson, get] = await Promise.all([
+    pqzk(['--json', 'keys', 'list']), pqzk(['keys', 'list', '--limit', '1']), pqzk(['--json', 'keys', 'get', 'release']), pqzk(['keys', 'get', 'release']),
+  ]);
+  assert.deepEqual(json(list).keys.map((k: { name: string }) => k.name).sort(), ['other', 'release']);
+  assert.match(page.stdout, /^other +ML-DSA-44 +v1 +owner admin\n\(more: --after \S+\)\n$/);
+  assert.equal(json(getJson).latestVersion, 1);
+  assert.match(get.stdout, /algorithm: +ML-DSA-65 \(signature\)/);
   assert.equal((await pqzk(['keys', 'rotate', 'release'])).stdout, 'rotated release: version 2\n');
-  const pem = await pqzk(['keys', 'public', 'release']);
+  const [pem, jwk] = await Promise.all([pqzk(['keys', 'public', 'release']), pqzk(['--json', 'keys', 'public', 'release', '--format', 'jwk', '--key-version', '1'])]);
   assert.match(pem.stdout, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
-  assert.equal(json(await pqzk(['--json', 'keys', 'public', 'release', '--format', 'jwk', '--key-version', '1'])).publicKey.kty, 'AKP');
+  assert.equal(json(jwk).publicKey.kty, 'AKP');
 
   const message = 'the release artifact\n';
   const sig = await pqzk(['keys', 'sign', 'release'], { input: message });
   assert.equal(sig.code, 0, sig.stderr);
   assert.match(sig.stdout, /^v2:[A-Za-z0-9_-]+\n$/);
   const signature = sig.stdout.trim();
-  assert.equal((await pqzk(['keys', 'verify', 'release', '--signature', signature], { input: message })).stdout, 'valid (release version 2)\n');
-  assert.equal(json(await pqzk(['--json', 'keys', 'verify', 'release', '-s', signature, '--message', message])).valid, true);
-  fails(await pqzk(['keys', 'verify', 'release', '--signature', signature], { input: 'tampered' }), 1, /^error: invalid_signature: /);
-  const ctxSig = json(await pqzk(['--json', 'keys', 'sign', 'release', '--context', 'v1', '--message', 'm']));
+  const [valid, validJson, tampered, ctxSigRun, refusedDelete] = await Promise.all([
+    pqzk(['keys', 'verify', 'release', '--signature', signature], { input: message }),
+    pqzk(['--json', 'keys', 'verify', 'release', '-s', signature, '--message', message]),
+    pqzk(['keys', 'verify', 'release', '--signature', signature], { input: 'tampered' }),
+    pqzk(['--json', 'keys', 'sign', 'release', '--context', 'v1', '--message', 'm']),
+    pqzk(['keys', 'delete', 'other']),
+  ]);
+  assert.equal(valid.stdout, 'valid (release version 2)\n');
+  assert.equal(json(validJson).valid, true);
+  fails(tampered, 1, /^error: invalid_signature: /);
+  const ctxSig = json(ctxSigRun);
   assert.equal(ctxSig.version, 2);
   assert.equal((await pqzk(['keys', 'verify', 'release', '--context', 'v1', '-s', ctxSig.signature, '--message', 'm'])).code, 0);
 
-  fails(await pqzk(['keys', 'delete', 'other']), 1, /^error: [a-z_]+: .*delet/i);
+  fails(refusedDelete, 1, /^error: [a-z_]+: .*delet/i);
   assert.match((await pqzk(['keys', 'update', 'other', '--deletion-allowed', '--min-version', '1'])).stdout, /deletion allowed/);
   assert.equal((await pqzk(['keys', 'delete', 'other'])).stdout, 'deleted other\n');
   fails(await pqzk(['keys', 'get', 'other']), 1, /^error: not_found: /);
 });
 
+test('encrypt, decrypt, datakey: binary stdin/stdout round trip, --aad/--info, --local (pinned), --json; tampered → 1; bad usage → 2', async () => {
+  assert.equal(json(await pqzk(['--json', 'keys', 'create', 'inbox', '-a', 'X-Wing'])).algorithm, 'X-Wing');
+  const plaintext = Buffer.concat([Buffer.from([0, 10, 13, 255, 0, 0x1a, 0x0a]), randomBytes(3000), Buffer.from('\n\r\n')]);
+  const ctx = ['--aad', 'record 7', '--info', 'app v1'];
+  const [enc, encJson, local, dk, dkQuiet, notKem, notCipher, badBytes, twoInputs, pinAlone] = await Promise.all([
+    pqzk(['encrypt', 'inbox', ...ctx], { input: plaintext }),
+    pqzk(['--json', 'encrypt', 'inbox', '--message', 'hi']),
+    pqzk(['encrypt', 'inbox', '--local', '--in', '-'], { input: plaintext }),
+    pqzk(['--json', 'datakey', 'inbox', '--plaintext', '--bytes', '16']),
+    pqzk(['datakey', 'inbox']),
+    pqzk(['encrypt', 'release', '--message', 'x']),
+    pqzk(['decrypt', 'inbox'], { input: 'not a ciphertext\n' }),
+    pqzk(['datakey', 'inbox', '--bytes', '24']),
+    pqzk(['encrypt', 'inbox', '--message', 'x', '--in', 'f']),
+    pqzk(['encrypt', 'inbox', '--pin', 'AAAA', '--message', 'x']),
+  ]);
+  assert.equal(enc.code, 0, enc.stderr);
+  assert.match(enc.stdout, /^v1:[A-Za-z0-9_-]+\n$/, 'the ciphertext is one v<N>:<base64url> line');
+  const ciphertext = enc.stdout.trim();
+  assert.equal(Buffer.from(ciphertext.slice(3), 'base64url').length, 1120 + plaintext.length + 16, 'X-Wing enc ‖ ct ‖ tag');
+  const ej = json(encJson);
+  assert.equal(ej.version, 1);
+  assert.match(ej.ciphertext, /^v1:/);
+  assert.equal(local.code, 0, local.stderr);
+  const pin = /--pin (\S+)/.exec(local.stderr)?.[1];
+  assert.ok(pin, `an unpinned --local seal prints the pin: ${local.stderr}`);
+  const d = json(dk);
+  assert.equal(Buffer.from(d.plaintext, 'base64url').length, 16);
+  assert.equal(dkQuiet.code, 0, dkQuiet.stderr);
+  assert.match(dkQuiet.stdout, /^v1:[A-Za-z0-9_-]+\n$/, 'no plaintext data key unless --plaintext');
+  fails(notKem, 1, /^error: [a-z_]+: /);
+  fails(notCipher, 2, /^error: usage: not a ciphertext/);
+  fails(badBytes, 2, /^error: option '--bytes <n>' argument '24' is invalid/);
+  fails(twoInputs, 2, /^error: usage: give the plaintext once/);
+  fails(pinAlone, 2, /^error: usage: --pin checks the public key of --local/);
+
+  const last = ciphertext.at(-2) === 'A' ? 'B' : 'A';
+  const tampered = ciphertext.slice(0, -2) + last + ciphertext.at(-1);
+  const [back, noCtx, tamperedRun, localBack, dkBack, pinned, wrongPin] = await Promise.all([
+    pqzk(['decrypt', 'inbox', ...ctx], { input: ciphertext + '\n' }),
+    pqzk(['decrypt', 'inbox', '--ciphertext', ciphertext]),
+    pqzk(['decrypt', 'inbox', ...ctx], { input: tampered }),
+    pqzk(['--json', 'decrypt', 'inbox', '-c', local.stdout.trim()]),
+    pqzk(['--json', 'decrypt', 'inbox', '-c', d.ciphertext]),
+    pqzk(['--json', 'encrypt', 'inbox', '--local', '--pin', pin, '--message', 'pinned'], {}),
+    pqzk(['encrypt', 'inbox', '--local', '--pin', Buffer.alloc(32).toString('base64url'), '--message', 'x']),
+  ]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(back.bytes, plaintext, 'binary-safe: the exact bytes come back on stdout');
+  fails(noCtx, 1, /^error: decryption_failed: decryption failed$/);
+  fails(tamperedRun, 1, /^error: decryption_failed: decryption failed$/);
+  assert.deepEqual(Buffer.from(json(localBack).plaintext, 'base64url'), plaintext, 'sealed locally, opened by the service');
+  assert.equal(json(dkBack).plaintext, d.plaintext, 'the data key ciphertext decrypts to the data key');
+  const p = json(pinned);
+  assert.equal(p.pin, pin);
+  assert.equal(p.local, true);
+  assert.equal(pinned.stderr, '', 'no warning when pinned');
+  fails(wrongPin, 1, /^error: pin_mismatch: /);
+});
+
 test('refusals exit 1 with the problem code; usage errors exit 2; no service exits 3', async () => {
-  fails(await pqzk(['keys', 'list'], { env: { PQZK_TOKEN: '' } }), 1, /^error: unauthorized: /);
-  fails(await pqzk(['keys', 'create', 'x', '-a', 'RSA-2048']), 1, /^error: [a-z_]+: /);
-  fails(await pqzk(['keys', 'bogus']), 2, /^error: unknown command 'bogus'/);
-  fails(await pqzk(['keys', 'create', 'x']), 2, /^error: required option '-a, --algorithm/);
-  fails(await pqzk(['keys', 'list', '--limit', 'ten']), 2, /^error: usage: --limit must be a positive integer/);
-  fails(await pqzk(['keys', 'verify', 'release', '--message', 'm']), 2, /^error: usage: give the signature/);
-  fails(await pqzk(['keys', 'sign', 'release', '--in', '/nonexistent/file']), 2, /^error: usage: cannot read \/nonexistent\/file: ENOENT/);
-  fails(await pqzk(['keys', 'update', 'release']), 2, /^error: usage: nothing to update/);
-  fails(await pqzk(['session', 'call', 'GET', '/v1/keys'], { env: { PQZK_IDENTITY_KEY: '' } }), 2, /^error: usage: pin the service identity/);
-  fails(await pqzk(['health'], { env: { PQZK_URL: `http://127.0.0.1:${await freePort()}` } }), 3, /^error: unreachable: .*ECONNREFUSED/);
-  const keys = await pqzk(['keys']);
+  const cases: Array<[string[], number, RegExp, Record<string, string>?]> = [
+    [['keys', 'list'], 1, /^error: unauthorized: /, { PQZK_TOKEN: '' }],
+    [['keys', 'create', 'x', '-a', 'RSA-2048'], 1, /^error: [a-z_]+: /],
+    [['keys', 'bogus'], 2, /^error: unknown command 'bogus'/],
+    [['keys', 'create', 'x'], 2, /^error: required option '-a, --algorithm/],
+    [['keys', 'list', '--limit', 'ten'], 2, /^error: usage: --limit must be a positive integer/],
+    [['keys', 'verify', 'release', '--message', 'm'], 2, /^error: usage: give the signature/],
+    [['keys', 'sign', 'release', '--in', '/nonexistent/file'], 2, /^error: usage: cannot read \/nonexistent\/file: ENOENT/],
+    [['keys', 'update', 'release'], 2, /^error: usage: nothing to update/],
+    [['session', 'call', 'GET', '/v1/keys'], 2, /^error: usage: pin the service identity/, { PQZK_IDENTITY_KEY: '' }],
+    [['health'], 3, /^error: unreachable: .*ECONNREFUSED/, { PQZK_URL: `http://127.0.0.1:${await freePort()}` }],
+  ];
+  const [runs, keys] = await Promise.all([Promise.all(cases.map(([args, , , env]) => pqzk(args, env ? { env } : {}))), pqzk(['keys'])]);
+  cases.forEach(([, code, pattern], i) => fails(runs[i]!, code, pattern));
   assert.equal(keys.code, 2, 'a command group without a subcommand is a usage error');
 });
 
 test('session: one call, a script of calls on stdin, a wrong pin is refused', async () => {
-  const one = json(await pqzk(['--json', 'session', 'call', 'POST', '/v1/keys/release/sign', '{"message":"aGk"}']));
+  const [oneRun, human, run, wrongPin, tofu, badMethod] = await Promise.all([
+    pqzk(['--json', 'session', 'call', 'POST', '/v1/keys/release/sign', '{"message":"aGk"}']),
+    pqzk(['session', 'call', 'GET', '/v1/keys/release']),
+    pqzk(['session', 'run'], { input: '# two calls, one session\nGET /v1/keys\nPOST /v1/keys/release/verify {"message":"aGk","signature":"v2:AAAA"}\nGET /v1/keys/missing\n' }),
+    pqzk(['session', 'call', 'GET', '/v1/keys'], { env: { PQZK_IDENTITY_KEY: Buffer.alloc(1952, 7).toString('base64url') } }),
+    pqzk(['session', 'call', 'GET', '/v1/health', '--trust-on-first-use'], { env: { PQZK_IDENTITY_KEY: '' } }),
+    pqzk(['session', 'call', 'FETCH', '/v1/keys']),
+  ]);
+  const one = json(oneRun);
   assert.equal(one.status, 200);
   assert.match(one.body.signature, /^v2:/);
-  const human = await pqzk(['session', 'call', 'GET', '/v1/keys/release']);
   assert.match(human.stdout, /^200\n\{\n {2}"name": "release"/);
-  const run = await pqzk(['session', 'run'], { input: '# two calls, one session\nGET /v1/keys\nPOST /v1/keys/release/verify {"message":"aGk","signature":"v2:AAAA"}\nGET /v1/keys/missing\n' });
   assert.equal(run.code, 1, 'an inner error status makes the exit code 1');
   const answers = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(answers.map((a) => a.status), [200, 400, 404]);
   assert.equal(answers[2].body.code, 'not_found');
-  fails(await pqzk(['session', 'call', 'GET', '/v1/keys'], { env: { PQZK_IDENTITY_KEY: Buffer.alloc(1952, 7).toString('base64url') } }), 1, /^error: session_refused: /);
-  const tofu = await pqzk(['session', 'call', 'GET', '/v1/health', '--trust-on-first-use'], { env: { PQZK_IDENTITY_KEY: '' } });
+  fails(wrongPin, 1, /^error: session_refused: /);
   assert.equal(tofu.code, 0, tofu.stderr);
   assert.ok(tofu.stderr.includes(`PQZK_IDENTITY_KEY=${identity}`), 'trust on first use prints the identity to pin');
-  fails(await pqzk(['session', 'call', 'FETCH', '/v1/keys']), 2, /^error: usage: method must be one of/);
+  fails(badMethod, 2, /^error: usage: method must be one of/);
 });
 
 test('zk: register writes the secret 0600 and never prints it; login proves; the token works inside a session', { timeout: 120_000 }, async () => {
@@ -134,25 +212,35 @@ test('zk: register writes the secret 0600 and never prints it; login proves; the
   assert.match(secret, /^[0-9]{60,80}$/);
   assert.ok(!reg.stdout.includes(secret) && !reg.stderr.includes(secret), 'the secret is not printed');
   assert.equal(reg.stdout, `registered alice; secret in alice.zk-secret (keep it: it is the login)\n`);
-  fails(await pqzk(['zk', 'register', 'alice']), 2, /^error: usage: alice\.zk-secret exists: refusing to overwrite/);
-  fails(await pqzk(['zk', 'register', 'alice', '--secret-file', 'again']), 1, /^error: [a-z_]+: /);
+  const [exists, again, bob] = await Promise.all([
+    pqzk(['zk', 'register', 'alice']), pqzk(['zk', 'register', 'alice', '--secret-file', 'again']),
+    pqzk(['--json', 'zk', 'register', 'bob', '--secret-file', 'bob.secret', '--print-secret']),
+  ]);
+  fails(exists, 2, /^error: usage: alice\.zk-secret exists: refusing to overwrite/);
+  fails(again, 1, /^error: [a-z_]+: /);
   assert.ok(!existsSync(join(pkg.project, 'again')), 'a refused registration leaves no secret file');
-  const printed = json(await pqzk(['--json', 'zk', 'register', 'bob', '--secret-file', 'bob.secret', '--print-secret']));
-  assert.equal(printed.secret, readFileSync(join(pkg.project, 'bob.secret'), 'utf8').trim());
+  assert.equal(json(bob).secret, readFileSync(join(pkg.project, 'bob.secret'), 'utf8').trim());
 
-  const login = await pqzk(['zk', 'login', 'alice'], { env: { PQZK_TOKEN: '' } });
+  const anon = { env: { PQZK_TOKEN: '' } };
+  const [login, bobLogin, insideRun, wrongSecret, noSecret] = await Promise.all([
+    pqzk(['zk', 'login', 'alice'], anon),
+    pqzk(['--json', 'zk', 'login', 'bob', '--secret-file', 'bob.secret'], anon),
+    pqzk(['--json', 'session', 'call', 'POST', '/v1/keys', '{"name":"alices","algorithm":"ML-DSA-44"}', '--zk-user', 'alice'], anon),
+    pqzk(['zk', 'login', 'alice', '--secret-file', 'bob.secret'], anon),
+    pqzk(['zk', 'login', 'carol']),
+  ]);
   assert.equal(login.code, 0, login.stderr);
   assert.match(login.stdout, /^logged in as alice: token valid \d+ s, bound to session \S+ \(proof [\d.]+ s\)\n$/);
   assert.match(login.stderr, /downloading the login circuit \([\d.]+ MB\) and proving/, 'progress on stderr');
   assert.ok(!login.stdout.includes(secret));
-  const j = json(await pqzk(['--json', 'zk', 'login', 'bob', '--secret-file', 'bob.secret'], { env: { PQZK_TOKEN: '' } }));
+  const j = json(bobLogin);
   assert.equal(j.accepted, true);
   assert.equal(j.accessToken, undefined, 'no token unless --print-token');
-  const inside = json(await pqzk(['--json', 'session', 'call', 'POST', '/v1/keys', '{"name":"alices","algorithm":"ML-DSA-44"}', '--zk-user', 'alice'], { env: { PQZK_TOKEN: '' } }));
+  const inside = json(insideRun);
   assert.equal(inside.status, 201);
   assert.equal(inside.body.owner, 'tenant:alice');
-  fails(await pqzk(['zk', 'login', 'alice', '--secret-file', 'bob.secret'], { env: { PQZK_TOKEN: '' } }), 1, /^error: unauthorized: login failed/);
-  fails(await pqzk(['zk', 'login', 'carol']), 2, /^error: usage: cannot read secret file carol\.zk-secret: ENOENT/);
+  fails(wrongSecret, 1, /^error: unauthorized: login failed/);
+  fails(noSecret, 2, /^error: usage: cannot read secret file carol\.zk-secret: ENOENT/);
 });
 
 test('pir: upload from stdin, get (hex, --json, --raw), lookup several', async () => {
@@ -163,17 +251,19 @@ test('pir: upload from stdin, get (hex, --json, --raw), lookup several', async (
   assert.equal(up.stdout, 'uploaded dir: version 1, 200 records of 24 bytes\n');
   const rec = (i: number) => records.subarray(i * 24, (i + 1) * 24);
   const anon = { PQZK_TOKEN: '' };
-  const hex = await pqzk(['pir', 'get', 'dir', '17'], { env: anon });
-  assert.equal(hex.code, 0, hex.stderr);
-  assert.equal(hex.stdout, rec(17).toString('hex') + '\n');
-  assert.match(hex.stderr, /fetching and verifying the config and hint of dir/, 'progress on stderr');
-  assert.equal(json(await pqzk(['--json', 'pir', 'get', 'dir', '199'], { env: anon })).record, rec(199).toString('base64url'));
-  assert.deepEqual((await pqzk(['pir', 'get', 'dir', '3', '--raw', '-q'], { env: anon })).bytes, rec(3));
-  const many = json(await pqzk(['--json', 'pir', 'lookup', 'dir', '0', '5', '150'], { env: anon }));
-  assert.deepEqual(many.records.map((r: { record: string }) => Buffer.from(r.record, 'base64url')), [rec(0), rec(5), rec(150)]);
-  fails(await pqzk(['pir', 'get', 'dir', '-1'], { env: anon }), 2, /^error: (usage: index must be|unknown option)/);
-  fails(await pqzk(['pir', 'get', 'dir', '200'], { env: anon }), 2, /out of range/);
-  fails(await pqzk(['pir', 'get', 'nope', '0'], { env: anon }), 1, /^error: not_found: /);
+  const [hex, one, raw, manyRun, negative, outOfRange, missing] = await Promise.all([
+    ['pir', 'get', 'dir', '17'], ['--json', 'pir', 'get', 'dir', '199'], ['pir', 'get', 'dir', '3', '--raw', '-q'], ['--json', 'pir', 'lookup', 'dir', '0', '5', '150'],
+    ['pir', 'get', 'dir', '-1'], ['pir', 'get', 'dir', '200'], ['pir', 'get', 'nope', '0'],
+  ].map((args) => pqzk(args, { env: anon })));
+  assert.equal(hex!.code, 0, hex!.stderr);
+  assert.equal(hex!.stdout, rec(17).toString('hex') + '\n');
+  assert.match(hex!.stderr, /fetching and verifying the config and hint of dir/, 'progress on stderr');
+  assert.equal(json(one!).record, rec(199).toString('base64url'));
+  assert.deepEqual(raw!.bytes, rec(3));
+  assert.deepEqual(json(manyRun!).records.map((r: { record: string }) => Buffer.from(r.record, 'base64url')), [rec(0), rec(5), rec(150)]);
+  fails(negative!, 2, /^error: (usage: index must be|unknown option)/);
+  fails(outOfRange!, 2, /out of range/);
+  fails(missing!, 1, /^error: not_found: /);
 });
 
 test('--help on every command (the whole command tree of the installed package), --version', async () => {
@@ -181,15 +271,19 @@ test('--help on every command (the whole command tree of the installed package),
   const walk = (c: import('commander').Command, path: string[]): string[][] => [path, ...c.commands.filter((s) => s.name() !== 'help').flatMap((s) => walk(s, [...path, s.name()]))];
   const paths = walk(program('0'), []);
   assert.ok(paths.length >= 20, `${paths.length} commands`);
-  for (const path of ['keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'health', 'algorithms']) {
+  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'health', 'algorithms']) {
     assert.ok(paths.some((p) => p.join(' ') === path), `pqzk ${path} exists`);
   }
   // A few real --help runs for the exit code and stdout; the tree's help texts in-process (fast).
-  for (const p of [[], ['keys', 'sign'], ['pir', 'lookup']]) {
-    const r = await pqzk([...p, '--help']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^Usage: pqzk${p.length ? ' ' + p.join(' ') : ''} `));
-  }
+  const helpRuns = [[], ['keys', 'sign'], ['pir', 'lookup'], ['encrypt'], ['decrypt'], ['datakey']];
+  const [runs, version] = await Promise.all([Promise.all(helpRuns.map((p) => pqzk([...p, '--help']))), pqzk(['--version'])]);
+  helpRuns.forEach((p, i) => {
+    assert.equal(runs[i]!.code, 0, runs[i]!.stderr);
+    assert.match(runs[i]!.stdout, new RegExp(`^Usage: pqzk${p.length ? ' ' + p.join(' ') : ''} `));
+  });
+  assert.match(runs[0]!.stdout, /Exit codes: 0 ok, 1 the service refused \(or a check failed\), 2 usage, 3 service unreachable/);
+  assert.match(runs[3]!.stdout, /--local[\s\S]*--pin[\s\S]*--aad[\s\S]*--info/);
+  assert.match(runs[5]!.stdout, /--plaintext/);
   for (const p of paths) {
     let cmd = program('0');
     for (const name of p) cmd = cmd.commands.find((c) => c.name() === name)!;
@@ -197,8 +291,7 @@ test('--help on every command (the whole command tree of the installed package),
     assert.match(help, new RegExp(`^Usage: pqzk${p.length ? ' ' + p.join(' ') : ''} `), p.join(' '));
     assert.ok(cmd.description().length > 10, `pqzk ${p.join(' ')} has a description`);
   }
-  assert.match((await pqzk(['--help'])).stdout, /Exit codes: 0 ok, 1 the service refused \(or a check failed\), 2 usage, 3 service unreachable/);
-  assert.equal((await pqzk(['--version'])).stdout, JSON.parse(readFileSync(join(pkg.installed, 'package.json'), 'utf8')).version + '\n');
+  assert.equal(version.stdout, JSON.parse(readFileSync(join(pkg.installed, 'package.json'), 'utf8')).version + '\n');
 });
 
 test('the npm bin link runs on the system Node too (npx pqzk …)', async (ctx) => {
