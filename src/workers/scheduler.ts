@@ -110,25 +110,32 @@ export class FairScheduler {
 
   /**
    * Admits the items one by one in the same accounting as `submit`. On the first refusal the
-   * remaining items are not submitted; with `onRefusal: 'cancel'` the admitted items still queued
-   * are cancelled too (rejected with the refusal), running ones finish.
+   * remaining items are not submitted; with `onRefusal: 'cancel'` the admitted items are cancelled
+   * too (rejected with the refusal). No item starts before the whole batch is admitted, so a refused
+   * batch has cost no worker time (a 64-item SLH-DSA batch used to burn its first signatures).
    */
   submitBatch<T>(jobs: Array<Job<T>>, opts: { onRefusal?: 'keep' | 'cancel' } = {}): BatchAdmission<T> {
     const results: Array<Promise<T>> = [];
     const entries: Entry[] = [];
-    for (let i = 0; i < jobs.length; i++) {
-      let promise: Promise<T>;
-      try {
-        promise = this.#admit(jobs[i]!, entries) as Promise<T>;
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        if (opts.onRefusal === 'cancel') for (const e of entries) if (e.state === 'queued') this.#drop(e, 'cancelled', err);
-        return { results, refused: { index: i, error: err } };
+    this.#holding++;
+    try {
+      for (let i = 0; i < jobs.length; i++) {
+        let promise: Promise<T>;
+        try {
+          promise = this.#admit(jobs[i]!, entries) as Promise<T>;
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (opts.onRefusal === 'cancel') for (const e of entries) if (e.state === 'queued') this.#drop(e, 'cancelled', err);
+          return { results, refused: { index: i, error: err } };
+        }
+        promise.catch(() => {}); // handled: a caller that stops reading after a refusal must not crash the process
+        results.push(promise);
       }
-      promise.catch(() => {}); // handled: a caller that stops reading after a refusal must not crash the process
-      results.push(promise);
+      return { results };
+    } finally {
+      if (--this.#holding === 0) { this.#held = 0; this.#heldLong = 0; }
+      this.#dispatch();
     }
-    return { results };
   }
 
   /** What admission would estimate for a job of `cost` from `principal` now (no side effect). */
@@ -206,6 +213,7 @@ export class FairScheduler {
     this.#queuedSeconds += cost;
     this.#counters.admitted++;
     batch?.push(e);
+    if (this.#holding > 0) { this.#held++; if (e.long) this.#heldLong++; }
     this.#dispatch();
     return promise;
   }
@@ -219,7 +227,8 @@ export class FairScheduler {
     const long = cost > this.#longJobSeconds;
     // Dispatch is eager: with a free thread this job may use, nothing queued could take it first
     // (whatever is queued is long and blocked by the long-job limit).
-    const startsAtOnce = this.#running < this.concurrency && (!long || this.#runningLong < this.#longLimit);
+    // Items of a batch being admitted count as started (they take the threads first once it is whole).
+    const startsAtOnce = this.#running + this.#held < this.concurrency && (!long || this.#runningLong + this.#heldLong < this.#longLimit);
     if (startsAtOnce) return { waitMs: 0, completion: now + cost * 1000, startsAtOnce };
     const w = p?.weight ?? sanitizeWeight(this.#weight(_key));
     // This job's start tag: after everything its principal already queued.
@@ -269,7 +278,14 @@ export class FairScheduler {
 
   // ---------------------------------------------------------------------------------- dispatch
 
+  /** Batches being admitted: dispatch waits until they are whole (see submitBatch). */
+  #holding = 0;
+  /** Jobs (and long jobs) admitted while holding: the threads they will take. */
+  #held = 0;
+  #heldLong = 0;
+
   #dispatch(): void {
+    if (this.#holding > 0) return;
     while (this.#running < this.concurrency && this.#queuedJobs > 0) {
       const e = this.#pick();
       if (!e) break; // only long jobs queued and the long slots are full

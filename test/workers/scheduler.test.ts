@@ -258,16 +258,19 @@ test('batches: items admitted one by one in the same accounting; the first that 
   assert.equal(await other, 'other');
 });
 
-test('batches: onRefusal "cancel" drops the admitted items still queued', async () => {
+test('batches: onRefusal "cancel" drops every admitted item, and none started before the batch was whole', async () => {
   const h = harness({ concurrency: 1 });
   const batch = h.s.submitBatch(Array.from({ length: 5 }, (_, i) => h.job('tenant:a', `item${i}`, 1, { deadline: 2000 })), { onRefusal: 'cancel' });
   assert.equal(batch.refused?.index, 2);
   assert.equal(batch.results.length, 2);
-  await assert.rejects(batch.results[1]!, (e: unknown) => e instanceof AppError && e.code === 'overloaded', 'the queued item is cancelled');
+  for (const r of batch.results) await assert.rejects(r, (e: unknown) => e instanceof AppError && e.code === 'overloaded', 'admitted items are cancelled');
   assert.equal(h.s.queuedJobs, 0);
-  await h.complete('item0', 1000);
-  assert.equal(await batch.results[0], 'item0', 'the running item finishes');
-  assert.deepEqual(h.started, ['item0']);
+  assert.equal(h.s.running, 0);
+  assert.deepEqual(h.started, [], 'a refused batch cost no worker time');
+  // The scheduler is free for the next job at once.
+  const next = h.s.submit(h.job('tenant:b', 'next', 0.001));
+  await h.drain(1, 1);
+  assert.equal(await next, 'next');
 });
 
 test('global caps: queued jobs and queued CPU-seconds', async () => {
