@@ -31,7 +31,7 @@
  * instead (the table then goes to stderr).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,23 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** User + system CPU seconds of a process (0 once it has exited). */
+function processCpu(pid: number | undefined): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
+/** Busy and total CPU ticks of the whole machine (/proc/stat), for the share the phase kept busy. */
+function machineTicks(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 // ---- one phase --------------------------------------------------------------------------------
 interface KindStats { n: number; p50: number; p99: number; errors: number }
 interface PhaseResult {
@@ -114,6 +131,10 @@ interface PhaseResult {
   victim: { kinds: Record<string, KindStats>; n: number; p50: number; p99: number; errors: number; messages: Record<string, number>; started: number };
   attackers: Tally;
   server: { rssBeforeMb: number; rssAfterMb: number; hwmMb: number; growthPct: number; logBytes: number; cpuSeconds: number };
+  /** CPU the attacker processes themselves used (they share the 2 cores with the service). */
+  attackerCpuSeconds: number;
+  /** Share of the machine's CPU time that was busy during the phase (all processes). */
+  machineBusyPct: number;
   verdict: { pass: boolean; failed: string[] };
 }
 
@@ -149,9 +170,11 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
     victim.go({ type: 'go', until, measureFrom });
     await sleep(measureFrom - Date.now());
     const rss0 = svc.rss(), log0 = svc.logBytes(), cpu0 = svc.cpuSeconds();
+    const att0 = attackers.reduce((t, a) => t + processCpu(a.proc.pid), 0), m0 = machineTicks();
     for (const a of attackers) a.go({ type: 'go', until });
     await sleep(until - Date.now());
     const rss1 = svc.rss(), log1 = svc.logBytes(), cpu1 = svc.cpuSeconds();
+    const att1 = attackers.reduce((t, a) => t + processCpu(a.proc.pid), 0), m1 = machineTicks();
     const [v, ...as] = await within(Promise.all(all.map((c) => c.result)), VICTIM_TIMEOUT_MS + 30_000, `[${phase.id}] results`) as [VictimResult & { tally: Tally }, ...AttackerResult[]];
     const att = newTally();
     for (const a of as) mergeTally(att, a.tally);
@@ -173,6 +196,8 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
         rssBeforeMb: rss0.rssMb, rssAfterMb: rss1.rssMb, hwmMb: rss1.hwmMb, growthPct: (rss1.rssMb / rss0.rssMb - 1) * 100,
         logBytes: log1.stdout + log1.stderr - log0.stdout - log0.stderr, cpuSeconds: cpu1 - cpu0,
       },
+      attackerCpuSeconds: att1 - att0,
+      machineBusyPct: m1.total > m0.total ? (100 * (m1.busy - m0.busy)) / (m1.total - m0.total) : 0,
       verdict: { pass: false, failed: [] },
     };
     console.error(`[${phase.id}] victim p50/p99 ${r.victim.p50.toFixed(1)}/${r.victim.p99.toFixed(1)} ms, ${errors} errors; attacker ${answers(att)}; RSS ${rss0.rssMb.toFixed(0)}→${rss1.rssMb.toFixed(0)} MB`);
@@ -271,6 +296,8 @@ const rows = results.map((r) => {
     'server RSS MB before → after': `${r.server.rssBeforeMb.toFixed(0)} → ${r.server.rssAfterMb.toFixed(0)} (${r.server.growthPct >= 0 ? '+' : ''}${r.server.growthPct.toFixed(1)} %)`,
     'log KB': (r.server.logBytes / 1024).toFixed(0),
     'server CPU s': r.server.cpuSeconds.toFixed(1),
+    'attackers CPU s': r.id === 'quiet' ? '–' : r.attackerCpuSeconds.toFixed(1),
+    'machine busy %': r.machineBusyPct.toFixed(0),
     verdict: r.verdict.pass ? 'PASS' : `FAIL: ${r.verdict.failed.join('; ')}`,
   };
 });
