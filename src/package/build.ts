@@ -16,7 +16,7 @@
  * which the SDK may not reach (.dependency-cruiser.cjs, client-no-core-module).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.ts';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,12 +131,10 @@ function compilePackage(out: string): void {
 
 /** A digest of everything a build is made from: each file under src/ (path and bytes), package.json, the compiler and Node types. */
 function inputsDigest(): string {
-  const h = createHash('sha256');
   const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
-  for (const f of [...files, join(ROOT, 'package.json'), join(ROOT, 'node_modules', 'typescript', 'package.json'), join(ROOT, 'node_modules', '@types', 'node', 'package.json')]) {
-    h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
-  }
-  return h.digest('hex').slice(0, 32);
+  const lines = [...files, join(ROOT, 'package.json'), join(ROOT, 'node_modules', 'typescript', 'package.json'), join(ROOT, 'node_modules', '@types', 'node', 'package.json')]
+    .map((f) => `${relative(ROOT, f)}\0${sha256Hex(readFileSync(f))}`);
+  return sha256Hex(lines.join('\n')).slice(0, 32);
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

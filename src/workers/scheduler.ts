@@ -28,12 +28,10 @@
  * - **Gone clients.** A job whose AbortSignal fires while queued is removed before it runs; its
  *   promise rejects with AppError('overloaded', …, { cancelled: true }). A running job is not
  *   interrupted (a piscina task cannot be stopped without killing the thread).
- * - **Batches** (`submitBatch`) are admitted item by item in the same accounting: each item sees the
- *   earlier items as its principal's backlog; the first item that cannot meet the deadline is
- *   refused together with the rest, the earlier ones stay queued (or are cancelled, on request).
+ * - **Batches** (`submitBatch`) are admitted item by item in the same accounting (each item sees the
+ *   earlier ones as its principal's backlog), and none starts before the batch is whole.
  *
- * Pure logic: the clock is injected (`now`, ms); no timers are needed (dispatch happens on submit
- * and on completion). Costs are CPU-seconds; times (deadlines, clock) are milliseconds.
+ * Pure logic with an injected clock (`now`, ms), no timers. Costs are CPU-seconds, times ms.
  * Principal keys (`principalKey`, re-exported) are in src/workers/principal.ts.
  */
 import { AppError } from '../errors.ts';
@@ -62,10 +60,7 @@ interface PState {
 
 const EPS = 1e-12;
 
-/**
- * Start-time fair queueing (SFQ) of CPU work across principals; a job that cannot meet its deadline
- * or fit the queue is refused with `overloaded` (503 + retryAfter). The constructor throws TypeError on bad options.
- */
+/** SFQ of CPU work across principals (module header); the constructor throws TypeError on bad options. */
 export class FairScheduler {
   readonly concurrency: number;
   readonly #now: () => number;
@@ -133,7 +128,7 @@ export class FairScheduler {
       }
       return { results };
     } finally {
-      if (--this.#holding === 0) { this.#held = 0; this.#heldLong = 0; }
+      if (--this.#holding === 0) this.#held = this.#heldLong = 0;
       this.#dispatch();
     }
   }
@@ -278,11 +273,8 @@ export class FairScheduler {
 
   // ---------------------------------------------------------------------------------- dispatch
 
-  /** Batches being admitted: dispatch waits until they are whole (see submitBatch). */
-  #holding = 0;
-  /** Jobs (and long jobs) admitted while holding: the threads they will take. */
-  #held = 0;
-  #heldLong = 0;
+  /** Batches being admitted (dispatch waits until they are whole), and the jobs / long jobs admitted meanwhile. */
+  #holding = 0; #held = 0; #heldLong = 0;
 
   #dispatch(): void {
     if (this.#holding > 0) return;
