@@ -127,6 +127,24 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
             return overhead + model.signature(alg, name === 'keys.sign' ? 'sign' : 'verify', sigBackend()) + model.hash(len(i.message));
           }
           break;
+        // HPKE on managed KEM keys (src/keys/worker.ts): the KEM operation plus the AEAD over the bytes.
+        case 'keys.seal':
+        case 'keys.datakey':
+          if (typeof alg === 'string' && isKemAlgorithm(alg)) return overhead + model.kem(alg, 'encaps') + model.hash(len(i.plaintext));
+          break;
+        case 'keys.open':
+        case 'keys.decapsulate':
+          if (typeof alg === 'string' && isKemAlgorithm(alg)) return overhead + model.kem(alg, 'decaps') + model.hash(len(i.ciphertext));
+          break;
+        case 'keys.rewrap':
+          if (typeof alg === 'string' && isKemAlgorithm(alg)) return overhead + model.kem(alg, 'decaps') + model.kem(alg, 'encaps') + model.hash(len(i.ciphertext));
+          break;
+        case 'keys.importUnwrap': {
+          // Opening the wrap (X-Wing) and deriving the public key: a keygen (SLH-DSA recomputes PK.root on noble).
+          const keygen = typeof alg === 'string' && isSignatureAlgorithm(alg) ? model.signature(alg, 'keygen', alg.startsWith('SLH') ? 'noble' : backend)
+            : typeof alg === 'string' && isKemAlgorithm(alg) ? model.kem(alg, 'keygen') : 0;
+          return overhead + model.kem('X-Wing', 'decaps') + keygen;
+        }
         case 'kex.respond':
           return overhead + model.kexRespond();
         case 'zk.verifyBatch': {

@@ -140,3 +140,15 @@ test('calibrate on the real native backend gives a finite factor (smoke; no timi
   const r = calibrate({ backend: getBackend('native'), budgetMs: 150 });
   assert.ok(Number.isFinite(r.factor) && r.factor >= 0.25 && r.factor <= 8);
 });
+
+test('task seam: the HPKE tasks on managed KEM keys cost their KEM operation, never the unknown-task figure', () => {
+  const m = createCostModel({ backend: 'native' });
+  const unknown = m.task('no.such.task', {});
+  for (const [name, op] of [['keys.seal', 'encaps'], ['keys.datakey', 'encaps'], ['keys.open', 'decaps'], ['keys.decapsulate', 'decaps']] as const) {
+    const c = m.task(name, { algorithm: 'X-Wing', plaintext: new Uint8Array(100), ciphertext: new Uint8Array(1200) });
+    assert.ok(c >= m.kem('X-Wing', op), `${name}: ${c}`);
+    assert.notEqual(c, unknown);
+  }
+  assert.ok(m.task('keys.rewrap', { algorithm: 'ML-KEM-768', ciphertext: new Uint8Array(1200) }) >= m.kem('ML-KEM-768', 'decaps') + m.kem('ML-KEM-768', 'encaps'));
+  assert.ok(m.task('keys.importUnwrap', { algorithm: 'SLH-DSA-SHAKE-256s' }) > m.signature('SLH-DSA-SHAKE-256s', 'keygen', 'native'), 'SLH-DSA import recomputes PK.root on noble');
+});
