@@ -1,5 +1,13 @@
 /**
- * `npm run bench -- kex [--seconds S]`: in one run, on loopback,
+ * `npm run bench -- kex [--seconds S] [--rounds R] [--conc C] [--only anchor|inprocess]`: in one run, on loopback,
+ *  - the TLS anchor (issue 13), client and server in separate processes for both sides, interleaved
+ *    R rounds (default 2) of S seconds each, C concurrent handshakes per client (default 8):
+ *      · Node 24 `https` server, TLS 1.3, ecdhCurve 'X25519MLKEM768' (P-256 ECDSA certificate), and a
+ *        client process doing `tls.connect` full handshakes on fresh TCP connections, once with a new
+ *        client context per connection and once with one reused context (no session resumption);
+ *      · the service (its own process, native backend, 2 workers) and a client process doing full
+ *        handshakes (clientStart, POST /v1/kex/sessions over keep-alive HTTP, clientFinish);
+ *    and the ratio of ours to the faster TLS rate (goal ≥ 1.0),
  *  - the bare-route baseline (bare fastify GET /hello, as in the foundation bench),
  *  - openSession handshakes/s (server: X-Wing decaps + encaps, HKDF, store insert) with the server on
  *    the native and on the noble backend (client hellos precomputed with native, each used once),
@@ -8,6 +16,13 @@
  * and prints the ratios (goal: native handshakes/s ≥ 0.5 × baseline req/s).
  */
 import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import https from 'node:https';
+import tls from 'node:tls';
 import Fastify from 'fastify';
 import { arg, hammer, table, type HttpResult } from './_util.ts';
 import { testApp, type TestApp } from '../test/support/app.ts';
@@ -16,6 +31,10 @@ import { base64urlDecode, base64urlEncode } from '../src/crypto/bytes.ts';
 import * as P from '../src/kex/protocol.ts';
 
 const seconds = arg('seconds', 5);
+const ROUNDS = arg('rounds', 2);
+const ANCHOR_CONC = arg('conc', 8);
+const onlyIdx = process.argv.indexOf('--only');
+const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : undefined;
 const CONNECTIONS = 16;
 /** Fewer for handshakes: at 16 the service saturates and under-pressure sheds most with 503. */
 const HANDSHAKE_CONNECTIONS = 4;
@@ -114,49 +133,222 @@ async function envelopes(url: string): Promise<{ envelope: number; direct: numbe
   return { envelope: env.perSec, direct: direct.perSec, bad: env.bad + direct.bad };
 }
 
-const bare = Fastify({ logger: false });
-bare.get('/hello', async () => ({ status: 'ok' }));
-const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+// ---------------------------------------------------------------- TLS anchor (separate processes)
 
-// A throughput benchmark from one address: request-count and session caps out of the way (bench abuse measures those).
-const env = { RATE_LIMIT_MAX: '100000000', SESSION_TTL_SECONDS: '3600', KEX_MAX_SESSIONS_PER_ADDRESS: '10000000', KEX_MAX_SESSIONS: '10000000' };
-async function service(backend: 'native' | 'noble'): Promise<{ t: TestApp; url: string }> {
-  const t = await testApp({ ...env, CRYPTO_BACKEND: backend });
-  return { t, url: await t.app.listen({ port: 0, host: '127.0.0.1' }) };
+type Role = 'tls-server' | 'svc-server' | 'client';
+type ClientMode = 'tls-fresh' | 'tls-reused' | 'pqzk';
+interface ClientReport { mode: ClientMode; handshakes: number; seconds: number; errors: number; group: string; cpuSeconds: number }
+
+const self = fileURLToPath(import.meta.url);
+
+/** Starts this file in a child process with `role`; resolves with the child and the first JSON line it prints. */
+function child(role: Role, env: Record<string, string>): Promise<{ proc: ReturnType<typeof spawn>; first: Record<string, unknown>; lines: AsyncIterator<string> }> {
+  const proc = spawn(process.execPath, [self], { env: { ...process.env, PQZK_KEX_ROLE: role, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  const queue: string[] = [];
+  const waiters: Array<(l: string) => void> = [];
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i); buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(line); else queue.push(line);
+    }
+  });
+  const lines: AsyncIterator<string> = {
+    next: () => new Promise((resolve, reject) => {
+      const q = queue.shift();
+      if (q !== undefined) return resolve({ value: q, done: false });
+      waiters.push((l) => resolve({ value: l, done: false }));
+      proc.once('exit', (code) => reject(new Error(`${role} exited (${code}) before answering`)));
+    }),
+  };
+  return lines.next().then((r) => ({ proc, first: JSON.parse(r.value) as Record<string, unknown>, lines }));
 }
 
-console.error(`bench kex: ${seconds}s per target, ${CONNECTIONS} connections, loopback, 2 shared cores`);
-const baseline = await hammer({ url: `${bareUrl}/hello`, seconds, connections: CONNECTIONS });
-const native = await service('native');
-const health = await hammer({ url: `${native.url}/v1/health`, seconds, connections: CONNECTIONS });
-const hsNative = await handshakes(native.url, 600);
-const fullNative = await fullHandshakes(native.url);
-const envNative = await envelopes(native.url);
-await native.t.close();
-const noble = await service('noble');
-const hsNoble = await handshakes(noble.url, 100);
-const envNoble = await envelopes(noble.url);
-await noble.t.close();
-await bare.close();
+async function clientRun(mode: ClientMode, target: string, caPath: string): Promise<ClientReport> {
+  const c = await child('client', { MODE: mode, TARGET: target, CA: caPath, SECONDS: String(seconds), CONC: String(ANCHOR_CONC) });
+  await new Promise((r) => c.proc.once('exit', r));
+  return c.first as unknown as ClientReport;
+}
 
-const row = (target: string, r: HttpResult) => ({ target, 'req/s': Math.round(r.reqPerSec), 'p50 ms': r.p50, 'p99 ms': r.p99, 'errors+non2xx': r.errors + r.non2xx });
-table([
-  row('bare fastify GET /hello (baseline)', baseline),
-  row('service GET /v1/health', health),
-  row('openSession (2xx/s), server native', hsNative),
-  row('openSession (2xx/s), server noble', hsNoble),
-]);
-table([
-  { target: 'envelope GET /v1/health, server native', 'round trips/s': Math.round(envNative.envelope), 'direct GET /v1/health (same loop)': Math.round(envNative.direct) },
-  { target: 'envelope GET /v1/health, server noble', 'round trips/s': Math.round(envNoble.envelope), 'direct GET /v1/health (same loop)': Math.round(envNoble.direct) },
-]);
-console.log(`openSession status codes: native ${hsNative.statuses}; noble ${hsNoble.statuses}`);
-console.log(`full client handshakes/s (client + server native, same process): ${fullNative.toFixed(0)}`);
-console.log(`failed round trips: native ${envNative.bad}, noble ${envNoble.bad}`);
-console.log('\nratios');
-console.log(`handshakes/s native / baseline req/s:     ${(hsNative.reqPerSec / baseline.reqPerSec).toFixed(3)}   (goal ≥ 0.5)`);
-console.log(`handshakes/s noble / baseline req/s:      ${(hsNoble.reqPerSec / baseline.reqPerSec).toFixed(3)}`);
-console.log(`handshakes/s native / noble:              ${(hsNative.reqPerSec / hsNoble.reqPerSec).toFixed(2)}`);
-console.log(`envelope rt/s native / baseline req/s:    ${(envNative.envelope / baseline.reqPerSec).toFixed(3)}   (different load generators: fetch loop vs autocannon)`);
-console.log(`envelope rt/s native / direct /v1/health: ${(envNative.envelope / envNative.direct).toFixed(3)}   (same fetch loop)`);
-console.log(`envelope rt/s native / noble:             ${(envNative.envelope / envNoble.envelope).toFixed(2)}`);
+async function tlsServerRole(): Promise<void> {
+  const server = https.createServer({
+    key: readFileSync(process.env.KEY!), cert: readFileSync(process.env.CERT!), ecdhCurve: 'X25519MLKEM768', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3',
+  }, (_req, res) => res.end('ok'));
+  let n = 0;
+  server.on('secureConnection', () => { n++; });
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as { port: number };
+    console.log(JSON.stringify({ target: `127.0.0.1:${a.port}` }));
+  });
+  process.stdin.resume();
+  process.on('SIGTERM', () => { process.stdout.write(`${JSON.stringify({ served: n })}\n`, () => process.exit(0)); });
+}
+
+async function svcServerRole(): Promise<void> {
+  const t = await testApp({ ...svcEnv, CRYPTO_BACKEND: 'native' });
+  const url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(JSON.stringify({ target: url }));
+  process.on('SIGTERM', () => { void t.close().finally(() => process.exit(0)); });
+}
+
+async function clientRole(): Promise<void> {
+  const mode = process.env.MODE as ClientMode;
+  const target = process.env.TARGET!;
+  const secs = Number(process.env.SECONDS);
+  const conc = Number(process.env.CONC);
+  const ca = readFileSync(process.env.CA!);
+  let done = 0;
+  let errors = 0;
+  let group = '';
+  let once: () => Promise<void>;
+  if (mode === 'pqzk') {
+    const prekey = await prekeyOf(target);
+    P.verifyPrekey(nb, prekey, Math.floor(Date.now() / 1000)); // what a real client does once per prekey
+    group = 'X-Wing (pqzk kex)';
+    once = async () => {
+      const pending = P.clientStart(nb, prekey);
+      const res = await fetch(`${target}/v1/kex/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: helloJson(pending.hello) });
+      if (res.status !== 201 && res.status !== 200) { await res.arrayBuffer(); throw new Error(`status ${res.status}`); }
+      const s = await res.json() as { sessionId: string; ciphertext: string; confirmation: string };
+      P.clientFinish(nb, pending, { sessionId: s.sessionId, ciphertext: base64urlDecode(s.ciphertext), confirmation: base64urlDecode(s.confirmation) });
+    };
+  } else {
+    const [host, port] = target.split(':') as [string, string];
+    const base = { host, port: Number(port), servername: 'localhost', ecdhCurve: 'X25519MLKEM768', minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
+    const shared = tls.createSecureContext({ ca, ecdhCurve: 'X25519MLKEM768', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+    once = () => new Promise<void>((resolve, reject) => {
+      // No `session` option: every connection is a full handshake (no resumption).
+      const sock = tls.connect(mode === 'tls-reused' ? { ...base, secureContext: shared } : { ...base, ca }, () => {
+        if (sock.isSessionReused()) reject(new Error('session was resumed'));
+        group ||= String((sock.getEphemeralKeyInfo() as { name?: string }).name);
+        sock.end(); // flushes the client Finished: the server completes its handshake too
+        resolve();
+      });
+      sock.once('error', reject);
+    });
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + secs * 1000;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (performance.now() < end) {
+      try { await once(); done++; } catch { errors++; }
+    }
+  }));
+  const el = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ mode, handshakes: done, seconds: el, errors, group, cpuSeconds: (cpu.user + cpu.system) / 1e6 } satisfies ClientReport));
+}
+
+/** The anchor: both servers in their own processes, client processes interleaved round by round. */
+async function anchor(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pqzk-bench-tls-'));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const tlsSrv = await child('tls-server', { KEY: key, CERT: cert });
+  const svc = await child('svc-server', {});
+  const load0 = loadavg()[0]!;
+  let tlsServed = NaN;
+  const modes: Array<[ClientMode, string]> = [['tls-fresh', String(tlsSrv.first.target)], ['tls-reused', String(tlsSrv.first.target)], ['pqzk', String(svc.first.target)]];
+  const results = new Map<ClientMode, ClientReport[]>();
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [mode, target] of modes) {
+        const rep = await clientRun(mode, target, cert);
+        (results.get(mode) ?? results.set(mode, []).get(mode)!).push(rep);
+        console.error(`round ${r + 1} ${mode}: ${(rep.handshakes / rep.seconds).toFixed(0)}/s (${rep.errors} errors)`);
+      }
+    }
+  } finally {
+    const served = tlsSrv.lines.next().then((l) => (JSON.parse(l.value) as { served: number }).served, () => NaN);
+    tlsSrv.proc.kill('SIGTERM');
+    tlsServed = await served;
+    svc.proc.kill('SIGTERM');
+    await Promise.all([tlsSrv.proc, svc.proc].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (m: ClientMode) => { const rs = results.get(m)!; return rs.reduce((n, x) => n + x.handshakes, 0) / rs.reduce((n, x) => n + x.seconds, 0); };
+  const perRound = (m: ClientMode) => results.get(m)!.map((x) => (x.handshakes / x.seconds).toFixed(0)).join(', ');
+  const cpuPer = (m: ClientMode) => { const rs = results.get(m)!; return (1e3 * rs.reduce((n, x) => n + x.cpuSeconds, 0)) / rs.reduce((n, x) => n + x.handshakes, 0); };
+  console.log(`\nTLS anchor: full handshakes/s, client and server in separate processes, ${ROUNDS} interleaved rounds × ${seconds}s, ${ANCHOR_CONC} concurrent per client`);
+  table((['tls-fresh', 'tls-reused', 'pqzk'] as const).map((m) => ({
+    target: m === 'tls-fresh' ? 'Node TLS 1.3 X25519MLKEM768, new client context per connection'
+      : m === 'tls-reused' ? 'Node TLS 1.3 X25519MLKEM768, one reused client context' : 'pqzk openSession + client finish (keep-alive HTTP)',
+    'handshakes/s': Math.round(rate(m)), 'per round': perRound(m), 'client CPU ms/handshake': cpuPer(m), errors: results.get(m)!.reduce((n, x) => n + x.errors, 0),
+    group: results.get(m)![0]!.group,
+  })));
+  const tlsClient = ['tls-fresh', 'tls-reused'].flatMap((m) => results.get(m as ClientMode)!).reduce((n, x) => n + x.handshakes, 0);
+  console.log(`TLS handshakes completed by the server (secureConnection): ${tlsServed} of ${tlsClient} client-side`);
+  const best = Math.max(rate('tls-fresh'), rate('tls-reused'));
+  console.log(`ours / TLS (new context):    ${(rate('pqzk') / rate('tls-fresh')).toFixed(3)}`);
+  console.log(`ours / TLS (reused context): ${(rate('pqzk') / rate('tls-reused')).toFixed(3)}`);
+  console.log(`ours / faster TLS rate:      ${(rate('pqzk') / best).toFixed(3)}   (goal ≥ 1.0)`);
+  console.log(`load average (1 min) before / after: ${load0.toFixed(2)} / ${loadavg()[0]!.toFixed(2)} (2 cores)`);
+}
+
+// A throughput benchmark from one address: request-count and session caps out of the way (bench abuse measures those).
+const svcEnv = { RATE_LIMIT_MAX: '100000000', SESSION_TTL_SECONDS: '3600', KEX_MAX_SESSIONS_PER_ADDRESS: '10000000', KEX_MAX_SESSIONS: '10000000' };
+
+const role = process.env.PQZK_KEX_ROLE as Role | undefined;
+if (role === 'tls-server') await tlsServerRole();
+else if (role === 'svc-server') await svcServerRole();
+else if (role === 'client') await clientRole();
+else {
+  console.error(`bench kex: ${seconds}s per target, loopback, 2 shared cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (only !== 'inprocess') await anchor();
+  if (only !== 'anchor') await inProcess();
+}
+
+// ---------------------------------------------------------------- in-process figures
+
+async function inProcess(): Promise<void> {
+  const bare = Fastify({ logger: false });
+  bare.get('/hello', async () => ({ status: 'ok' }));
+  const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+
+  async function service(backend: 'native' | 'noble'): Promise<{ t: TestApp; url: string }> {
+    const t = await testApp({ ...svcEnv, CRYPTO_BACKEND: backend });
+    return { t, url: await t.app.listen({ port: 0, host: '127.0.0.1' }) };
+  }
+
+  console.log(`\nin-process figures (load generator in this process), ${CONNECTIONS} connections`);
+  const baseline = await hammer({ url: `${bareUrl}/hello`, seconds, connections: CONNECTIONS });
+  const native = await service('native');
+  const health = await hammer({ url: `${native.url}/v1/health`, seconds, connections: CONNECTIONS });
+  const hsNative = await handshakes(native.url, 600);
+  const fullNative = await fullHandshakes(native.url);
+  const envNative = await envelopes(native.url);
+  await native.t.close();
+  const noble = await service('noble');
+  const hsNoble = await handshakes(noble.url, 100);
+  const envNoble = await envelopes(noble.url);
+  await noble.t.close();
+  await bare.close();
+
+  const row = (target: string, r: HttpResult) => ({ target, 'req/s': Math.round(r.reqPerSec), 'p50 ms': r.p50, 'p99 ms': r.p99, 'errors+non2xx': r.errors + r.non2xx });
+  table([
+    row('bare fastify GET /hello (baseline)', baseline),
+    row('service GET /v1/health', health),
+    row('openSession (2xx/s), server native', hsNative),
+    row('openSession (2xx/s), server noble', hsNoble),
+  ]);
+  table([
+    { target: 'envelope GET /v1/health, server native', 'round trips/s': Math.round(envNative.envelope), 'direct GET /v1/health (same loop)': Math.round(envNative.direct) },
+    { target: 'envelope GET /v1/health, server noble', 'round trips/s': Math.round(envNoble.envelope), 'direct GET /v1/health (same loop)': Math.round(envNoble.direct) },
+  ]);
+  console.log(`openSession status codes: native ${hsNative.statuses}; noble ${hsNoble.statuses}`);
+  console.log(`full client handshakes/s (client + server native, same process): ${fullNative.toFixed(0)}`);
+  console.log(`failed round trips: native ${envNative.bad}, noble ${envNoble.bad}`);
+  console.log('\nratios');
+  console.log(`handshakes/s native / baseline req/s:     ${(hsNative.reqPerSec / baseline.reqPerSec).toFixed(3)}   (goal ≥ 0.5)`);
+  console.log(`handshakes/s noble / baseline req/s:      ${(hsNoble.reqPerSec / baseline.reqPerSec).toFixed(3)}`);
+  console.log(`handshakes/s native / noble:              ${(hsNative.reqPerSec / hsNoble.reqPerSec).toFixed(2)}`);
+  console.log(`envelope rt/s native / baseline req/s:    ${(envNative.envelope / baseline.reqPerSec).toFixed(3)}   (different load generators: fetch loop vs autocannon)`);
+  console.log(`envelope rt/s native / direct /v1/health: ${(envNative.envelope / envNative.direct).toFixed(3)}   (same fetch loop)`);
+  console.log(`envelope rt/s native / noble:             ${(envNative.envelope / envNoble.envelope).toFixed(2)}`);
+  console.log(`load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)}`);
+}
