@@ -85,6 +85,23 @@ function pqcKeygen(alg: EncodableAlgorithm, seed: Uint8Array | undefined): KeyPa
 const x25519Private = (sk: Uint8Array): KeyObject =>
   createPrivateKey({ key: buf(sk), format: 'raw-private', asymmetricKeyType: 'x25519' } as never);
 
+/** RFC 7748 X25519 under a secret key imported once (prepared X-Wing keys); all-zero outputs throw CryptoInputError. */
+function x25519Prepared(secretKey: Uint8Array): (publicKey: Uint8Array) => Uint8Array {
+  assertBytes(secretKey, 'X25519 secret key', 32);
+  let privateKey: KeyObject;
+  try { privateKey = x25519Private(secretKey); } catch (e) { return rethrow(e); }
+  return (publicKey) => {
+    assertBytes(publicKey, 'X25519 public key', 32);
+    let out: Uint8Array;
+    try {
+      out = u8(diffieHellman({ privateKey, publicKey: createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' } as never) }));
+    } catch {
+      throw new CryptoInputError('X25519 shared secret is all-zero (low-order public key)');
+    }
+    return checkX25519Output(out);
+  };
+}
+
 const HASH_NAMES: Record<HashAlgorithm, string> = {
   'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-512': 'sha3-512',
   'SHAKE-128': 'shake128', 'SHAKE-256': 'shake256',
@@ -162,7 +179,7 @@ function prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Pr
 
 function prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey {
   assertKem(alg);
-  if (alg === 'X-Wing') return xwingPrepare(nativeBackend, seed);
+  if (alg === 'X-Wing') return xwingPrepare(nativeBackend, seed, x25519Prepared);
   assertBytes(seed, 'seed', SIZES[alg].seed);
   let key: KeyObject;
   let publicKey: Uint8Array;

@@ -77,14 +77,21 @@ export function xwingDecapsulate(b: XWingDeps, cipherText: Uint8Array, secretKey
   }
 }
 
-/** X-Wing decapsulation key expanded once: the ML-KEM-768 half prepared by the backend, X25519 half kept. */
-export function xwingPrepare(b: XWingPrepareDeps, seed: Uint8Array): PreparedDecapsulationKey {
+/** X25519 with a fixed secret key imported once (native: an OpenSSL KeyObject); same checks as `x25519`. */
+export type PrepareX25519 = (secretKey: Uint8Array) => (publicKey: Uint8Array) => Uint8Array;
+
+/**
+ * X-Wing decapsulation key expanded once: the ML-KEM-768 half prepared by the backend, the X25519
+ * half through `prepareX25519` when the backend has one (default: the backend's byte-string x25519).
+ */
+export function xwingPrepare(b: XWingPrepareDeps, seed: Uint8Array, prepareX25519?: PrepareX25519): PreparedDecapsulationKey {
   assertBytes(seed, 'X-Wing secret key', 32);
   const e = b.hash('SHAKE-256', seed, 96);
   const m = b.prepareDecapsulationKey('ML-KEM-768', e.subarray(0, 64));
   const skX = e.slice(64, 96);
   const pkX = b.x25519Keygen(skX).publicKey;
   wipe(e);
+  const dhX = prepareX25519 ? prepareX25519(skX) : (ctX: Uint8Array) => b.x25519(skX, ctX);
   return {
     algorithm: 'X-Wing',
     publicKey: concatBytes(m.publicKey, pkX),
@@ -92,7 +99,7 @@ export function xwingPrepare(b: XWingPrepareDeps, seed: Uint8Array): PreparedDec
       assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
       const ctX = cipherText.subarray(CT_M);
       const ssM = m.decapsulate(cipherText.subarray(0, CT_M));
-      const ssX = b.x25519(skX, ctX);
+      const ssX = dhX(ctX);
       const ss = combine(b, ssM, ssX, ctX, pkX);
       wipe(ssM, ssX);
       return ss;
