@@ -16,7 +16,7 @@
  *
  * Every secret leaves these functions in a fresh buffer the caller owns and should `wipe()`.
  */
-import type { CryptoBackend } from '../crypto/backend.ts';
+import type { CryptoBackend, PreparedDecapsulationKey } from '../crypto/backend.ts';
 import { concatBytes, constantTimeEqual, lp, u64, wipe } from '../crypto/bytes.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
 
@@ -211,13 +211,16 @@ export interface ServerResult { ciphertext: Uint8Array; keys: SessionKeys }
 /**
  * Step 2 (server): decapsulates ct1 with the prekey secret, checks the early proof (a ciphertext
  * made for another prekey fails here, before any state), encapsulates to the client key, derives keys.
- * Throws DecryptionError when the proof does not verify.
+ * Throws DecryptionError when the proof does not verify. `prekeySecret` is the prekey's 32-byte
+ * X-Wing seed or its prepared decapsulation key (the worker keeps one per prekey).
  */
-export function serverRespond(b: KexBackend, prekey: Prekey, prekeySecret: Uint8Array, hello: ClientHello, sessionId: string, encapsSeed?: Uint8Array): ServerResult {
+export function serverRespond(
+  b: KexBackend, prekey: Prekey, prekeySecret: Uint8Array | Pick<PreparedDecapsulationKey, 'decapsulate'>, hello: ClientHello, sessionId: string, encapsSeed?: Uint8Array,
+): ServerResult {
   if (hello.ciphertext.length !== SIZES.cipherText || hello.clientPublicKey.length !== SIZES.publicKey || hello.proof.length !== SIZES.proof) {
     throw new CryptoInputError('handshake field has the wrong length');
   }
-  const ss1 = b.decapsulate(KEM, hello.ciphertext, prekeySecret);
+  const ss1 = prekeySecret instanceof Uint8Array ? b.decapsulate(KEM, hello.ciphertext, prekeySecret) : prekeySecret.decapsulate(hello.ciphertext);
   let ss2: Uint8Array | undefined;
   try {
     const t1 = transcriptPrefix(prekey, hello.clientPublicKey, hello.ciphertext);
