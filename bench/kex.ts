@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- kex [--seconds S] [--rounds R] [--conc C] [--only anchor|inprocess]`: in one run, on loopback,
+ * `npm run bench -- kex [--seconds S] [--rounds R] [--conc C] [--only anchor|inprocess] [--server-prof DIR]`: in one run, on loopback,
  *  - the TLS anchor (issue 13), client and server in separate processes for both sides, interleaved
  *    R rounds (default 2) of S seconds each, C concurrent handshakes per client (default 8):
  *      · Node 24 `https` server, TLS 1.3, ecdhCurve 'X25519MLKEM768' (P-256 ECDSA certificate), and a
@@ -35,6 +35,9 @@ const ROUNDS = arg('rounds', 2);
 const ANCHOR_CONC = arg('conc', 8);
 const onlyIdx = process.argv.indexOf('--only');
 const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : undefined;
+/** `--server-prof DIR`: the service process of the anchor writes V8 CPU profiles (main thread and workers) into DIR. */
+const profIdx = process.argv.indexOf('--server-prof');
+const profDir = profIdx > 0 ? process.argv[profIdx + 1] : undefined;
 const CONNECTIONS = 16;
 /** Fewer for handshakes: at 16 the service saturates and under-pressure sheds most with 503. */
 const HANDSHAKE_CONNECTIONS = 4;
@@ -143,7 +146,8 @@ const self = fileURLToPath(import.meta.url);
 
 /** Starts this file in a child process with `role`; resolves with the child and the first JSON line it prints. */
 function child(role: Role, env: Record<string, string>): Promise<{ proc: ReturnType<typeof spawn>; first: Record<string, unknown>; lines: AsyncIterator<string> }> {
-  const proc = spawn(process.execPath, [self], { env: { ...process.env, PQZK_KEX_ROLE: role, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = role === 'svc-server' && profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  const proc = spawn(process.execPath, [...prof, self], { env: { ...process.env, PQZK_KEX_ROLE: role, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buf = '';
   const queue: string[] = [];
   const waiters: Array<(l: string) => void> = [];
@@ -166,10 +170,20 @@ function child(role: Role, env: Record<string, string>): Promise<{ proc: ReturnT
   return lines.next().then((r) => ({ proc, first: JSON.parse(r.value) as Record<string, unknown>, lines }));
 }
 
-async function clientRun(mode: ClientMode, target: string, caPath: string): Promise<ClientReport> {
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function procCpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch { return NaN; }
+}
+
+async function clientRun(mode: ClientMode, target: string, caPath: string, serverPid: number | undefined): Promise<ClientReport & { serverCpuSeconds: number }> {
+  const cpu0 = procCpuSeconds(serverPid);
   const c = await child('client', { MODE: mode, TARGET: target, CA: caPath, SECONDS: String(seconds), CONC: String(ANCHOR_CONC) });
   await new Promise((r) => c.proc.once('exit', r));
-  return c.first as unknown as ClientReport;
+  return { ...(c.first as unknown as ClientReport), serverCpuSeconds: procCpuSeconds(serverPid) - cpu0 };
 }
 
 async function tlsServerRole(): Promise<void> {
@@ -253,12 +267,14 @@ async function anchor(): Promise<void> {
   const svc = await child('svc-server', {});
   const load0 = loadavg()[0]!;
   let tlsServed = NaN;
-  const modes: Array<[ClientMode, string]> = [['tls-fresh', String(tlsSrv.first.target)], ['tls-reused', String(tlsSrv.first.target)], ['pqzk', String(svc.first.target)]];
-  const results = new Map<ClientMode, ClientReport[]>();
+  const modes: Array<[ClientMode, string, number | undefined]> = [
+    ['tls-fresh', String(tlsSrv.first.target), tlsSrv.proc.pid], ['tls-reused', String(tlsSrv.first.target), tlsSrv.proc.pid], ['pqzk', String(svc.first.target), svc.proc.pid],
+  ];
+  const results = new Map<ClientMode, Array<ClientReport & { serverCpuSeconds: number }>>();
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [mode, target] of modes) {
-        const rep = await clientRun(mode, target, cert);
+      for (const [mode, target, pid] of modes) {
+        const rep = await clientRun(mode, target, cert, pid);
         (results.get(mode) ?? results.set(mode, []).get(mode)!).push(rep);
         console.error(`round ${r + 1} ${mode}: ${(rep.handshakes / rep.seconds).toFixed(0)}/s (${rep.errors} errors)`);
       }
@@ -273,12 +289,12 @@ async function anchor(): Promise<void> {
   }
   const rate = (m: ClientMode) => { const rs = results.get(m)!; return rs.reduce((n, x) => n + x.handshakes, 0) / rs.reduce((n, x) => n + x.seconds, 0); };
   const perRound = (m: ClientMode) => results.get(m)!.map((x) => (x.handshakes / x.seconds).toFixed(0)).join(', ');
-  const cpuPer = (m: ClientMode) => { const rs = results.get(m)!; return (1e3 * rs.reduce((n, x) => n + x.cpuSeconds, 0)) / rs.reduce((n, x) => n + x.handshakes, 0); };
+  const cpuPer = (m: ClientMode, k: 'cpuSeconds' | 'serverCpuSeconds' = 'cpuSeconds') => { const rs = results.get(m)!; return (1e3 * rs.reduce((n, x) => n + x[k], 0)) / rs.reduce((n, x) => n + x.handshakes, 0); };
   console.log(`\nTLS anchor: full handshakes/s, client and server in separate processes, ${ROUNDS} interleaved rounds × ${seconds}s, ${ANCHOR_CONC} concurrent per client`);
   table((['tls-fresh', 'tls-reused', 'pqzk'] as const).map((m) => ({
     target: m === 'tls-fresh' ? 'Node TLS 1.3 X25519MLKEM768, new client context per connection'
       : m === 'tls-reused' ? 'Node TLS 1.3 X25519MLKEM768, one reused client context' : 'pqzk openSession + client finish (keep-alive HTTP)',
-    'handshakes/s': Math.round(rate(m)), 'per round': perRound(m), 'client CPU ms/handshake': cpuPer(m), errors: results.get(m)!.reduce((n, x) => n + x.errors, 0),
+    'handshakes/s': Math.round(rate(m)), 'per round': perRound(m), 'client CPU ms/hs': cpuPer(m), 'server CPU ms/hs': cpuPer(m, 'serverCpuSeconds'), errors: results.get(m)!.reduce((n, x) => n + x.errors, 0),
     group: results.get(m)![0]!.group,
   })));
   const tlsClient = ['tls-fresh', 'tls-reused'].flatMap((m) => results.get(m as ClientMode)!).reduce((n, x) => n + x.handshakes, 0);
