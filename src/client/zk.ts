@@ -46,7 +46,12 @@ export type ZkSecret = bigint | string;
 export interface ZkOptions {
   /** Expected SHA-256 (hex) of login.wasm / login.zkey, e.g. from a release note; checked on download. */
   pins?: Partial<Record<'login.wasm' | 'login.zkey', string>>;
-  /** Prove on the calling thread (default true: no worker threads left running; works under strict CSP). */
+  /**
+   * Prove on the calling thread. Default: false where worker threads exist for snarkjs (Node: its
+   * threads are unref'd between logins, so they never keep a process alive; if they cannot start,
+   * proving falls back to the calling thread), true in browsers (works under a strict CSP that
+   * forbids blob: workers). Either way the prover's curve is built once and reused by later logins.
+   */
   singleThread?: boolean;
 }
 
@@ -116,6 +121,34 @@ export function generateSecret(): string {
   return v.toString(10);
 }
 
+/** Node (worker_threads, which snarkjs's multi-threaded prover uses there); detected without importing a `node:` module. */
+const NODE_WORKERS = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
+/** Set when the multi-threaded prover failed to start: later default logins prove on the calling thread. */
+let multiThreadFailed = false;
+
+interface CachedCurve { tm?: { workers?: unknown[] }; terminate(): Promise<void> }
+type CurveSlot = { curve_bn128?: CachedCurve | null };
+
+/**
+ * snarkjs proves on the curve in `globalThis.curve_bn128` when it is asked for the multi-threaded
+ * prover (ffjavascript caches the multi-threaded curve there); with `singleThread: true` it rebuilds
+ * a calling-thread curve (≈ 0.15–0.35 s of WASM set-up) on every proof. So the SDK builds one
+ * calling-thread curve once, puts it in that slot for the length of a calling-thread proof and puts
+ * the previous occupant (the multi-threaded curve or nothing) back afterwards. Two proofs with
+ * different modes at the same moment may swap curves: each still proves correctly, on either curve.
+ */
+let singleCurve: Promise<CachedCurve> | undefined;
+const calling = (): Promise<CachedCurve> => {
+  singleCurve ??= (snarkjs.curves.getCurveFromName as (n: string, o: { singleThread: boolean }) => Promise<CachedCurve>)('bn128', { singleThread: true });
+  singleCurve.catch(() => { singleCurve = undefined; });
+  return singleCurve;
+};
+
+/** Lets a Node process exit while the multi-threaded prover's threads sit idle between logins. */
+function unrefProverThreads(c: CachedCurve | null | undefined): void {
+  for (const w of c?.tm?.workers ?? []) (w as Record<symbol, { unref?: () => void } | undefined>)[Symbol.for('worker')]?.unref?.();
+}
+
 const toSecret = (s: ZkSecret): bigint => (typeof s === 'bigint' ? parseFieldElement(s.toString(10), 'secret') : parseFieldElement(s, 'secret'));
 
 /** The commitment a username/secret pair registers (canonical decimal), computed locally. */
@@ -160,9 +193,32 @@ export function zkApi(api: Client<paths>, unwrap: Unwrap): ZkApi {
     const [wasm, zkey] = await Promise.all([download('login.wasm', opts.pins), download('login.zkey', opts.pins)]);
     const t0 = performance.now();
     const input = { secret: s.toString(), salt: salt.toString(), challenge: ch.toString(), sessionKeyHash: skh.toString() };
-    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-      input, { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: opts.singleThread ?? true },
-    );
+    const slot = globalThis as CurveSlot;
+    const run = async (singleThread: boolean) => {
+      const single = singleThread ? await calling() : undefined;
+      const previous = slot.curve_bn128;
+      if (single) slot.curve_bn128 = single;
+      else if (previous && previous === await singleCurve?.catch(() => undefined)) slot.curve_bn128 = null;
+      // Unref'd prover threads do not hold the event loop: this timer does, while a proof is under way.
+      const keepAlive = setInterval(() => {}, 60_000);
+      try {
+        return await snarkjs.groth16.fullProve(input, { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: false });
+      } finally {
+        clearInterval(keepAlive);
+        if (single) { if (slot.curve_bn128 === single) slot.curve_bn128 = previous ?? null; } else unrefProverThreads(slot.curve_bn128);
+      }
+    };
+    const multi = opts.singleThread === undefined ? NODE_WORKERS && !multiThreadFailed : !opts.singleThread;
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run(!multi);
+    } catch (err) {
+      if (!multi || opts.singleThread !== undefined) throw err;
+      multiThreadFailed = true; // no usable worker threads here: the calling thread from now on
+      if (slot.curve_bn128 && slot.curve_bn128 !== await singleCurve?.catch(() => undefined)) await slot.curve_bn128.terminate().catch(() => {});
+      result = await run(true);
+    }
+    const { proof, publicSignals } = result;
     const provingMs = performance.now() - t0;
     // The proof's public signals must be exactly what the server will rebuild.
     const expected = [commitment(s, salt), loginTag(s, ch, skh), ch, skh].map(String);
