@@ -14,9 +14,6 @@ import { innerRunner } from './runner.ts';
 import { kexHandlers } from './routes.ts';
 import { chargerOf } from '../http/charge.ts';
 
-/** Sweeper period, milliseconds. */
-const TICK_MS = 2000;
-
 /** Inner requests may reach only operations that take and return JSON (PROTOCOL.md §6): binary bodies are never encoded on the event loop. */
 function jsonRoutesOnly(): (method: string, path: string) => boolean {
   const spec = loadSpec();
@@ -39,7 +36,7 @@ export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, dep
   });
   await kex.start();
   ctx.kex = kex;
-  const sweeper = every(TICK_MS, () => kex.maintain(), (err) => ctx.log.warn({ err }, 'kex sweeper failed'));
+  const sweeper = every(ctx.config.kexSweepMs, () => kex.maintain(), (err) => ctx.log.warn({ err }, 'kex sweeper failed'));
   scope.addHook('onClose', async () => {
     await sweeper.stop();
     await kex.close();
