@@ -340,7 +340,7 @@ async function inProcess(): Promise<void> {
   const envNative = await envelopes(native.url);
   await native.t.close();
   const noble = await service('noble');
-  const hsNoble = await handshakes(noble.url, 100);
+  const hsNoble = await handshakes(noble.url, 300);
   const envNoble = await envelopes(noble.url);
   await noble.t.close();
   await bare.close();
