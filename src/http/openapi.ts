@@ -146,6 +146,34 @@ function budgetGateHook(gate: (req: FastifyRequest) => void) {
   return async (req: FastifyRequest): Promise<void> => gate(req);
 }
 
+/** Every media type named under a `content` member of the operations' paths and the shared responses. */
+function mediaTypesIn(spec: Spec): Set<string> {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null) return;
+    for (const [k, child] of Object.entries(v)) {
+      if (k === 'content' && typeof child === 'object' && child !== null) for (const t of Object.keys(child)) out.add(t);
+      walk(child);
+    }
+  };
+  const raw = spec.raw as { paths?: unknown; components?: { responses?: unknown } };
+  walk(raw.paths);
+  walk(raw.components?.responses);
+  return out;
+}
+
+/**
+ * fastify-openapi-glue warns about every media type of the contract without a body parser, response
+ * types included (problem+json, octet-stream answers). Those get a parser that refuses: it is never
+ * reached, strictMediaType answers 415 for undeclared request types first.
+ */
+function refuseResponseOnlyMediaTypes(scope: FastifyInstance, spec: Spec): void {
+  for (const type of mediaTypesIn(spec)) {
+    if (scope.hasContentTypeParser(type)) continue;
+    scope.addContentTypeParser(type, (_req, _body, done) => done(new AppError('unsupported_media_type', `${type} is not accepted as a request body`), undefined));
+  }
+}
+
 /** Stops start-up unless the bound operations are exactly the contract's. */
 export function assertAllBound(spec: Spec, bound: Iterable<string>): void {
   const ids = new Set(bound);
@@ -165,6 +193,7 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
     const unknown = Object.keys(map ?? {}).filter((id) => !byId.has(id) || (what === 'rateLimitMax' && !byId.get(id)!.extensions['x-rate-limit']));
     if (unknown.length) throw new Error(`${what} names operations that ${what === 'rateLimitMax' ? 'declare no x-rate-limit' : 'are not bound here'}: [${unknown.join(', ')}]`);
   }
+  refuseResponseOnlyMediaTypes(scope, spec);
   await scope.register(openapiGlue, {
     specification: structuredClone(spec.raw),
     // glue spreads this over the route it builds (method, url, schema come from the yaml).
