@@ -47,7 +47,7 @@ export class TarpitLedger {
 
 /** Holds 429 answers per the options (registers one onSend hook on `app`). */
 export function registerTarpit(app: FastifyInstance, opts: TarpitOptions): TarpitLedger {
-  const ledger = new TarpitLedger(opts.maxPerPrefix ?? 2048, opts.maxTotal ?? 20_000);
+  const ledger = new TarpitLedger(opts.maxPerPrefix ?? 512, opts.maxTotal ?? 4096);
   if (opts.delayMs <= 0) return ledger;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   app.addHook('onSend', async (req, reply, payload) => {
