@@ -1,17 +1,19 @@
 /**
  * The PROTOCOL.md test vector: fixed seeds → every intermediate value → session keys → one sealed
- * envelope, computed with the implementation (noble backend; native cannot take an explicit X-Wing eseed).
+ * request envelope, the server's sealed answer to it and a close message, computed with the
+ * implementation (noble backend; native cannot take an explicit X-Wing eseed).
  * `node test/kex/_vector.ts` prints the JSON block that docs/PROTOCOL.md §10 holds.
  */
 import { nobleBackend as b } from '../../src/crypto/noble.ts';
-import { fromHex, toHex } from '../../src/crypto/bytes.ts';
+import { base64urlEncode, concatBytes, fromHex, toHex } from '../../src/crypto/bytes.ts';
+import { jwkThumbprint, publicKeyThumbprint } from '../../src/crypto/thumbprint.ts';
 import * as P from '../../src/kex/protocol.ts';
 
 export interface VectorInputs {
   identitySeed: string; identityKeyId: string; identityVersion: number;
   prekeySeed: string; prekeyId: string; notBefore: number; notAfter: number;
   clientSeed: string; clientEncapsSeed: string; serverEncapsSeed: string; sessionId: string;
-  seq: number; innerRequest: string;
+  seq: number; innerRequest: string; innerResponse: string; closeSeq: number;
 }
 
 export const INPUTS: VectorInputs = {
@@ -28,6 +30,9 @@ export const INPUTS: VectorInputs = {
   sessionId: 'AAAAAAAAAAAAAAAAAAAAAA',
   seq: 1,
   innerRequest: '{"method":"GET","path":"/v1/health","headers":{"accept":"application/json"}}',
+  // What the service answers to innerRequest, byte for byte (test/kex/protocol-doc.test.ts checks it).
+  innerResponse: '{"status":200,"headers":{"content-type":"application/json; charset=utf-8"},"body":{"status":"ok"}}',
+  closeSeq: 2,
 };
 
 export function computeVector(i: VectorInputs): Record<string, string> {
@@ -49,8 +54,11 @@ export function computeVector(i: VectorInputs): Record<string, string> {
   const t = P.transcriptFull(t1, i.sessionId, server.ciphertext);
   const th = b.hash('SHA-512', t);
   const keys = P.clientFinish(b, pending, { sessionId: i.sessionId, ciphertext: server.ciphertext, confirmation: server.keys.serverConfirmation });
-  const plaintext = new TextEncoder().encode(i.innerRequest);
-  const sealed = P.sealEnvelope(b, keys, 'request', i.sessionId, i.seq, plaintext);
+  const utf8 = (x: string) => new TextEncoder().encode(x);
+  const sealed = P.sealEnvelope(b, keys, 'request', i.sessionId, i.seq, utf8(i.innerRequest));
+  // Server → client: the answer under the request's seq, then the client's close under closeSeq.
+  const sealedResponse = P.sealEnvelope(b, server.keys, 'response', i.sessionId, i.seq, utf8(i.innerResponse));
+  const sealedClose = P.sealEnvelope(b, keys, 'close', i.sessionId, i.closeSeq, new Uint8Array(0));
   return {
     identityPublicKeySha256: toHex(b.hash('SHA-256', id.publicKey)),
     prekeyPublicKey: toHex(pk.publicKey),
@@ -74,7 +82,35 @@ export function computeVector(i: VectorInputs): Record<string, string> {
     envelopeNonce: toHex(P.envelopeNonce(keys.c2sIv, i.seq)),
     envelopeAad: toHex(P.envelopeAad('request', i.sessionId, i.seq)),
     sealedEnvelope: toHex(sealed),
+    responseNonce: toHex(P.envelopeNonce(keys.s2cIv, i.seq)),
+    responseAad: toHex(P.envelopeAad('response', i.sessionId, i.seq)),
+    sealedResponse: toHex(sealedResponse),
+    closeNonce: toHex(P.envelopeNonce(keys.c2sIv, i.closeSeq)),
+    closeAad: toHex(P.envelopeAad('close', i.sessionId, i.closeSeq)),
+    sealedClose: toHex(sealedClose),
+    // base64url, as on the wire: the RFC 7638 thumbprint the service uses as keyId (the vector's keyId
+    // input is free text instead) and the client-key thumbprint a bound token's cnf.skt must equal.
+    identityJwkThumbprint: jwkThumbprint('ML-DSA-65', id.publicKey),
+    clientKeyThumbprint: publicKeyThumbprint(pending.hello.clientPublicKey),
+    handshakeDigest: toHex(b.hash('SHA-256', concatBytes(P.lp(i.prekeyId), P.lp(pending.hello.ciphertext)))),
   };
 }
 
-if (import.meta.main) console.log(JSON.stringify({ inputs: INPUTS, outputs: computeVector(INPUTS) }, null, 2));
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+const b64 = (hex: string) => base64urlEncode(fromHex(hex));
+
+/** The JSON bodies of the vector's small messages as they travel (bytes base64url, times RFC 3339), from the outputs. */
+export function computeWire(i: VectorInputs, o: Record<string, string>): Record<string, unknown> {
+  return {
+    prekeyTimes: { notBefore: iso(i.notBefore), notAfter: iso(i.notAfter) },
+    envelopeRequest: { seq: i.seq, sealed: b64(o.sealedEnvelope!), confirmation: b64(o.clientConfirmation!) },
+    envelopeResponse: { seq: i.seq, sealed: b64(o.sealedResponse!) },
+    closeRequest: { seq: i.closeSeq, sealed: b64(o.sealedClose!) },
+    closeResponse: { closed: true },
+  };
+}
+
+if (import.meta.main) {
+  const outputs = computeVector(INPUTS);
+  console.log(JSON.stringify({ inputs: INPUTS, outputs, wire: computeWire(INPUTS, outputs) }, null, 2));
+}
