@@ -6,6 +6,8 @@
  * (Counts of every request by operation and status are in /metrics.)
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { nativeBackend } from '../crypto/index.ts';
+import { base64urlEncode } from '../crypto/bytes.ts';
 
 /** Query parameters whose values are never secret (the contract's paging, versions and formats). */
 const HARMLESS_QUERY = new Set(['version', 'format', 'limit', 'after', 'owner', 'recordSize']);
@@ -24,6 +26,16 @@ export function loggableUrl(url: string): string {
   return `${url.slice(0, q)}?${params.join('&')}`;
 }
 
+/**
+ * Inner requests of an envelope carry this header with a per-process secret (src/kex/runner.ts): their
+ * paths name keys, users and jobs the envelope exists to hide, so only their operation is logged.
+ */
+export const INNER_REQUEST_HEADER = 'x-pqzk-inner';
+const INNER_MARK = base64urlEncode(nativeBackend.randomBytes(16));
+/** The header value that marks an inner request (never sent outside the process). */
+export const innerRequestMark = (): string => INNER_MARK;
+const isInner = (req: FastifyRequest): boolean => req.headers[INNER_REQUEST_HEADER] === INNER_MARK;
+
 const operationOf = (req: FastifyRequest): string | undefined => (req.routeOptions.config as { operationId?: string } | undefined)?.operationId;
 
 /** Adds the access log (use with fastify's `disableRequestLogging: true`). */
@@ -39,7 +51,7 @@ export function registerAccessLog(app: FastifyInstance, opts: { windowMs?: numbe
   };
   // At debug level, the start of every request too (pino skips the call below its level).
   app.addHook('onRequest', async (req) => {
-    req.log.debug({ req: { method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip } }, 'incoming request');
+    if (!isInner(req)) req.log.debug({ req: { method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip } }, 'incoming request');
   });
   app.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
@@ -50,8 +62,13 @@ export function registerAccessLog(app: FastifyInstance, opts: { windowMs?: numbe
     }
     const operation = operationOf(req);
     if (status < 400 && operation !== undefined && PROBES.has(operation)) return;
+    if (isInner(req)) {
+      req.log.info({ inner: true, operation, res: { statusCode: status }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'inner request completed');
+      return;
+    }
     req.log.info({
-      req: { method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip, operation },
+      // (pino's req serializer keeps method, url and the address; the operation goes beside it.)
+      req: { method: req.method, url: loggableUrl(req.url), ip: req.ip }, operation,
       res: { statusCode: status }, responseTime: Math.round(reply.elapsedTime * 10) / 10,
     }, 'request completed');
   });

@@ -14,7 +14,7 @@ export function kexHandlers(kex: KexService, charge: Charge, prefixOf: (req: Fas
       return kex.openSession(req.body as OpenSessionRequest, prefixOf(req));
     },
     // Envelopes are not budgeted while they work (they carry tenants' traffic); a refused one is charged
-    // to the anonymous budget, so a client looping on refusals soon gets 429s (and the tarpit).
+    // to its prefix's refused-envelope bucket, so a client looping on refusals soon gets 429s (and the tarpit).
     sendEnvelope: async (req: FastifyRequest, reply: FastifyReply) => {
       reply.header('cache-control', 'no-store');
       try {

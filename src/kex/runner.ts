@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { base64urlEncode } from '../crypto/bytes.ts';
 import { AppError, toProblem } from '../errors.ts';
 import { SESSION_BINDING_HEADER, sessionBindingValue } from '../http/auth.ts';
+import { INNER_REQUEST_HEADER, innerRequestMark } from '../http/access-log.ts';
 import type { InnerResponse } from './protocol.ts';
 import type { InnerRunner } from './service.ts';
 
@@ -29,6 +30,7 @@ export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: st
     const headers: Record<string, string> = { ...inner.headers };
     for (const name of Object.keys(headers)) if (name.toLowerCase() === SESSION_BINDING_HEADER) delete headers[name];
     if (binding.clientKeyThumbprint !== null) headers[SESSION_BINDING_HEADER] = sessionBindingValue(binding.clientKeyThumbprint);
+    headers[INNER_REQUEST_HEADER] = innerRequestMark(); // the access log then records the operation only, never the path
     const res = await inject({
       method: inner.method as 'GET',
       url: inner.path,

@@ -79,7 +79,7 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
     verifyWithPublicKey: async (req: Req) => {
       const b = req.body as unknown as VerifyWithPublicKeyRequest;
       if (isSignatureAlgorithm(b.algorithm)) {
-        charge(req, { op: 'verifyWithPublicKey', algorithm: b.algorithm, messageBytes: Math.floor(((b.message ?? '').length * 3) / 4), prehash: b.prehash !== undefined });
+        charge(req, { op: 'verifyWithPublicKey', algorithm: b.algorithm, messageBytes: Math.floor(((b.message ?? '').length * 3) / 4), prehash: b.prehash !== undefined || b.mu !== undefined });
       }
       return keys.verifyWithPublicKey(b);
     },

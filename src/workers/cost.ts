@@ -48,6 +48,7 @@ export interface CostModelOptions {
 
 /** Anonymous operations the per-address budget charges (src/http/budget.ts). */
 export type BudgetedOperation =
+  /** `prehash`: served by noble on native (a pre-hash or an external μ, src/crypto/routing.ts). */
   | { op: 'verifyWithPublicKey'; algorithm: SignatureAlgorithm; messageBytes?: number; prehash?: boolean }
   | { op: 'openSession' }
   | { op: 'createChallenge' }

@@ -42,3 +42,19 @@ test('an ordinary request is one line with a redacted query', async () => {
   assert.equal((completed[0]!.req as { url: string }).url, '/v1/keys?token=[redacted]');
   assert.equal((completed[0]!.res as { statusCode: number }).statusCode, 401);
 });
+
+test('an envelope inner request is logged by operation only: its path (key names, users) never reaches the log', async () => {
+  const { handshake, envelopeBody, send } = await import('../kex/_client.ts');
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+  const t = await testApp({}, { logger: { level: 'debug', stream } });
+  try {
+    const s = await handshake(t.app);
+    assert.equal((await send(t.app, s, envelopeBody(s, 1, { method: 'GET', path: '/v1/keys/secret-key-name-xyz/public' }))).statusCode, 200);
+  } finally { await t.close(); }
+  const inner = lines.filter((l) => l.msg === 'inner request completed');
+  assert.equal(inner.length, 1);
+  assert.equal(inner[0]!.operation, 'getPublicKey');
+  assert.ok(!JSON.stringify(lines).includes('secret-key-name-xyz'), 'the inner path is not in the log');
+  assert.ok(lines.some((l) => l.msg === 'request completed' && /\/envelope$/.test((l.req as { url?: string }).url ?? '')), 'the outer envelope request is logged');
+});
