@@ -29,15 +29,30 @@ export class SessionQuota {
     this.#o = { now: Date.now, ...o };
   }
 
-  /** Refuses a new session for `prefix` (429 / 503 with Retry-After) when a cap is reached. */
-  admit(prefix: string): void {
+  /**
+   * Refuses a new session for `prefix` (429 with Retry-After) when it holds its cap. When the instance
+   * is full, the oldest session of the prefix holding the most is returned for eviction (the caller
+   * erases it), so many prefixes filling the instance cannot lock newcomers out; 503 only when the
+   * newcomer itself is among the largest holders.
+   */
+  admit(prefix: string): string | undefined {
     this.expire();
-    if ((this.#counts.get(prefix) ?? 0) >= this.#o.perPrefix) {
+    const own = this.#counts.get(prefix) ?? 0;
+    if (own >= this.#o.perPrefix) {
       throw new AppError('rate_limited', `at most ${this.#o.perPrefix} open sessions per client address; close one or wait for one to expire`, { retryAfter: this.#retryAfter(prefix) });
     }
-    if (this.#live.size >= this.#o.total) {
+    if (this.#live.size < this.#o.total) return undefined;
+    let largest: string | undefined;
+    let most = 0;
+    for (const [p, n] of this.#counts) if (n > most) { most = n; largest = p; }
+    if (largest === undefined || largest === prefix || most <= own + 1) {
       throw new AppError('overloaded', 'this instance holds as many sessions as it may; retry later', { retryAfter: this.#retryAfter(undefined) });
     }
+    const ids = this.#byPrefix.get(largest)!;
+    while (ids.length > 0 && !this.#live.has(ids[0]!)) ids.shift();
+    const victim = ids[0]!;
+    this.remove(victim);
+    return victim;
   }
 
   /** Counts a session that was just opened. */

@@ -12,6 +12,9 @@ import { publicKeyThumbprint } from '../crypto/thumbprint.ts';
 import { assertJsonDepth } from '../http/json.ts';
 import { SessionQuota } from './quota.ts';
 import * as P from './protocol.ts';
+import { checkInner, type InnerRunner } from './inner.ts';
+
+export { checkInner, type InnerRunner } from './inner.ts';
 import * as repo from './repo.ts';
 import { Vault } from './vault.ts';
 import { respond, type RespondInput, type RespondOutput } from './worker.ts';
@@ -53,20 +56,7 @@ export interface EnvelopeRequest { seq: number; sealed: string; confirmation?: s
 /** The sealed inner response, under the request's sequence number. */
 export interface EnvelopeResponse { seq: number; sealed: string }
 
-/**
- * Runs an inner request against the service's own routes, with the same auth rules. `binding` is
- * the session's client key thumbprint (base64url SHA-256 of the X-Wing client public key; null for
- * sessions opened before migration 006): a token with cnf {skt} is accepted only when they match.
- */
-export type InnerRunner = (
-  req: Required<Pick<P.InnerRequest, 'method' | 'path'>> & { headers: Record<string, string>; body?: unknown },
-  binding: { clientKeyThumbprint: string | null },
-) => Promise<P.InnerResponse>;
-
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
-const INNER_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
-const INNER_HEADERS = new Set(['authorization', 'accept', 'content-type']);
-const INNER_PATH = /^\/v1\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$/;
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 const secondsOf = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -78,38 +68,6 @@ function rowToPrekey(r: repo.PrekeyRow): P.Prekey {
     prekeyId: r.prekey_id, publicKey: r.public_key, notBefore: secondsOf(r.not_before), notAfter: secondsOf(r.not_after), signature: r.signature,
     identity: { keyId: r.identity_key_id, version: r.identity_version, algorithm: 'ML-DSA-65', publicKey: r.identity_public_key },
   };
-}
-
-/**
- * Checks an inner request's shape and that its route may be reached through an envelope.
- *
- * @throws AppError `invalid_input` (bad shape, header or path), `forbidden` (a /v1/kex route or a dot segment).
- */
-export function checkInner(v: unknown): Parameters<InnerRunner>[0] {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AppError('invalid_input', 'inner request must be a JSON object');
-  const r = v as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!['method', 'path', 'headers', 'body'].includes(k)) throw new AppError('invalid_input', `inner request has an unknown field ${k.slice(0, 32)}`);
-  if (typeof r.method !== 'string' || !INNER_METHODS.has(r.method)) throw new AppError('invalid_input', 'inner method must be one of GET, POST, PUT, PATCH, DELETE');
-  if (typeof r.path !== 'string' || r.path.length > 2048) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
-  // PROTOCOL.md §6: a well-formed absolute path outside /v1/ (docs, metrics) is refused, not malformed.
-  if (/^\/(?!\/)/.test(r.path) && !r.path.startsWith('/v1/')) throw new AppError('forbidden', 'only /v1/ routes can be called through an envelope');
-  if (!INNER_PATH.test(r.path)) throw new AppError('invalid_input', 'inner path must be an absolute /v1/ path');
-  const pathOnly = r.path.split('?')[0]!;
-  if (pathOnly.includes('//') || pathOnly.split('/').some((s) => s === '.' || s === '..') || /^\/v1\/kex(\/|$)/i.test(pathOnly)) {
-    throw new AppError('forbidden', 'this route cannot be called through an envelope');
-  }
-  const headers: Record<string, string> = {};
-  if (r.headers !== undefined) {
-    if (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers)) throw new AppError('invalid_input', 'inner headers must be an object');
-    for (const [k, val] of Object.entries(r.headers)) {
-      const name = k.toLowerCase();
-      if (!INNER_HEADERS.has(name)) throw new AppError('invalid_input', 'inner headers may only be authorization, accept and content-type');
-      if (typeof val !== 'string' || val.length > 8192 || /[\r\n\0]/.test(val)) throw new AppError('invalid_input', 'inner header values must be single-line strings');
-      if (name === 'content-type' && val !== 'application/json') throw new AppError('invalid_input', 'inner content-type must be application/json');
-      headers[name] = val;
-    }
-  }
-  return { method: r.method, path: r.path, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
 }
 
 const replayed = (): AppError => new AppError('conflict', 'this handshake was already used (replayed openSession)');
@@ -253,7 +211,8 @@ export class KexService {
     const digest = this.b.hash('SHA-256', concatBytes(P.lp(req.prekeyId), P.lp(hello.ciphertext)));
     // A replay is recognised before any KEM operation; the unique insert below stays the exact guard (races).
     if (await repo.handshakeSeen(this.store, digest)) throw replayed();
-    this.quota.admit(clientPrefix);
+    const evicted = this.quota.admit(clientPrefix);
+    if (evicted !== undefined) await this.evict(evicted);
     const sessionId = base64urlEncode(this.b.randomBytes(16));
     let result: RespondOutput;
     try {
@@ -361,6 +320,12 @@ export class KexService {
       throw new AppError('conflict', KexService.REPLAY);
     }
     this.quota.remove(sessionId);
+    await this.erase([sessionSecretId(sessionId)]);
+  }
+
+  /** Ends a live session to make room (SessionQuota): its row and its keys, on every instance through the grants. */
+  private async evict(sessionId: string): Promise<void> {
+    await repo.deleteSession(this.store, sessionId, Number.MAX_SAFE_INTEGER);
     await this.erase([sessionSecretId(sessionId)]);
   }
 

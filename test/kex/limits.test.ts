@@ -15,19 +15,24 @@ import { jsonDepth, MAX_JSON_DEPTH } from '../../src/http/json.ts';
 import { envelopeBody, fetchPrekey, handshake, helloBody, openResponse, send } from './_client.ts';
 
 describe('session quota (fake clock)', () => {
-  test('caps per prefix and in all; closing or expiry frees a slot; Retry-After counts to the oldest expiry', () => {
+  test('caps per prefix and in all; a full instance evicts the largest holder\'s oldest session; closing or expiry frees a slot', () => {
     let now = 1_000_000;
     const q = new SessionQuota({ perPrefix: 2, total: 3, now: () => now });
     q.admit('a'); q.add('s1', 'a', now + 10_000);
     q.admit('a'); q.add('s2', 'a', now + 20_000);
     assert.throws(() => q.admit('a'), (e: unknown) => e instanceof AppError && e.code === 'rate_limited' && e.extra?.retryAfter === 10);
     q.admit('b'); q.add('s3', 'b', now + 30_000);
-    assert.throws(() => q.admit('c'), (e: unknown) => e instanceof AppError && e.code === 'overloaded' && e.extra?.retryAfter === 10);
+    // Full: 'c' holds nothing and 'a' holds two, so 'a' gives up its oldest (s1) for the newcomer.
+    assert.equal(q.admit('c'), 's1');
+    q.add('s4', 'c', now + 40_000);
+    // Full again, and nobody holds two more than 'c' would: refused.
+    assert.throws(() => q.admit('c'), (e: unknown) => e instanceof AppError && e.code === 'overloaded');
+    q.remove('s4');
     q.remove('s2');
-    q.admit('a');
-    now += 10_000; // s1 expires
-    q.admit('c');
-    assert.equal(q.size, 1);
+    assert.equal(q.admit('a'), undefined);
+    now += 30_000; // s3 expires
+    assert.equal(q.admit('c'), undefined);
+    assert.equal(q.size, 0);
   });
 });
 
