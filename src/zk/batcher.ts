@@ -9,6 +9,8 @@
  * pays only `maxWaitMs` of latency. A batch whose equation fails is re-checked proof by proof (in
  * the verifier), so one bad proof never rejects the others.
  */
+import { AppError } from '../errors.ts';
+
 /** Verifies one batch; resolves to one verdict per item, in order (rejects only on infrastructure errors). */
 export type BatchRunner = (items: Array<{ proof: unknown; publicSignals: bigint[] }>) => Promise<boolean[]>;
 
@@ -17,14 +19,24 @@ interface Pending {
   publicSignals: bigint[];
   resolve(ok: boolean): void;
   reject(err: unknown): void;
+  /** Absolute deadline (Date.now ms) and abort signal of the login's request: dropped before dispatch when past or gone. */
+  deadline?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
+
+/** Per-item request context (the request scope of the login). */
+export interface VerifyContext { deadline?: number | undefined; signal?: AbortSignal | undefined }
 
 /** Batching policy: largest batch, longest wait in ms, most batches running at once. */
 export interface BatcherOptions {
   maxBatch: number;
   maxWaitMs: number;
   maxInFlight: number;
+  /** Most proofs waiting for a batch; beyond, a login is refused at once (503 + Retry-After). Default 16 batches. */
+  maxQueue?: number;
 }
+
+const busy = (): AppError => new AppError('overloaded', 'too many logins are waiting for verification; retry later', { retryAfter: 1 });
 
 /**
  * Batches proofs for a {@link BatchRunner}; `verify` has the ProofVerifier shape of service.ts (policy: module header).
@@ -52,10 +64,11 @@ export class VerifyBatcher {
    * Resolves to the verdict for this proof (false for any invalid or malformed proof). Rejects when
    * the batcher is closed or the batch runner fails.
    */
-  verify(proof: unknown, publicSignals: bigint[]): Promise<boolean> {
+  verify(proof: unknown, publicSignals: bigint[], ctx: VerifyContext = {}): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error('verifier batcher is closed'));
+    if (this.#queue.length >= (this.#opts.maxQueue ?? 16 * this.#opts.maxBatch)) return Promise.reject(busy());
     return new Promise<boolean>((resolve, reject) => {
-      this.#queue.push({ proof, publicSignals, resolve, reject });
+      this.#queue.push({ proof, publicSignals, resolve, reject, deadline: ctx.deadline, signal: ctx.signal });
       if (this.#queue.length >= this.#opts.maxBatch) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#opts.maxWaitMs);
     });
@@ -67,8 +80,14 @@ export class VerifyBatcher {
       this.#timer = undefined;
     }
     while (this.#queue.length > 0 && this.#inFlight < this.#opts.maxInFlight) {
-      const batch = this.#queue.splice(0, this.#opts.maxBatch);
-      this.#dispatch(batch);
+      // Logins whose request is past its deadline or gone are refused here, not verified.
+      const now = Date.now();
+      const batch = this.#queue.splice(0, this.#opts.maxBatch).filter((p) => {
+        if ((p.deadline === undefined || now <= p.deadline) && !p.signal?.aborted) return true;
+        p.reject(busy());
+        return false;
+      });
+      if (batch.length > 0) this.#dispatch(batch);
     }
   }
 

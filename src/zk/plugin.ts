@@ -4,7 +4,7 @@
  * minter it requires (src/zk/api.ts), sweeps expired challenges. Registration's rate limit is
  * the contract's `x-rate-limit` with ZK_REGISTER_PER_MINUTE as its maximum.
  */
-import { runInScope } from '../workers/request-scope.ts';
+import { currentScope, runInScope } from '../workers/request-scope.ts';
 import type { CapabilityPlugin } from '../context.ts';
 import { every } from '../http/periodic.ts';
 import type { ZkRequires } from './api.ts';
@@ -32,7 +32,7 @@ export const zkPlugin: CapabilityPlugin<ZkRequires> = async (scope, { ctx, deps,
   );
   const zk = new ZkService({
     store: ctx.store,
-    verify: (proof, signals) => batcher.verify(proof, signals),
+    verify: (proof, signals) => { const scope = currentScope(); return batcher.verify(proof, signals, { deadline: scope?.deadline, signal: scope?.signal }); },
     tokens: deps.tokens,
     challengeTtlSeconds: ctx.config.zkChallengeTtlSeconds,
     tokenTtlSeconds: ctx.config.zkTokenTtlSeconds,
