@@ -5,7 +5,7 @@
  * child notices it was re-parented and ends itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -50,7 +50,9 @@ const CLK_TCK = 100; // Linux USER_HZ
 export async function startService(serverDir: string, env: Record<string, string>, readyTimeoutMs = 120_000): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', PARENT_WATCH, join(serverDir, 'src', 'server.ts')], {
+  // ABUSE_SERVER_NODE_FLAGS (e.g. "--trace-gc" or "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the service process.
+  const flags = (process.env.ABUSE_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', PARENT_WATCH, join(serverDir, 'src', 'server.ts')], {
     cwd: serverDir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +62,9 @@ export async function startService(serverDir: string, env: Record<string, string
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let out = 0, err = 0, tail = '';
   const keep = (c: Buffer) => { tail = (tail + c.toString('utf8')).slice(-16_384); };
-  child.stdout!.on('data', (c: Buffer) => { out += c.length; keep(c); });
+  // ABUSE_SERVER_LOG=<file> keeps the service's output (with ABUSE_SERVER_NODE_FLAGS=--trace-gc: its GC pauses).
+  const logTo = process.env.ABUSE_SERVER_LOG;
+  child.stdout!.on('data', (c: Buffer) => { out += c.length; keep(c); if (logTo) appendFileSync(logTo, c); });
   child.stderr!.on('data', (c: Buffer) => { err += c.length; keep(c); });
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
