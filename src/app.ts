@@ -168,9 +168,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const tarpit = registerTarpit(app, { delayMs: config.tarpitMs });
   // Anything a handler did not mark cacheable is `no-store`: key material, signatures, tokens and
   // session answers must never sit in a shared cache.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // (Callback style: this runs on every response, and an async hook costs a promise each time.)
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
   registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget), tarpit_held_answers: tarpit.held,
     kex_sessions_held: (ctx as Partial<AppContext>).kex?.quota.size ?? 0 }));

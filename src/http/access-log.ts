@@ -49,11 +49,15 @@ export function registerAccessLog(app: FastifyInstance, opts: { windowMs?: numbe
     refused = {};
     windowStart = now();
   };
-  // At debug level, the start of every request too (pino skips the call below its level).
-  app.addHook('onRequest', async (req) => {
-    if (!isInner(req)) req.log.debug({ req: { method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip } }, 'incoming request');
-  });
-  app.addHook('onResponse', async (req, reply) => {
+  // At debug level, the start of every request too (the hook exists only then: it runs on every request).
+  if (app.log.level === 'debug' || app.log.level === 'trace') {
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (!isInner(req)) req.log.debug({ req: { method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip } }, 'incoming request');
+      done();
+    });
+  }
+  app.addHook('onResponse', (req, reply, done) => {
+    done(); // the response is out already: log after (callback style, no promise per request)
     const status = reply.statusCode;
     if (status === 429 || status === 503) {
       if (now() - windowStart >= windowMs) flush();

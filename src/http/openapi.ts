@@ -132,12 +132,14 @@ export function subSpec(spec: Spec, operationIds: Iterable<string>): Spec {
 function strictMediaType(op: Operation) {
   const allowed = new Set(op.requestMediaTypes);
   const list = op.requestMediaTypes.length > 0 ? op.requestMediaTypes.join(' or ') : 'no body';
-  return async (req: FastifyRequest): Promise<void> => {
+  // Callback style (no promise per request): this runs on every request of the operation.
+  return (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
     const length = req.headers['content-length'];
     const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) return;
+    if (!hasBody) { done(); return; }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!allowed.has(type)) throw new AppError('unsupported_media_type', `${op.operationId} accepts ${list}, not ${type === '' ? 'a body without Content-Type' : type}`);
+    if (allowed.has(type)) { done(); return; }
+    done(new AppError('unsupported_media_type', `${op.operationId} accepts ${list}, not ${type === '' ? 'a body without Content-Type' : type}`));
   };
 }
 

@@ -50,16 +50,12 @@ export function registerTarpit(app: FastifyInstance, opts: TarpitOptions): Tarpi
   const ledger = new TarpitLedger(opts.maxPerPrefix ?? 512, opts.maxTotal ?? 4096);
   if (opts.delayMs <= 0) return ledger;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (reply.statusCode !== 429) return payload;
+  app.addHook('onSend', (req, reply, payload, done) => {
+    // Callback style: every response passes here, and only 429s wait.
+    if (reply.statusCode !== 429) { done(null, payload); return; }
     const prefix = addressPrefix(req.ip);
-    if (!ledger.take(prefix)) return payload;
-    try {
-      await sleep(opts.delayMs);
-    } finally {
-      ledger.release(prefix);
-    }
-    return payload;
+    if (!ledger.take(prefix)) { done(null, payload); return; }
+    void sleep(opts.delayMs).finally(() => { ledger.release(prefix); done(null, payload); });
   });
   return ledger;
 }

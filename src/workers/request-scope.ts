@@ -59,6 +59,8 @@ export interface RequestScopeOptions {
 }
 
 const resources = new WeakMap<FastifyRequest, AsyncResource>();
+/** Operations that never run worker tasks (health and readiness probes, the static algorithm list). */
+const NO_CPU_WORK = new Set(['getHealth', 'getReady', 'listAlgorithms']);
 
 /**
  * Adds the root hooks that give every request a scope. Call it on the root instance before the
@@ -67,6 +69,8 @@ const resources = new WeakMap<FastifyRequest, AsyncResource>();
 export function registerRequestScope(app: FastifyInstance, opts: RequestScopeOptions): void {
   const now = opts.now ?? Date.now;
   app.addHook('onRequest', (req, reply, done) => {
+    // Probes and static answers never reach the pool: no scope to build (they are the cheapest routes).
+    if (NO_CPU_WORK.has((req.routeOptions.config as { operationId?: string } | undefined)?.operationId ?? '')) { done(); return; }
     const parent = als.getStore();
     const gone = new AbortController();
     // 'close' on the response: finished normally, or the connection went away first.
