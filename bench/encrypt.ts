@@ -11,24 +11,13 @@
  *     raw AEAD over the same chunks (noble and native ChaCha20-Poly1305).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { table, arg } from './_util.ts';
+import { httpLoad as httpLoadWith, poolLoad, pct, withCpu, type Cell, type HttpCell } from './_cells.ts';
 
 const seconds = arg('seconds', 5);
 const connections = arg('connections', 16);
 const rounds = Math.max(1, arg('rounds', 1));
 const mb = arg('mb', 8);
-
-interface HttpCell { completed: number; duration: number; p50: number; p99: number; errors: number }
-
-if (process.argv.includes('--loadgen')) {
-  const o = JSON.parse(process.argv[process.argv.indexOf('--loadgen') + 1]!) as { url: string; amount: number; connections: number; body: string; headers: Record<string, string> };
-  const r = await autocannon({ url: o.url, amount: o.amount, connections: o.connections, pipelining: 1, method: 'POST', body: o.body, headers: { 'content-type': 'application/json', ...o.headers } });
-  process.stdout.write(JSON.stringify({ completed: r.requests.total, duration: r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx } satisfies HttpCell));
-  process.exit(0);
-}
 
 const { testApp, ADMIN_TOKEN } = await import('../test/support/app.ts');
 const { base64urlDecode, base64urlEncode, getBackend, SIZES } = await import('../src/crypto/index.ts');
@@ -42,34 +31,7 @@ const pool = svc.app.ctx.pool;
 const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const plaintext = new TextEncoder().encode('benchmark plaintext: 64 bytes of payload, sealed again and again');
 
-interface Cell { ops: number; secs: number; lat: number[]; cpu: number }
-async function withCpu<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const before = process.cpuUsage();
-  const out = await fn();
-  const d = process.cpuUsage(before);
-  return [out, (d.user + d.system) / 1e6];
-}
-async function poolLoad(task: () => Promise<unknown>, secs: number, concurrency: number): Promise<Cell> {
-  const lat: number[] = [];
-  const t0 = performance.now();
-  const end = t0 + secs * 1000;
-  const [, cpu] = await withCpu(() => Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) { const s = performance.now(); await task(); lat.push(performance.now() - s); }
-  })));
-  return { ops: lat.length, secs: (performance.now() - t0) / 1000, lat, cpu };
-}
-function httpLoad(target: string, body: string, amount: number): Promise<HttpCell> {
-  const opts = { url: target, amount: Math.max(connections, Math.round(amount)), connections, body, headers };
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--loadgen', JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as HttpCell) : reject(new Error(`load generator exited with ${code}`))));
-  });
-}
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-
+const httpLoad = (target: string, body: string, amount: number): Promise<HttpCell> => httpLoadWith(target, body, amount, { connections, headers });
 const rows: Array<Record<string, string | number>> = [];
 async function compare(label: string, alg: 'X-Wing' | 'ML-KEM-768', op: 'encrypt' | 'decrypt' | 'datakey'): Promise<void> {
   const name = `bench-${alg.toLowerCase()}-${op}`;
