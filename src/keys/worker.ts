@@ -60,26 +60,39 @@ const publicKeys = new Lru<PreparedVerifyingKey>(WORKER_KEY_CACHE_MAX);
 /** Sizes of this worker's caches (tests). */
 export const workerCacheSizes = (): { privateKeys: number; publicKeys: number } => ({ privateKeys: privateKeys.size, publicKeys: publicKeys.size });
 
-/** Runs `use` with the prepared signing key of `material`: cached under `cacheId`, or prepared for this call and destroyed after. */
-function withSigningKey<T>(b: CryptoBackend, alg: SignatureAlgorithm, material: Uint8Array, cacheId: string | undefined, use: (k: PreparedSigningKey) => T): T {
-  const want = isMlDsa(alg) ? SIZES[alg].seed : SIZES[alg].secretKey;
-  if (material.length !== want) throw new CryptoInputError(`${alg} key material must be ${want} bytes`);
-  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+/**
+ * Runs `use` with the prepared private key of `material`: from `cache` under `id` when the cached
+ * material equals the presented one (constant time), else prepared now — and kept under `id`, or
+ * destroyed after this call when there is no id. One rule for signing and decapsulation keys.
+ */
+function withPrivateKey<K extends { destroy(): void }, T>(
+  cache: Lru<{ material: Uint8Array; key: K }>, id: string | undefined, material: Uint8Array, prepare: () => K, use: (k: K) => T,
+): T {
   if (id !== undefined) {
-    const hit = privateKeys.get(id);
+    const hit = cache.get(id);
     if (hit && constantTimeEqual(hit.material, material)) return use(hit.key);
   }
-  const key = b.prepareSigningKey(alg, material);
+  const key = prepare();
   if (id === undefined) {
     try { return use(key); } finally { key.destroy(); }
   }
-  privateKeys.set(id, { material: material.slice(), key });
+  cache.set(id, { material: material.slice(), key });
   return use(key);
+}
+
+const cacheKey = (b: CryptoBackend, alg: string, cacheId: string | undefined): string | undefined =>
+  cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+
+/** Runs `use` with the prepared signing key of `material` (cached under `cacheId` when given). */
+function withSigningKey<T>(b: CryptoBackend, alg: SignatureAlgorithm, material: Uint8Array, cacheId: string | undefined, use: (k: PreparedSigningKey) => T): T {
+  const want = isMlDsa(alg) ? SIZES[alg].seed : SIZES[alg].secretKey;
+  if (material.length !== want) throw new CryptoInputError(`${alg} key material must be ${want} bytes`);
+  return withPrivateKey(privateKeys, cacheKey(b, alg, cacheId), material, () => b.prepareSigningKey(alg, material), use);
 }
 
 /** The prepared verification key of a version, cached when the caller names it. */
 function verifyingKey(b: CryptoBackend, alg: SignatureAlgorithm, publicKey: Uint8Array, cacheId: string | undefined): PreparedVerifyingKey {
-  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
+  const id = cacheKey(b, alg, cacheId);
   if (id !== undefined) {
     const hit = publicKeys.get(id);
     if (hit && hit.publicKey.length === publicKey.length && hit.publicKey.every((x, i) => x === publicKey[i])) return hit;
@@ -175,17 +188,7 @@ const kemKeys = new Lru<KemEntry>(WORKER_KEY_CACHE_MAX, (e) => { e.material.fill
 /** The prepared decapsulation key of `material` (ML-KEM d‖z, X-Wing seed), cached like signing keys. */
 function withKemKey<T>(b: CryptoBackend, alg: KemAlgorithm, material: Uint8Array, cacheId: string | undefined, use: (k: PreparedDecapsulationKey) => T): T {
   if (material.length !== SIZES[alg].seed) throw new CryptoInputError(`${alg} key material must be ${SIZES[alg].seed} bytes`);
-  const id = cacheId === undefined ? undefined : `${b.name}:${alg}:${cacheId}`;
-  if (id !== undefined) {
-    const hit = kemKeys.get(id);
-    if (hit && constantTimeEqual(hit.material, material)) return use(hit.key);
-  }
-  const key = b.prepareDecapsulationKey(alg, material);
-  if (id === undefined) {
-    try { return use(key); } finally { key.destroy(); }
-  }
-  kemKeys.set(id, { material: material.slice(), key });
-  return use(key);
+  return withPrivateKey(kemKeys, cacheKey(b, alg, cacheId), material, () => b.prepareDecapsulationKey(alg, material), use);
 }
 
 export interface SealInput { algorithm: KemAlgorithm; publicKey: Uint8Array; plaintext: Uint8Array; aad?: Uint8Array; info?: Uint8Array }
