@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, problemOf, type TestApp } from '../support/app.ts';
+import { testApp, problemOf, type TestApp, callAs } from '../support/app.ts';
 import { base64urlDecode, base64urlEncode, getBackend, KEM_ALGORITHMS, SIZES } from '../../src/crypto/index.ts';
 import { DEFAULT_SUITES, hpkeOpen, hpkeSeal } from '../../src/crypto/hpke.ts';
 
@@ -23,10 +23,7 @@ before(async () => {
 });
 after(() => t.close());
 
-const call = async (method: string, url: string, payload?: unknown, token: string | undefined = alice) => {
-  const res = await t.app.inject({ method: method as 'POST', url, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { res, body: res.body ? JSON.parse(res.body) : undefined };
-};
+const call = (method: string, url: string, payload?: unknown, token: string | undefined = alice) => callAs(t, method, url, payload, token);
 
 for (const alg of KEM_ALGORITHMS) {
   test(`${alg}: encrypt → decrypt, batch, data key, rewrap after rotation, minVersion, local open with the exported seed`, async () => {

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, problemOf, type TestApp } from '../support/app.ts';
+import { testApp, problemOf, type TestApp, callAs } from '../support/app.ts';
 import { base64urlDecode, base64urlEncode, getBackend } from '../../src/crypto/index.ts';
 import { wrapForImport, openWithSeed } from '../../src/client/encryption.ts';
 
@@ -21,10 +21,7 @@ before(async () => {
 });
 after(() => t.close());
 
-const call = async (method: string, url: string, payload?: unknown, token = alice) => {
-  const res = await t.app.inject({ method: method as 'POST', url, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { res, body: res.body ? JSON.parse(res.body) : undefined };
-};
+const call = (method: string, url: string, payload?: unknown, token: string | undefined = alice) => callAs(t, method, url, payload, token);
 const newJob = async (token = alice, ttlSeconds?: number) => {
   const r = await call('POST', '/v1/import-jobs', ttlSeconds ? { ttlSeconds } : {}, token);
   assert.equal(r.res.statusCode, 201, r.res.body);

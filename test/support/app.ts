@@ -54,3 +54,9 @@ export async function listeningTestApp(env: Record<string, string> = {}, opts: B
   const t = await testApp(env, opts);
   return { ...t, baseUrl: await t.app.listen({ port: 0, host: '127.0.0.1' }) };
 }
+
+/** One JSON call through inject with an optional bearer token; the parsed body beside the response. */
+export async function callAs(t: TestApp, method: string, url: string, payload: unknown, token: string | undefined) {
+  const res = await t.app.inject({ method: method as 'POST', url, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  return { res, body: res.body ? JSON.parse(res.body) : undefined };
+}
