@@ -27,7 +27,6 @@ import { decrypt, rewrap, type DecryptItem, type DecryptRequest } from './decryp
 import { generateDataKey, type DataKeyRequest, type DataKeyResult } from './datakey.ts';
 import { decapsulate } from './decapsulate.ts';
 import { createPublicOnlyKey } from './import-public.ts';
-import { requirePrivate } from './public-only.ts';
 import { createImportJob, getImportJob, importKeyVersion, sweepImportJobs, type ImportJobInfo, type ImportRequest } from './import-jobs.ts';
 
 export { SYSTEM_OWNER, ADMIN_OWNER, tenantOwner } from './owners.ts';
@@ -105,12 +104,7 @@ export class KeyService {
   }
 
   /** Signs a message, an external μ or a batch; signatures are `v<N>:<base64url>`. */
-  async sign(owner: string, name: string, req: SignRequest): Promise<SignResult | BatchResult> {
-    // A public-key-only key (public-only.ts) has a clear refusal; the check is a ≤ 1 s cache hit.
-    const { material } = await this.#ring.cachedMaterial(owner, name, req.version);
-    try { requirePrivate(material, 'sign'); } finally { material.fill(0); }
-    return sign(this.#ring, owner, name, req);
-  }
+  sign(owner: string, name: string, req: SignRequest): Promise<SignResult | BatchResult> { return sign(this.#ring, owner, name, req); }
 
   /** Raw signature bytes (system keys). */
   signRaw(owner: string, name: string, message: Uint8Array, context?: Uint8Array, version?: number): Promise<{ signature: Uint8Array; version: number }> {

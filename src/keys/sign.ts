@@ -9,6 +9,7 @@ import { base64urlEncode, isSignatureAlgorithm } from '../crypto/index.ts';
 import { AppError, toProblem, type Problem } from '../errors.ts';
 import { MAX_BATCH, invalid, parseMessage, parsePrehash, type SignItem } from './inputs.ts';
 import type { Keyring } from './keyring.ts';
+import { requirePrivate } from './public-only.ts';
 import type { KeyRow } from './repo.ts';
 import type { SignInput } from './worker.ts';
 
@@ -34,6 +35,7 @@ const signature = (version: number, bytes: Uint8Array): string => `v${version}:$
 export async function sign(ring: Keyring, owner: string, name: string, req: SignRequest): Promise<SignResult | BatchResult> {
   const { row, material } = await ring.cachedMaterial(owner, name, req.version);
   try {
+    requirePrivate(material, 'sign'); // a public-key-only key (public-only.ts): a clear refusal
     const alg = signingAlgorithm(row, row.version);
     const prehash: PreHashAlgorithm | undefined = parsePrehash(alg, req.prehash);
     const base = {
