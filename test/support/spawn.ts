@@ -66,7 +66,9 @@ export async function spawnService(env: Record<string, string>, opts: SpawnOptio
   const url = `http://127.0.0.1:${port}`;
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp',
-    HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port),
+    // Fault tests check durability and failover, not the anonymous budgets (test/http/budget.test.ts,
+    // bench abuse): a randomized crash loop's many anonymous verifies must not run into them.
+    HOST: '127.0.0.1', LOG_LEVEL: 'warn', ANON_CPU_MS_PER_MINUTE: '0', TARPIT_MS: '0', ...env, PORT: String(port),
   };
   let child: ChildProcess | undefined;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
