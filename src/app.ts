@@ -4,7 +4,6 @@
  * plugin that binds its own operations, and together they must cover the contract exactly.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import swagger from '@fastify/swagger';
@@ -12,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Config } from './config.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import type { AppContext, CapabilityOptions } from './context.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -147,7 +147,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     return sendProblem(reply, new AppError('not_found', 'no such resource'));
   });
 
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
     },

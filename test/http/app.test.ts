@@ -1,5 +1,6 @@
 /** The app answers its foundation operations through inject, and every error is problem+json. */
 import { describe, test, before, after } from 'node:test';
+import { helmetHeaders } from '../../src/http/security-headers.ts';
 import assert from 'node:assert/strict';
 import { testApp, problemOf, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { SIGNATURE_ALGORITHMS, KEM_ALGORITHMS } from '../../src/crypto/algorithms.ts';
@@ -105,10 +106,15 @@ describe('foundation operations (inject)', () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/nope' })).headers['cache-control'], 'no-store');
   });
 
-  test('security headers from helmet', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/v1/health' });
-    assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    assert.ok(res.headers['content-security-policy']);
+  test('security headers from helmet, computed once, on answers and on problems', async () => {
+    const expected = helmetHeaders({ contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });
+    assert.ok(Object.keys(expected).length >= 10, 'helmet produced its header set');
+    for (const url of ['/v1/health', '/v1/nope']) {
+      const res = await t.app.inject({ method: 'GET', url });
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.match(String(res.headers['content-security-policy']), /default-src 'self'.*script-src 'self'.*style-src 'self' 'unsafe-inline'/);
+      for (const name of Object.keys(expected).filter((n) => n !== 'content-security-policy')) assert.equal(res.headers[name], expected[name], `${url}: ${name}`);
+    }
   });
 
   describe('problem+json errors', () => {
