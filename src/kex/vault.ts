@@ -19,6 +19,9 @@ import type { Store } from '../store/index.ts';
 import { lp, PROTOCOL } from './protocol.ts';
 import * as repo from './repo.ts';
 
+/** How long `put` reuses the registry's list of live peers. */
+const PEERS_TTL_MS = 1000;
+
 interface GrantKey { keyId: string; seed: Uint8Array; publicKey: Uint8Array }
 interface Held { secret: Uint8Array; expiresAt: number }
 
@@ -60,6 +63,7 @@ export class Vault {
   private readonly held = new Map<string, Held>();
   /** (secret, peer) pairs already granted: a peer that opened its grant deleted it and needs no new one. */
   private readonly grantedOnce = new Set<string>();
+  private peerCache: { at: number; rows: repo.InstanceRow[] } | undefined;
 
   constructor(o: VaultOptions) {
     this.o = o;
@@ -96,7 +100,20 @@ export class Vault {
   /** Holds a new secret (the caller's buffer is copied) and grants it to every other live instance. */
   async put(secretId: string, secret: Uint8Array, expiresAt: Date): Promise<void> {
     this.held.set(secretId, { secret: secret.slice(), expiresAt: expiresAt.getTime() });
-    await this.grantTo(await repo.liveInstances(this.o.store, this.instanceId, this.o.staleSeconds), [secretId]);
+    await this.grantTo(await this.peers(), [secretId]);
+  }
+
+  /**
+   * The live peers, read from the registry at most once per PEERS_TTL_MS (a handshake then costs no
+   * registry query). A peer that registers meanwhile is granted by the next `maintain` backfill, as
+   * every newly joined peer is; a peer's rotated grant key still opens grants to its previous key.
+   */
+  private async peers(): Promise<repo.InstanceRow[]> {
+    const now = Date.now();
+    if (!this.peerCache || now - this.peerCache.at >= PEERS_TTL_MS) {
+      this.peerCache = { at: now, rows: await repo.liveInstances(this.o.store, this.instanceId, this.o.staleSeconds) };
+    }
+    return this.peerCache.rows;
   }
 
   /** The secret, from memory or from a grant addressed to this instance; undefined if neither. */
@@ -189,7 +206,8 @@ export class Vault {
     // Backfill: instances that joined after a secret was created have no grant for it yet.
     const ids = [...this.held.keys()];
     if (ids.length === 0) return;
-    const others = await repo.liveInstances(this.o.store, this.instanceId, this.o.staleSeconds);
+    this.peerCache = undefined;
+    const others = await this.peers();
     if (others.length === 0) return;
     const have = new Set((await repo.existingGrants(this.o.store, ids)).map((g) => `${g.secret_id}\n${g.instance_id}`));
     for (const inst of others) {
