@@ -10,8 +10,8 @@
  *
  * Valid iff both components verify (§3.3). Malformed components are refused here, identically on both
  * backends: ECDSA secret keys must be the exact RFC 5915 ECPrivateKey template with 1 ≤ d < n; public
- * points must be on the curve (ECDSA: uncompressed, coordinates < p; Ed25519: canonical y < p and
- * decodable). ECDSA signatures must be strict DER with 0 < r, s < n; high S is accepted (§ the draft
+ * points must be on the curve (ECDSA: uncompressed, coordinates < p; Ed25519: canonical y < p,
+ * decodable and not of small order). ECDSA signatures must be strict DER with 0 < r, s < n; high S is accepted (§ the draft
  * does not require low-S, and the draft's own vectors have high-S signatures).
  */
 import { COMPOSITE, SIZES, TRADITIONAL_SIZES, signatureLengthOk } from './algorithms.ts';
@@ -67,6 +67,9 @@ export const CURVES: Record<'P-256' | 'P-384', Curve> = {
 };
 const ED_P = (1n << 255n) - 19n;
 const ED_D = 37095705934669439343138083508754565189542113879843219016388785533085940283555n;
+/** y of the order-8 points (little-endian c7176a70…ac037a); the small-order points have y ∈ {0, 1, p − 1, ±Y8}. */
+const ED_Y8 = 0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n;
+const ED_SMALL_ORDER_Y = new Set([0n, 1n, ED_P - 1n, ED_Y8, ED_P - ED_Y8]);
 
 const be = (b: Uint8Array): bigint => b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
 const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
@@ -85,7 +88,7 @@ export function tradPublicKeyOk(trad: TraditionalAlgorithm, pk: Uint8Array): boo
     const sign = bytes[0]! >> 7;
     bytes[0] = bytes[0]! & 0x7f;
     const y = be(bytes);
-    if (y >= ED_P) return false;
+    if (y >= ED_P || ED_SMALL_ORDER_Y.has(y)) return false; // non-canonical, or a point of small order (no key)
     const y2 = (y * y) % ED_P;
     const x2 = mod((y2 - 1n) * pow(ED_D * y2 + 1n, ED_P - 2n, ED_P), ED_P);
     if (x2 === 0n) return sign === 0;
