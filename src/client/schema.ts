@@ -915,7 +915,9 @@ export interface components {
             seedSize: number;
             cipherTextSize?: number;
             sharedSecretSize?: number;
+            /** @description Signature bytes; for a composite with ECDSA (DER, variable) the maximum. */
             signatureSize?: number;
+            /** @description NIST category; for a composite, that of its ML-DSA component. */
             securityCategory?: number;
             /** @description Operations the backend in use cannot perform for this algorithm, with the reason. */
             unsupported?: {

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, problemOf, callAs, type TestApp } from '../support/app.ts';
+import { wrapForImport } from '../../src/client/encryption.ts';
 import {
   COMPOSITE, COMPOSITE_ML_DSA, SIZES, base64urlDecode, base64urlEncode, decodePem, decodePkcs8, decodeSpki, getBackend, oidOf,
 } from '../../src/crypto/index.ts';
@@ -136,4 +137,25 @@ test('hostile input on composite keys: 4xx problems (or valid:false), never 5xx,
     assert.equal(r.body.valid, false, label);
   }
   assert.equal(await snapshot(), before, 'hostile requests changed the store');
+});
+
+test('import job: a composite secret key (the draft encoding) imports and signs; a malformed ECDSA component is a 400', async () => {
+  const job = (await call('POST', '/v1/import-jobs', {})).body as { id: string; publicKey: string };
+  const j = { id: job.id, publicKey: base64urlDecode(job.publicKey) };
+  const alg = 'MLDSA65-ECDSA-P384-SHA512';
+  const noble = getBackend('noble');
+  const kp = noble.signatureKeygen(alg);
+  const imp = await call('POST', '/v1/keys/byok-comp/import', { importJob: j.id, wrappedKey: wrapForImport(j, alg, kp.secretKey), algorithm: alg });
+  assert.equal(imp.res.statusCode, 200, imp.res.body);
+  assert.equal(imp.body.versions[0].publicKey, base64urlEncode(kp.publicKey));
+  const sig = (await call('POST', '/v1/keys/byok-comp/sign', { message: msg })).body.signature as string;
+  assert.ok(noble.verify(alg, kp.publicKey, base64urlDecode(msg), sigBytes(sig)));
+  for (const [label, bad] of [
+    ['scalar ≥ n', (() => { const b = kp.secretKey.slice(); b.fill(0xff, 39, 39 + 48); return b; })()],
+    ['ECPrivateKey version 2', (() => { const b = kp.secretKey.slice(); b[36] = 2; return b; })()],
+    ['one byte short', kp.secretKey.subarray(1)],
+  ] as const) {
+    const r = await call('POST', '/v1/keys/byok-comp/import', { importJob: j.id, wrappedKey: wrapForImport(j, alg, bad) });
+    assert.equal(r.res.statusCode, 400, `${label}: ${r.res.body}`);
+  }
 });
