@@ -30,11 +30,11 @@ const ctxBytes = (text: string | undefined) => (text === undefined ? {} : { cont
 
 /** The `keys` command and its subcommands. */
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('managed keys and signatures (ML-DSA, SLH-DSA; ML-KEM and X-Wing keys can be created)');
+  const keys = new Command('keys').description('managed keys and signatures (ML-DSA, SLH-DSA, composite ML-DSA; ML-KEM and X-Wing keys can be created)');
 
   keys.command('create').description('create a key (version 1)')
     .argument('<name>', 'key name')
-    .requiredOption('-a, --algorithm <algorithm>', 'ML-DSA-44|65|87, SLH-DSA-…, ML-KEM-…, X-Wing')
+    .requiredOption('-a, --algorithm <algorithm>', 'ML-DSA-44|65|87, SLH-DSA-…, MLDSA65-ECDSA-P256-SHA512 (composite, see docs/KEYS.md), ML-KEM-…, X-Wing')
     .option('--exportable', 'allow exporting the private key later (fixed at creation)', false)
     .action(async (name: string, o: { algorithm: string; exportable: boolean }, cmd: Command) => {
       const c = context(cmd);

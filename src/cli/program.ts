@@ -33,7 +33,7 @@ export function program(version: string): Command {
   p.command('algorithms').description('the algorithms offered and the crypto backend').action(async (_o: unknown, cmd: Command) => {
     const c = context(cmd);
     const a = await c.client.algorithms();
-    c.print(a, () => [`backend: ${a.backend}`, ...a.algorithms.map((x) => `${x.name.padEnd(22)} ${x.kind.padEnd(9)} pk ${x.publicKeySize} B${x.signatureSize ? `, sig ${x.signatureSize} B` : ''}${x.cipherTextSize ? `, ct ${x.cipherTextSize} B` : ''}`)]);
+    c.print(a, () => [`backend: ${a.backend}`, ...a.algorithms.map((x) => `${x.name.padEnd(26)} ${x.kind.padEnd(9)} pk ${x.publicKeySize} B${x.signatureSize ? `, sig ${x.signatureSize} B` : ''}${x.cipherTextSize ? `, ct ${x.cipherTextSize} B` : ''}`)]);
   });
   p.addCommand(keysCommand());
   for (const c of encryptionCommands()) p.addCommand(c);

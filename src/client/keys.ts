@@ -26,9 +26,9 @@ import { encryptionApi, type EncryptionApi } from './encryption-api.ts';
 type S = components['schemas'];
 /** A managed key's metadata (name, owner, algorithm, versions, flags); never private material. */
 export type Key = S['Key'];
-/** An algorithm a managed key can have: ML-DSA and SLH-DSA keys sign; ML-KEM and X-Wing keys may be created for later use. */
+/** An algorithm a managed key can have: ML-DSA, SLH-DSA and composite ML-DSA (e.g. MLDSA65-ECDSA-P256-SHA512) keys sign; ML-KEM and X-Wing keys may be created for later use. */
 export type KeyAlgorithm = S['KeyAlgorithm'];
-/** A signature algorithm (ML-DSA-44/65/87 or one of the 12 SLH-DSA sets), as `verifyWithPublicKey` takes it. */
+/** A signature algorithm (ML-DSA-44/65/87, one of the 12 SLH-DSA sets or a composite ML-DSA of draft-ietf-lamps-pq-composite-sigs-19), as `verifyWithPublicKey` takes it. */
 export type SignatureAlgorithm = S['SignatureAlgorithm'];
 /** A pre-hash function for HashML-DSA / HashSLH-DSA signing (FIPS 204 §5.4, FIPS 205 §10.2). */
 export type PreHash = S['PreHash'];

@@ -240,7 +240,10 @@ export interface paths {
          * @description Signs with the latest version (or `version`, not below minVersion). `message` is at most
          *     262144 bytes; for larger messages send `mu` (ML-DSA external μ, FIPS 204 §6.2, 64 bytes,
          *     computed by the SDK's `computeMu`). `prehash` selects HashML-DSA / HashSLH-DSA; it must
-         *     offer at least the parameter set's security strength in collision resistance.
+         *     offer at least the parameter set's security strength in collision resistance. Composite keys
+         *     (`MLDSA65-ECDSA-P256-SHA512`, …) take `message` and `context` only: no `prehash` (the
+         *     construction pre-hashes itself) and no `mu` (400). Their signatures are mldsaSig ‖ tradSig
+         *     (ECDSA parts are DER, so their length varies by a few bytes).
          *     `deterministic` is available on the noble backend only (native → 400).
          *     prehash and mu requests are served by the noble backend (OpenSSL through node:crypto cannot express them).
          *     A batch returns one result per item, in order, each a signature or a problem object.
@@ -912,7 +915,9 @@ export interface components {
             seedSize: number;
             cipherTextSize?: number;
             sharedSecretSize?: number;
+            /** @description Signature bytes; for a composite with ECDSA (DER, variable) the maximum. */
             signatureSize?: number;
+            /** @description NIST category; for a composite, that of its ML-DSA component. */
             securityCategory?: number;
             /** @description Operations the backend in use cannot perform for this algorithm, with the reason. */
             unsupported?: {
@@ -921,12 +926,12 @@ export interface components {
             }[];
         };
         /**
-         * @description Signature algorithms (ML-DSA, SLH-DSA) sign; KEM algorithms may be created for later use.
+         * @description Signature algorithms (ML-DSA, SLH-DSA, composite ML-DSA of draft-ietf-lamps-pq-composite-sigs-19: ML-DSA plus Ed25519 or ECDSA, valid only when both verify) sign; KEM algorithms may be created for later use.
          * @enum {string}
          */
-        KeyAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f" | "ML-KEM-512" | "ML-KEM-768" | "ML-KEM-1024" | "X-Wing";
+        KeyAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f" | "MLDSA44-Ed25519-SHA512" | "MLDSA44-ECDSA-P256-SHA256" | "MLDSA65-Ed25519-SHA512" | "MLDSA65-ECDSA-P256-SHA512" | "MLDSA65-ECDSA-P384-SHA512" | "MLDSA87-ECDSA-P384-SHA512" | "ML-KEM-512" | "ML-KEM-768" | "ML-KEM-1024" | "X-Wing";
         /** @enum {string} */
-        SignatureAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f";
+        SignatureAlgorithm: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87" | "SLH-DSA-SHA2-128s" | "SLH-DSA-SHA2-128f" | "SLH-DSA-SHA2-192s" | "SLH-DSA-SHA2-192f" | "SLH-DSA-SHA2-256s" | "SLH-DSA-SHA2-256f" | "SLH-DSA-SHAKE-128s" | "SLH-DSA-SHAKE-128f" | "SLH-DSA-SHAKE-192s" | "SLH-DSA-SHAKE-192f" | "SLH-DSA-SHAKE-256s" | "SLH-DSA-SHAKE-256f" | "MLDSA44-Ed25519-SHA512" | "MLDSA44-ECDSA-P256-SHA256" | "MLDSA65-Ed25519-SHA512" | "MLDSA65-ECDSA-P256-SHA512" | "MLDSA65-ECDSA-P384-SHA512" | "MLDSA87-ECDSA-P384-SHA512";
         /**
          * @description HashML-DSA / HashSLH-DSA pre-hash function (FIPS 204 §5.4, FIPS 205 §10.2). SHA-256/384/512 are aliases of SHA2-256/384/512.
          * @enum {string}

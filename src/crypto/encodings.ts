@@ -8,32 +8,40 @@
  *   SLH-DSA-SHA2-128s…256f     .3.20 … .3.25  (s, f alternate)  (RFC 9909)
  *   SLH-DSA-SHAKE-128s…256f    .3.26 … .3.31
  *   ML-KEM-512/768/1024        .4.1 / .4.2 / .4.3              (RFC 9935)
+ *   composite ML-DSA           1.3.6.1.5.5.7.6.N, N = 39, 40, 45, 46, 48, 49 (draft-ietf-lamps-pq-composite-sigs-19 §7)
  * AlgorithmIdentifier parameters are absent for all of them.
  *
  * Private keys (RFC 9881 §6 / RFC 9935 §6):
  *   ML-DSA-PrivateKey / ML-KEM-PrivateKey ::= CHOICE {
  *     seed [0] IMPLICIT OCTET STRING, expandedKey OCTET STRING, both SEQUENCE { seed OCTET STRING, expandedKey OCTET STRING } }
- *   SLH-DSA: the privateKey OCTET STRING holds the raw 4n-byte key directly (RFC 9909 §6).
+ *   SLH-DSA: the privateKey OCTET STRING holds the raw 4n-byte key directly (RFC 9909 §6); so does a
+ *   composite its raw secret key ξ ‖ tradSK (draft §5.3), and its SPKI BIT STRING the raw mldsaPK ‖ tradPK.
  * We write the seed-only form (the standards' recommendation); we read all three.
  * PEM (RFC 7468) and `parsePublicKey`, the one parser of public keys sent by clients, are at the end.
  */
 import { AppError, CryptoInputError } from '../errors.ts';
-import { SIZES, ML_DSA, ML_KEM, SLH_DSA, isMlDsa } from './algorithms.ts';
-import type { Algorithm, MlDsaAlgorithm, MlKemAlgorithm, SlhDsaAlgorithm } from './algorithms.ts';
+import { COMPOSITE, COMPOSITE_ML_DSA, SIZES, ML_DSA, ML_KEM, SLH_DSA, isComposite, isMlDsa } from './algorithms.ts';
+import type { Algorithm, CompositeAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, SlhDsaAlgorithm } from './algorithms.ts';
 import { base64urlDecode, base64urlEncode, concatBytes } from './bytes.ts';
 
 /** Algorithms with a standard ASN.1 encoding (X-Wing has none yet: raw only). */
-export type EncodableAlgorithm = MlKemAlgorithm | MlDsaAlgorithm | SlhDsaAlgorithm;
+export type EncodableAlgorithm = MlKemAlgorithm | MlDsaAlgorithm | SlhDsaAlgorithm | CompositeAlgorithm;
 
 const NIST = [2, 16, 840, 1, 101, 3, 4];
-const ARCS: Record<EncodableAlgorithm, [number, number]> = {
-  'ML-DSA-44': [3, 17], 'ML-DSA-65': [3, 18], 'ML-DSA-87': [3, 19],
-  'ML-KEM-512': [4, 1], 'ML-KEM-768': [4, 2], 'ML-KEM-1024': [4, 3],
-  ...(Object.fromEntries(SLH_DSA.map((a, i) => [a, [3, 20 + i]])) as Record<SlhDsaAlgorithm, [number, number]>),
+/** id-pkix 1.3.6.1.5.5.7, arc 6 (algorithms): the composite signature OIDs. */
+const PKIX_ALGS = [1, 3, 6, 1, 5, 5, 7, 6];
+const ARCS: Record<EncodableAlgorithm, number[]> = {
+  'ML-DSA-44': [...NIST, 3, 17], 'ML-DSA-65': [...NIST, 3, 18], 'ML-DSA-87': [...NIST, 3, 19],
+  'ML-KEM-512': [...NIST, 4, 1], 'ML-KEM-768': [...NIST, 4, 2], 'ML-KEM-1024': [...NIST, 4, 3],
+  ...(Object.fromEntries(SLH_DSA.map((a, i) => [a, [...NIST, 3, 20 + i]])) as Record<SlhDsaAlgorithm, number[]>),
+  ...(Object.fromEntries(COMPOSITE_ML_DSA.map((a) => [a, [...PKIX_ALGS, COMPOSITE[a].oidArc]])) as Record<CompositeAlgorithm, number[]>),
 };
 
 /** Dotted OID of an algorithm. @example oidOf('ML-DSA-65') // '2.16.840.1.101.3.4.3.18' */
-export const oidOf = (alg: EncodableAlgorithm): string => [...NIST, ...ARCS[alg]].join('.');
+export const oidOf = (alg: EncodableAlgorithm): string => ARCS[alg].join('.');
+
+/** Algorithms whose PKCS#8 privateKey OCTET STRING holds the raw secret key (SLH-DSA, composites). */
+const rawPrivate = (a: string): boolean => (SLH_DSA as readonly string[]).includes(a) || isComposite(a);
 
 const isEncodable = (a: string): a is EncodableAlgorithm => a in ARCS;
 
@@ -58,7 +66,7 @@ function encOid(arcs: number[]): Uint8Array {
 }
 
 const ALG_ID = Object.fromEntries(
-  (Object.keys(ARCS) as EncodableAlgorithm[]).map((a) => [a, tlv(0x30, encOid([...NIST, ...ARCS[a]]))]),
+  (Object.keys(ARCS) as EncodableAlgorithm[]).map((a) => [a, tlv(0x30, encOid(ARCS[a]))]),
 ) as Record<EncodableAlgorithm, Uint8Array>;
 
 const bad = (what: string): never => { throw new CryptoInputError(`malformed ${what}`); };
@@ -151,8 +159,8 @@ export interface PrivateKeyParts {
 export function encodePkcs8(alg: EncodableAlgorithm, key: PrivateKeyParts): Uint8Array {
   if (!isEncodable(alg)) throw new CryptoInputError('algorithm has no PKCS#8 encoding');
   let inner: Uint8Array;
-  if ((SLH_DSA as readonly string[]).includes(alg)) {
-    if (key.seed !== undefined || key.secretKey === undefined) throw new CryptoInputError('SLH-DSA PKCS#8 holds the secret key');
+  if (rawPrivate(alg)) {
+    if (key.seed !== undefined || key.secretKey === undefined) throw new CryptoInputError(`${alg} PKCS#8 holds the secret key`);
     checkLen(key.secretKey, SIZES[alg].secretKey, 'secret key');
     inner = key.secretKey;
   } else {
@@ -190,7 +198,7 @@ export function decodePkcs8(der: Uint8Array): { algorithm: EncodableAlgorithm; p
   const inner = parts[2]!.body;
   const sizes = SIZES[algorithm];
   const withPk = <T extends object>(o: T) => (publicKey ? { ...o, publicKey } : o);
-  if ((SLH_DSA as readonly string[]).includes(algorithm)) {
+  if (rawPrivate(algorithm)) {
     checkLen(inner, sizes.secretKey, 'secret key');
     return withPk({ algorithm, secretKey: inner.slice() });
   }
@@ -263,7 +271,7 @@ export function fromJwk(jwk: unknown): { algorithm: MlDsaAlgorithm; publicKey: U
 }
 
 /** Algorithms with SPKI / PKCS#8 / PEM encodings (every one but X-Wing). */
-export const ENCODABLE_ALGORITHMS: readonly EncodableAlgorithm[] = [...ML_KEM, ...ML_DSA, ...SLH_DSA];
+export const ENCODABLE_ALGORITHMS: readonly EncodableAlgorithm[] = [...ML_KEM, ...ML_DSA, ...SLH_DSA, ...COMPOSITE_ML_DSA];
 
 // ---------------------------------------------------------------- PEM (RFC 7468) and public-key input
 

@@ -18,7 +18,7 @@ import type {
   CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
 } from './backend.ts';
 import type { AeadCipher, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
-import { SIZES, isMlDsa } from './algorithms.ts';
+import { SIZES, isComposite, isMlDsa } from './algorithms.ts';
 import { AppError, CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
 import {
   assertBytes, assertKem, assertSignature, checkAead, checkContext, checkHashLength, checkHkdf, checkMlDsaMu,
@@ -27,6 +27,11 @@ import {
 import { decodePkcs8, encodePkcs8 } from './encodings.ts';
 import type { EncodableAlgorithm } from './encodings.ts';
 import { xwingDecapsulate, xwingEncapsulate, xwingKeygen, xwingPrepare } from './xwing.ts';
+import { compositeMethods } from './composite.ts';
+import { nativeTraditional } from './_traditional-native.ts';
+
+/** Composite ML-DSA (composite.ts) over this backend's ML-DSA and node:crypto Ed25519 / ECDSA. */
+const composite = compositeMethods(() => nativeBackend, nativeTraditional);
 
 const UNSUPPORTED = [
   { operation: 'ML-KEM encapsulate with explicit m', reason: 'node:crypto encapsulate() draws m from OpenSSL\'s RNG and takes no randomness' },
@@ -130,6 +135,7 @@ const signKey = (key: KeyObject, context: Uint8Array) => (context.length > 0 ? {
 
 function prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): PreparedSigningKey {
   assertSignature(alg);
+  if (isComposite(alg)) return composite.prepareSigningKey(alg, material);
   const ml = isMlDsa(alg);
   assertBytes(material, ml ? 'seed' : 'secret key', ml ? SIZES[alg].seed : SIZES[alg].secretKey);
   let key: KeyObject;
@@ -156,6 +162,7 @@ function prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): Prepa
 
 function prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): PreparedVerifyingKey {
   assertSignature(alg);
+  if (isComposite(alg)) return composite.prepareVerifyingKey(alg, publicKey);
   assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
   const key = importPublic(alg, publicKey);
   return {
@@ -243,6 +250,7 @@ export const nativeBackend: CryptoBackend = {
 
   signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.keygen(alg, seed);
     if (seed !== undefined) {
       assertBytes(seed, 'seed', SIZES[alg].seed);
       if (!isMlDsa(alg)) unsupported(7);
@@ -252,6 +260,7 @@ export const nativeBackend: CryptoBackend = {
 
   sign(alg: SignatureAlgorithm, secretKey: Uint8Array, message: Uint8Array, opts: SignOptions = {}): Uint8Array {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.sign(alg, secretKey, message, opts);
     assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
     assertBytes(message, 'message');
     const context = checkContext(opts.context);
@@ -264,6 +273,7 @@ export const nativeBackend: CryptoBackend = {
 
   verify(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, opts: VerifyOptions = {}): boolean {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.verify(alg, publicKey, message, signature, opts);
     assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
     assertBytes(message, 'message');
     assertBytes(signature, 'signature');

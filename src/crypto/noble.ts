@@ -30,7 +30,7 @@ import type {
 import type {
   AeadCipher, HashAlgorithm, KemAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, PreHashAlgorithm, SignatureAlgorithm, SlhDsaAlgorithm,
 } from './algorithms.ts';
-import { SIZES, isMlDsa } from './algorithms.ts';
+import { SIZES, isComposite, isMlDsa } from './algorithms.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
 import {
   assertBytes, assertKem, assertSignature, checkAead, checkContext, checkHashLength, checkHkdf, checkMlDsaMu,
@@ -38,6 +38,11 @@ import {
 } from './_validate.ts';
 import { formatPrehashMessage } from './_prehash.ts';
 import { xwingDecapsulate, xwingEncapsulate, xwingKeygen, xwingPrepare } from './xwing.ts';
+import { compositeMethods } from './composite.ts';
+import { nobleTraditional } from './_traditional-noble.ts';
+
+/** Composite ML-DSA (composite.ts) over this backend's ML-DSA and @noble/curves Ed25519 / ECDSA. */
+const composite = compositeMethods(() => nobleBackend, nobleTraditional);
 
 const KEM = { 'ML-KEM-512': ml_kem512, 'ML-KEM-768': ml_kem768, 'ML-KEM-1024': ml_kem1024 } as const;
 const DSA = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 } as const;
@@ -148,6 +153,7 @@ export const nobleBackend: CryptoBackend = {
 
   prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): PreparedSigningKey {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.prepareSigningKey(alg, material);
     const ml = isMlDsa(alg);
     assertBytes(material, ml ? 'seed' : 'secret key', ml ? SIZES[alg].seed : SIZES[alg].secretKey);
     // ML-DSA is stored as its seed ξ and expanded once here; SLH-DSA is stored expanded (4n B, ending in PK.seed‖PK.root).
@@ -163,6 +169,7 @@ export const nobleBackend: CryptoBackend = {
 
   prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): PreparedVerifyingKey {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.prepareVerifyingKey(alg, publicKey);
     assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
     const pk = publicKey.slice();
     return {
@@ -175,6 +182,7 @@ export const nobleBackend: CryptoBackend = {
 
   signatureKeygen(alg: SignatureAlgorithm, seed?: Uint8Array): KeyPair {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.keygen(alg, seed);
     if (seed !== undefined) assertBytes(seed, 'seed', SIZES[alg].seed);
     try {
       const kp = signer(alg).keygen(seed?.slice());
@@ -184,6 +192,7 @@ export const nobleBackend: CryptoBackend = {
 
   sign(alg: SignatureAlgorithm, secretKey: Uint8Array, message: Uint8Array, opts: SignOptions = {}): Uint8Array {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.sign(alg, secretKey, message, opts);
     assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
     assertBytes(message, 'message');
     const ctx = checkContext(opts.context);
@@ -196,6 +205,7 @@ export const nobleBackend: CryptoBackend = {
 
   verify(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, opts: VerifyOptions = {}): boolean {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.verify(alg, publicKey, message, signature, opts);
     assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
     assertBytes(message, 'message');
     assertBytes(signature, 'signature');
@@ -231,6 +241,7 @@ export const nobleBackend: CryptoBackend = {
 
   signInternal(alg: SignatureAlgorithm, secretKey: Uint8Array, mPrime: Uint8Array, opts = {}): Uint8Array {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.internal();
     assertBytes(secretKey, 'secret key', SIZES[alg].secretKey);
     assertBytes(mPrime, 'message');
     const rnd = extraEntropy(alg, opts);
@@ -241,6 +252,7 @@ export const nobleBackend: CryptoBackend = {
 
   verifyInternal(alg: SignatureAlgorithm, publicKey: Uint8Array, mPrime: Uint8Array, signature: Uint8Array): boolean {
     assertSignature(alg);
+    if (isComposite(alg)) return composite.internal();
     assertBytes(publicKey, 'public key', SIZES[alg].publicKey);
     assertBytes(mPrime, 'message');
     assertBytes(signature, 'signature');

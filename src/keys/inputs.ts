@@ -3,7 +3,9 @@
  * `v<N>:` signature prefix, pre-hash names and the message / μ / context rules of FIPS 204 and 205.
  * Every failure is a 400 `invalid_input` naming its field.
  */
-import { PREHASH_ALGORITHMS, SIZES, isMlDsa, prehashMeetsStrength, securityStrength, base64urlDecode } from '../crypto/index.ts';
+import {
+  COMPOSITE, PREHASH_ALGORITHMS, SIZES, TRADITIONAL_SIZES, isComposite, isMlDsa, prehashMeetsStrength, securityStrength, signatureLengthOk, base64urlDecode,
+} from '../crypto/index.ts';
 import type { PreHashAlgorithm, SignatureAlgorithm } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 
@@ -47,14 +49,28 @@ export function parseVersionedSignature(field: string, s: string): { version: nu
   return { version: Number(s.slice(1, colon)), bytes: decodeField(field, s.slice(colon + 1)) };
 }
 
-/** A signature of the wrong length for `alg` is a 400, not merely invalid: the caller sent the wrong thing. */
+/** The signature sizes of `alg` in words: "3309 bytes", or for an ECDSA composite "3317 to 3381 bytes". */
+const signatureSizeText = (alg: SignatureAlgorithm): string => {
+  if (!isComposite(alg)) return `${SIZES[alg].signature} bytes`;
+  const { mldsa, trad } = COMPOSITE[alg];
+  const t = TRADITIONAL_SIZES[trad];
+  return t.signatureMin === t.signatureMax ? `${SIZES[alg].signature} bytes` : `${SIZES[mldsa].signature + t.signatureMin} to ${SIZES[alg].signature} bytes`;
+};
+
+/**
+ * A signature of the wrong length for `alg` is a 400, not merely invalid: the caller sent the wrong
+ * thing. (A composite whose ECDSA DER is malformed within the length range is merely invalid.)
+ */
 export function checkSignatureLength(alg: SignatureAlgorithm, sig: Uint8Array, field = 'signature'): void {
-  if (sig.length !== SIZES[alg].signature) throw invalid(field, `${field} must be ${SIZES[alg].signature} bytes for ${alg}, got ${sig.length}`);
+  if (!signatureLengthOk(alg, sig.length)) throw invalid(field, `${field} must be ${signatureSizeText(alg)} for ${alg}, got ${sig.length}`);
 }
 
 /** The pre-hash function named in a request, refused when weaker than the key's strength. */
 export function parsePrehash(alg: SignatureAlgorithm, name: string | undefined): PreHashAlgorithm | undefined {
   if (name === undefined) return undefined;
+  if (isComposite(alg)) {
+    throw invalid('prehash', `${alg} has no pre-hash variant: the composite construction pre-hashes the message itself (PH = ${COMPOSITE[alg].ph}, draft-ietf-lamps-pq-composite-sigs §2.2); send the message without prehash`);
+  }
   const ph = PREHASH_ALIASES[name];
   if (!ph) throw invalid('prehash', `unknown prehash ${JSON.stringify(name)}; one of ${PREHASH_NAMES.join(', ')}`);
   if (!prehashMeetsStrength(alg, ph)) {

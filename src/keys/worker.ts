@@ -15,7 +15,7 @@
  * colliding id can never sign with another key. Public entries are compared with the presented
  * public key the same way (plain compare: public bytes).
  */
-import { SIZES, isMlDsa, isSignatureAlgorithm, constantTimeEqual } from '../crypto/index.ts';
+import { SIZES, isComposite, isMlDsa, isSignatureAlgorithm, constantTimeEqual, signatureLengthOk } from '../crypto/index.ts';
 import type {
   Algorithm, CryptoBackend, PreHashAlgorithm, PreparedSigningKey, PreparedVerifyingKey, SignatureAlgorithm,
 } from '../crypto/index.ts';
@@ -105,7 +105,7 @@ function verifyingKey(b: CryptoBackend, alg: SignatureAlgorithm, publicKey: Uint
 export interface GenerateInput { algorithm: Algorithm }
 export interface GenerateOutput { publicKey: Uint8Array; material: Uint8Array }
 
-/** New key: material = ML-DSA ξ (32 B), SLH-DSA secret key (4n B), ML-KEM d‖z (64 B), X-Wing seed (32 B). */
+/** New key: material = ML-DSA ξ (32 B), SLH-DSA secret key (4n B), composite ξ ‖ tradSK, ML-KEM d‖z (64 B), X-Wing seed (32 B). */
 export function generate({ algorithm }: GenerateInput, { backend: b }: WorkerEnv): GenerateOutput {
   if (isSignatureAlgorithm(algorithm)) {
     if (isMlDsa(algorithm)) {
@@ -168,7 +168,7 @@ export function verify(input: VerifyInput, env: WorkerEnv): { valid: boolean } {
   const b = signatureBackendFor(env.backend, input);
   if (publicKey.length !== SIZES[alg].publicKey) throw new CryptoInputError(`${alg} public key must be ${SIZES[alg].publicKey} bytes`);
   if (context !== undefined && context.length > 255) throw new CryptoInputError('context must be at most 255 bytes');
-  if (signature.length !== SIZES[alg].signature) return { valid: false };
+  if (!signatureLengthOk(alg, signature.length)) return { valid: false };
   let key: PreparedVerifyingKey;
   try {
     key = verifyingKey(b, alg, publicKey, input.cacheId);
@@ -269,7 +269,8 @@ export function importUnwrap(input: ImportUnwrapInput, { backend: b }: WorkerEnv
   }
   try {
     if (!isSignatureAlgorithm(alg)) return { publicKey: b.keygen(alg, material).publicKey, material };
-    if (isMlDsa(alg)) return { publicKey: b.signatureKeygen(alg, material).publicKey, material };
+    // ML-DSA ξ and a composite secret key (its components checked) derive their public key directly.
+    if (isMlDsa(alg) || isComposite(alg)) return { publicKey: b.signatureKeygen(alg, material).publicKey, material };
     const kp = nobleBackend.signatureKeygen(alg, material.subarray(0, (material.length / 4) * 3));
     if (!constantTimeEqual(kp.secretKey, material)) throw new CryptoInputError(`the unwrapped ${alg} secret key is inconsistent (PK.root does not match)`);
     return { publicKey: kp.publicKey, material };

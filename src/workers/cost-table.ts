@@ -93,6 +93,10 @@ const NATIVE_SIG_MS: Record<SignatureAlgorithm, Ms3> = {
   'SLH-DSA-SHAKE-128s': [98, 742, 0.81], 'SLH-DSA-SHAKE-128f': [1.56, 36, 2.13],
   'SLH-DSA-SHAKE-192s': [144, 1288, 1.11], 'SLH-DSA-SHAKE-192f': [2.6, 66, 3.17],
   'SLH-DSA-SHAKE-256s': [94, 1262, 1.67], 'SLH-DSA-SHAKE-256f': [5.9, 120, 3.28],
+  // Composites (unprepared: both components imported, PH, point checks), measured like the rest.
+  'MLDSA44-Ed25519-SHA512': [0.21, 0.85, 0.69], 'MLDSA44-ECDSA-P256-SHA256': [0.31, 0.95, 0.36],
+  'MLDSA65-Ed25519-SHA512': [0.25, 1.2, 0.67], 'MLDSA65-ECDSA-P256-SHA512': [0.37, 1.31, 0.37],
+  'MLDSA65-ECDSA-P384-SHA512': [1.9, 3.7, 1.01], 'MLDSA87-ECDSA-P384-SHA512': [1.9, 3.77, 1.27],
 };
 
 /**
@@ -107,6 +111,9 @@ const NOBLE_SIG_MS: Record<SignatureAlgorithm, Ms3> = {
   'SLH-DSA-SHAKE-128s': [1190, 8990, 8.84], 'SLH-DSA-SHAKE-128f': [18.6, 435, 29],
   'SLH-DSA-SHAKE-192s': [1540, 13800, 12.6], 'SLH-DSA-SHAKE-192f': [27.3, 708, 38],
   'SLH-DSA-SHAKE-256s': [1140, 15200, 19.6], 'SLH-DSA-SHAKE-256f': [72, 1445, 39],
+  'MLDSA44-Ed25519-SHA512': [3.18, 7.01, 3.08], 'MLDSA44-ECDSA-P256-SHA256': [1.54, 6.69, 3.86],
+  'MLDSA65-Ed25519-SHA512': [2.2, 11.1, 3.58], 'MLDSA65-ECDSA-P256-SHA512': [2.03, 7.96, 4.14],
+  'MLDSA65-ECDSA-P384-SHA512': [2.74, 13.9, 6.37], 'MLDSA87-ECDSA-P384-SHA512': [3.65, 11.6, 7.36],
 };
 
 /** Measured milliseconds [keygen, encaps, decaps]. */

@@ -8,6 +8,8 @@
  *   ML-DSA:          identical keys from identical seeds; hedged signatures (random message and
  *                    context) cross-verify both ways (native cannot sign deterministically, so
  *                    byte equality of signatures is impossible); a tampered signature is rejected by both.
+ *   composite ML-DSA: the same public key from a composite secret key on both; each signs, the other
+ *                    verifies (random message and context); a tampered signature is rejected by both.
  *   SLH-DSA:         native cannot derive a key from the 3n-byte seed, so native makes a random key and
  *                    noble must derive the same key from its first 3n bytes; native signs, noble
  *                    verifies; noble signs, native verifies ("f" sets; "s" sets on request).
@@ -16,7 +18,7 @@
  * Used by `npm run kat -- --differential N` (test/kat/run.ts); rows use suite `differential` and
  * backend `native-vs-noble`.
  */
-import { getBackend, ML_KEM, ML_DSA, SLH_DSA, SIZES, AEAD_ALGORITHMS, toHex } from '../../src/crypto/index.ts';
+import { getBackend, ML_KEM, ML_DSA, SLH_DSA, SIZES, AEAD_ALGORITHMS, COMPOSITE_ML_DSA, toHex } from '../../src/crypto/index.ts';
 import type { CryptoBackend, KemAlgorithm } from '../../src/crypto/index.ts';
 
 import { DEFAULT_SUITES, hpkeOpen, hpkeSeal } from '../../src/crypto/hpke.ts';
@@ -137,6 +139,30 @@ export async function runDifferential(opts: DifferentialOptions): Promise<KatRow
       if (i % 200 === 199) { await tick(); log(`HPKE ${alg}: ${i + 1}/${n}`); }
     }
     done(`HPKE ${alg}`, t0);
+  }
+
+  // Composite ML-DSA (draft-ietf-lamps-pq-composite-sigs): a random composite secret key (noble) gives the
+  // same public key on both; each signs, the other verifies; a bit flipped anywhere is rejected by both.
+  for (const alg of COMPOSITE_ML_DSA) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const sk = nob.signatureKeygen(alg).secretKey;
+      const msg = rnd(1 + (i % 257));
+      const context = rnd(i % 3 === 0 ? 0 : (i * 7) % 256);
+      const hint = `sk=${toHex(sk)} msg=${toHex(msg)} ctx=${toHex(context)}`;
+      const pk = nob.signatureKeygen(alg, sk).publicKey;
+      t.check(alg, 'keyGen (sk → pk)', hint, () => eq(nat.signatureKeygen(alg, sk).publicKey, pk));
+      let sig: Uint8Array = new Uint8Array(0);
+      t.check(alg, 'sign(native)→verify(noble)', hint, () => { sig = nat.sign(alg, sk, msg, { context }); return nob.verify(alg, pk, msg, sig, { context }); });
+      t.check(alg, 'sign(noble)→verify(native)', hint, () => nat.verify(alg, pk, msg, nob.sign(alg, sk, msg, { context }), { context }));
+      t.check(alg, 'verify(tampered signature) rejected by both', hint, () => {
+        const bad = sig.slice();
+        bad[(i * 31) % bad.length]! ^= 1 << (i % 8);
+        return !nat.verify(alg, pk, msg, bad, { context }) && !nob.verify(alg, pk, msg, bad, { context });
+      });
+      if (i % 100 === 99) { await tick(); log(`${alg}: ${i + 1}/${n}`); }
+    }
+    done(alg, t0);
   }
 
   for (const alg of ML_DSA) {

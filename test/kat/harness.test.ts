@@ -89,3 +89,48 @@ test('an accept-everything verifier fails the Wycheproof invalid cases', { skip:
   const t = quiet(() => runWith(lax, ['wycheproof/mldsa_44_verify']));
   assert.ok(sum(t, 'failed') > 0, 'invalid signatures accepted without failures');
 });
+
+const compositeSkip = missingFiles(dir, ['composite/draft-ietf-lamps-pq-composite-sigs/testvectors.json']).length
+  ? `composite vectors missing under ${dir}` : false;
+const COMPOSITE_JOB = 'composite/draft-ietf-lamps-pq-composite-sigs';
+
+test('composite: a verifier that checks only the ML-DSA component fails the traditional-part negatives', { skip: compositeSkip }, async () => {
+  const { COMPOSITE, SIZES, isComposite } = await import('../../src/crypto/index.ts');
+  const { compositeLabel, compositeMessage } = await import('../../src/crypto/composite.ts');
+  const real = getBackend('noble');
+  const mlOnly = new Proxy(real, {
+    get: (target, prop, recv) => (prop !== 'verify' ? Reflect.get(target, prop, recv)
+      : (alg: string, pk: Uint8Array, m: Uint8Array, sig: Uint8Array, opts?: { context?: Uint8Array }) => {
+        if (!isComposite(alg)) return real.verify(alg as 'ML-DSA-44', pk, m, sig, opts);
+        const { mldsa } = COMPOSITE[alg];
+        const mp = compositeMessage(alg, m, opts?.context, (h, d) => real.hash(h, d));
+        return real.verify(mldsa, pk.subarray(0, SIZES[mldsa].publicKey), mp, sig.subarray(0, SIZES[mldsa].signature), { context: compositeLabel(alg) });
+      }),
+  });
+  const t = quiet(() => runWith(mlOnly, [COMPOSITE_JOB]));
+  const failedRows = [...t.rows.values()].filter((r) => r.failed > 0).map((r) => r.function);
+  assert.ok(failedRows.includes('reject: bit flipped in traditional part'), `rows that failed: ${failedRows.join(', ')}`);
+  assert.ok(failedRows.includes('downgrade / strip / swap'));
+});
+
+test('composite: an accept-everything verifier fails, and a vector file with zero cases fails the run', { skip: compositeSkip }, async () => {
+  const lax = new Proxy(getBackend('noble'), { get: (target, prop, recv) => (prop === 'verify' ? () => true : Reflect.get(target, prop, recv)) });
+  const t = quiet(() => runWith(lax, [COMPOSITE_JOB]));
+  assert.ok(sum(t, 'failed') > 10);
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const tmp = mkdtempSync(join(tmpdir(), 'kat-empty-'));
+  try {
+    mkdirSync(join(tmp, 'composite/draft-ietf-lamps-pq-composite-sigs'), { recursive: true });
+    writeFileSync(join(tmp, 'composite/draft-ietf-lamps-pq-composite-sigs/testvectors.json'), JSON.stringify({ m: '', ctx: '', tests: [] }));
+    const job = allJobs().find((j) => j.id === COMPOSITE_JOB)!;
+    assert.equal(job.run({ backend: getBackend('noble'), backendName: 'noble', dir: tmp, sample: undefined, tally: new Tally(), progress: () => {} }), 0);
+    const r = spawnSync(process.execPath, [new URL('./run.ts', import.meta.url).pathname, '--suite', 'composite', '--vectors', tmp, '--backend', 'noble'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stdout, /read zero cases/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -235,6 +235,7 @@ export const UPSTREAM: Array<[prefix: string, where: string]> = [
   ['xwing/draft-connolly', 'dconnolly/draft-connolly-cfrg-xwing-kem spec/test-vectors.json'],
   ['xwing/draft-irtf', 'cfrg/draft-irtf-cfrg-concrete-hybrid-kems test-vectors.json @ e3ad2cb4'],
   ['hpke/draft-ietf-hpke-pq', 'hpkewg/hpke-pq@74dafaa6 test-vectors.json (kat/SOURCES.md §5b)'],
+  ['composite/draft-ietf-lamps-pq-composite-sigs', 'lamps-wg/draft-composite-sigs@60fcb1e8 src/testvectors.json (kat/SOURCES.md §5c)'],
   ['poseidon/', 'assembled from iden3/circomlibjs test/poseidon.js, iden3/go-iden3-crypto poseidon_test.go, paulmillr/noble-curves test/poseidon.test.ts (kat/SOURCES.md §5)'],
 ];
 
