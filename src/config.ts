@@ -33,6 +33,7 @@ const schema = {
     ANON_PREFIX_V4: { type: 'integer', minimum: 8, maximum: 32, default: 24 },
     ANON_PREFIX_V6: { type: 'integer', minimum: 16, maximum: 128, default: 64 },
     KEX_SWEEP_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 2000 },
+    KEY_ROTATION_SWEEP_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     KEX_MAX_SESSIONS_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 10000000, default: 1000 },
     KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 20000 },
     KEX_MAX_INNER_RESPONSE_BYTES: { type: 'integer', minimum: 1024, maximum: 67108864, default: 262144 },
@@ -96,6 +97,8 @@ export interface Config {
   anonPrefixV6: number;
   /** kex: period of the sweeper (prekey rotation, expired sessions and grants), ms. */
   kexSweepMs: number;
+  /** keys: period of the automatic-rotation sweeper (src/keys/rotation.ts), ms; a due key rotates within about this. */
+  keyRotationSweepMs: number;
   /** kex: live sessions one client address prefix may hold on one instance (429 beyond). */
   kexMaxSessionsPerAddress: number;
   /** kex: live sessions one instance may hold (503 beyond). */
@@ -153,7 +156,7 @@ interface RawEnv {
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
   BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
-  TARPIT_MS: number; METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_SWEEP_MS: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
+  TARPIT_MS: number; METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_SWEEP_MS: number; KEY_ROTATION_SWEEP_MS: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number;
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
   PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
@@ -199,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anonPrefixV4: raw.ANON_PREFIX_V4,
     anonPrefixV6: raw.ANON_PREFIX_V6,
     kexSweepMs: raw.KEX_SWEEP_MS,
+    keyRotationSweepMs: raw.KEY_ROTATION_SWEEP_MS,
     kexMaxSessionsPerAddress: raw.KEX_MAX_SESSIONS_PER_ADDRESS,
     kexMaxSessions: raw.KEX_MAX_SESSIONS,
     kexMaxInnerResponseBytes: raw.KEX_MAX_INNER_RESPONSE_BYTES,

@@ -136,8 +136,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Set minVersion and/or deletionAllowed
-         * @description minVersion (1..latestVersion) refuses older versions for signing and verification. `exportable` cannot be changed.
+         * Set minVersion, deletionAllowed, rotationPeriod and/or maxVersions
+         * @description minVersion (1..latestVersion) refuses older versions for signing and verification. A new
+         *     rotationPeriod starts a period from now (null turns automatic rotation off); a new maxVersions
+         *     applies at the next rotation (null keeps every version). `exportable` cannot be changed.
          */
         patch: operations["updateKey"];
         trace?: never;
@@ -157,9 +159,45 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a new version (signing uses it from now on) */
+        /**
+         * Add a new version (signing uses it from now on)
+         * @description A key with a `rotationPeriod` starts a new period (the next automatic rotation is one period
+         *     from now); a key with `maxVersions` destroys its oldest versions beyond that number.
+         */
         post: operations["rotateKey"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{name}/versions/{version}": {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+                /** @description The version to destroy (not the current one). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Destroy one version's private material (it stays listed as destroyed)
+         * @description Erases the version's wrapped private material in the store; the version stays listed with
+         *     `state: destroyed` and `destroyedAt`, and its public key is kept, so its signatures still
+         *     verify. sign, decrypt, rewrap, decapsulate and export with it are then refused with
+         *     410 `key_version_destroyed`. The current (newest) version → 409 (rotate first); a version the
+         *     key does not have → 404; a version already destroyed → 409. Not reversible.
+         */
+        delete: operations["destroyKeyVersion"];
         options?: never;
         head?: never;
         patch?: never;
@@ -949,10 +987,24 @@ export interface components {
             publicKey?: string | components["schemas"]["AkpJwk"];
             /** @description Default false. KEM keys only - allow the raw decapsulate operation (returns shared secrets). Can only be set at creation. */
             decapsulateAllowed?: boolean;
+            rotationPeriod?: components["schemas"]["RotationPeriod"];
+            maxVersions?: components["schemas"]["MaxVersions"];
         };
+        /**
+         * @description Automatic rotation: a new version every this many seconds (3600 = 1 hour to 315360000 = 10 years
+         *     of 365 days), added by the service's periodic sweeper (within KEY_ROTATION_SWEEP_MS of the due
+         *     time), exactly once per period across instances. Not for public-key-only keys.
+         */
+        RotationPeriod: number;
+        /** @description How many of the newest versions keep their private material; older ones are destroyed on rotation. */
+        MaxVersions: number;
         UpdateKeyRequest: {
             minVersion?: number;
             deletionAllowed?: boolean;
+            /** @description Seconds (see RotationPeriod), or null to turn automatic rotation off. */
+            rotationPeriod?: components["schemas"]["RotationPeriod"] | null;
+            /** @description See MaxVersions, or null to keep every version. */
+            maxVersions?: components["schemas"]["MaxVersions"] | null;
         };
         KeyVersion: {
             version: number;
@@ -960,6 +1012,13 @@ export interface components {
             createdAt: string;
             /** @description base64url of the raw public key (FIPS encoding). */
             publicKey: string;
+            /**
+             * @description `destroyed`: the private material was erased (destroyKeyVersion or maxVersions); the public key still verifies.
+             * @enum {string}
+             */
+            state: "enabled" | "destroyed";
+            /** Format: date-time */
+            destroyedAt?: string;
         };
         Key: {
             name: string;
@@ -976,6 +1035,19 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description Automatic rotation period in seconds; absent when the key does not rotate automatically. */
+            rotationPeriod?: number;
+            /**
+             * Format: date-time
+             * @description When the next automatic rotation is due (RFC 3339, whole seconds, UTC).
+             */
+            nextRotationAt?: string;
+            /** @description Versions that keep private material; absent when unlimited. */
+            maxVersions?: number;
+            /** @description The key holds imported public keys only (verify / encrypt). Shown by getKey and the calls that answer with one key. */
+            publicKeyOnly?: boolean;
+            /** @description KEM keys: whether raw decapsulate is allowed (fixed at creation). Shown by getKey and the calls that answer with one key. */
+            decapsulateAllowed?: boolean;
             versions?: components["schemas"]["KeyVersion"][];
         };
         KeyList: {
@@ -1686,6 +1758,36 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The key with its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    destroyKeyVersion: {
+        parameters: {
+            query?: {
+                /** @description Admin only - the owner of the key (`admin` or `tenant:<id>`); defaults to the caller. A tenant may only name itself. */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
+                name: string;
+                /** @description The version to destroy (not the current one). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, the version now destroyed. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -35,6 +35,7 @@ const jobIdentity = (j: { id: string; owner: string; expires_at: Date }) =>
   ({ id: j.id, owner: j.owner, name: `~import-job@${new Date(j.expires_at).getTime()}`, algorithm: 'X-Wing', exportable: false });
 const jobRow = (j: ImportJobRow): KeyRow => ({
   ...jobIdentity(j), deletion_allowed: false, min_version: 1, latest_version: 1, created_at: j.created_at, updated_at: j.created_at, row_mac: null,
+  rotation_period_seconds: null, next_rotation_at: null, max_versions: null,
 });
 const gone = (): AppError => new AppError('gone', 'this import job has expired; create a new one');
 const noJob = (): AppError => new AppError('not_found', 'no such import job');

@@ -7,7 +7,7 @@ import { invalid } from './inputs.ts';
 import type { Keyring } from './keyring.ts';
 import * as lifecycle from './lifecycle.ts';
 import type { KeyInfo } from './lifecycle.ts';
-import { latestIsPublicOnly } from './public-only.ts';
+import { latestIsPublicOnly, publicOnlyError } from './public-only.ts';
 
 async function checkedPublicKey(ring: Keyring, algorithm: string, input: string | Record<string, unknown>): Promise<{ algorithm: Algorithm; publicKey: Uint8Array }> {
   if (!isSignatureAlgorithm(algorithm) && !isKemAlgorithm(algorithm)) throw invalid('algorithm', `unknown algorithm ${JSON.stringify(algorithm)}`);
@@ -18,11 +18,12 @@ async function checkedPublicKey(ring: Keyring, algorithm: string, input: string 
 }
 
 /** Creates a public-key-only key (version 1) from a public key (raw, SPKI, PEM or AKP JWK). */
-export async function createPublicOnlyKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; publicKey: string | Record<string, unknown>; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined }): Promise<KeyInfo> {
+export async function createPublicOnlyKey(ring: Keyring, owner: string, req: { name: string; algorithm: string; publicKey: string | Record<string, unknown>; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined } & lifecycle.LifecycleRequest): Promise<KeyInfo> {
   if (req.exportable) throw invalid('exportable', 'a public-key-only key has no private material to export');
   if (req.decapsulateAllowed) throw invalid('decapsulateAllowed', 'a public-key-only key cannot decapsulate');
+  if (req.rotationPeriod !== undefined && req.rotationPeriod !== null) throw publicOnlyError('rotate automatically (import new public keys as versions instead)');
   const { algorithm, publicKey } = await checkedPublicKey(ring, req.algorithm, req.publicKey);
-  return lifecycle.createKey(ring, owner, { name: req.name, algorithm, exportable: false }, { publicKey, material: new Uint8Array(0) });
+  return lifecycle.createKey(ring, owner, { name: req.name, algorithm, exportable: false, maxVersions: req.maxVersions }, { publicKey, material: new Uint8Array(0) });
 }
 
 /** Adds an imported public key as the newest version of a public-key-only key. */

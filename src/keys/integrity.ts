@@ -6,7 +6,10 @@
  *
  * MAC key: HKDF-SHA-256(ikm = master key, salt = "", info = "pqzk key-row mac v1", 32 B).
  * MAC: HMAC-SHA-256 over a canonical, length-prefixed encoding (each field: u32 big-endian length ‖ bytes):
- * - key row (`keys.row_mac`): "key" ‖ id ‖ owner ‖ name ‖ algorithm ‖ exportable ‖ min_version ‖ deletion_allowed
+ * - key row (`keys.row_mac`): "key" ‖ id ‖ owner ‖ name ‖ algorithm ‖ exportable ‖ min_version ‖ deletion_allowed,
+ *   followed, when the key has a rotation period or a version limit (migration 011), by
+ *   "lifecycle" ‖ rotation_period_seconds ‖ max_versions (0 for none); a key with neither keeps the
+ *   original encoding, so rows written before 011 still verify and clearing both is covered too
  * - version row (`key_versions.row_mac`): "version" ‖ id ‖ owner ‖ name ‖ algorithm ‖ exportable ‖ version ‖ SHA-256(public_key)
  * A missing MAC fails the check. The MACs do not stop a rollback to an earlier authentic state
  * of the same row, nor deletion of rows (docs/KEYS.md, "Integrity at rest").
@@ -35,12 +38,21 @@ function encode(fields: Array<string | Uint8Array | number | boolean>): Uint8Arr
 
 const hmac = (masterKey: Uint8Array, data: Uint8Array): Uint8Array => nativeBackend.hmac('SHA-256', macKey(masterKey), data);
 
-export interface KeyRowFields { id: string; owner: string; name: string; algorithm: string; exportable: boolean; min_version: number; deletion_allowed: boolean }
+export interface KeyRowFields {
+  id: string; owner: string; name: string; algorithm: string; exportable: boolean; min_version: number; deletion_allowed: boolean;
+  /** Lifecycle policy (migration 011); absent or null: none. */
+  rotation_period_seconds?: number | null | undefined; max_versions?: number | null | undefined;
+}
 export interface VersionFields { id: string; owner: string; name: string; algorithm: string; exportable: boolean; version: number; public_key: Uint8Array }
 
 /** MAC of a key row's policy columns. */
 export function keyRowMac(masterKey: Uint8Array, k: KeyRowFields): Uint8Array {
-  return hmac(masterKey, encode(['key', k.id, k.owner, k.name, k.algorithm, k.exportable, k.min_version, k.deletion_allowed]));
+  const base: Array<string | number | boolean> = ['key', k.id, k.owner, k.name, k.algorithm, k.exportable, k.min_version, k.deletion_allowed];
+  const period = k.rotation_period_seconds ?? null;
+  const max = k.max_versions ?? null;
+  // Both ≥ 1 when set, so 0 stands for "none" unambiguously.
+  if (period !== null || max !== null) base.push('lifecycle', period ?? 0, max ?? 0);
+  return hmac(masterKey, encode(base));
 }
 
 /** MAC of a version row (its public key by hash), bound to the key's identity and algorithm. */

@@ -16,7 +16,11 @@ import type { KeyRow, MaterialRow, VersionRow } from './repo.ts';
 import { keyAad, unwrapSecret, wrapSecret } from './wrap.ts';
 import { invalid } from './inputs.ts';
 
-export interface KeyringDeps { store: Store; pool: WorkerPool; masterKey: Uint8Array; log: AppContext['log'] }
+export interface KeyringDeps {
+  store: Store; pool: WorkerPool; masterKey: Uint8Array; log: AppContext['log'];
+  /** The clock of lifecycle times (next rotation, destroyedAt), ms since the epoch; Date.now by default (tests inject one). */
+  now?: (() => number) | undefined;
+}
 
 /** A key row with an existing version, its public key and its wrapped material. */
 export type VersionedRow = MaterialRow & { version: number; public_key: Uint8Array; wrapped_secret: Uint8Array };
@@ -27,11 +31,16 @@ export const notFound = (): AppError => new AppError('not_found', 'no such key')
 const noVersion = (name: string, version: number | undefined, latest: number): AppError =>
   invalid('version', `key ${name} has no version ${version}; latest is ${latest}`);
 
+/** The 410 of a secret-using operation on a destroyed version (destroy.ts); its public key still verifies. */
+export const destroyedError = (name: string, version: number): AppError =>
+  new AppError('key_version_destroyed', `version ${version} of key ${name} was destroyed: its private material is erased (signatures by it still verify)`, { version });
+
 export class Keyring {
   readonly store: Store;
   readonly pool: WorkerPool;
   readonly #masterKey: Uint8Array;
   readonly #log: AppContext['log'];
+  readonly #now: () => number;
   /** Rows (and lazily unwrapped material) of the sign / verify paths, ≤ 1 s old; see cache.ts. */
   readonly #cache: KeyCache;
 
@@ -40,6 +49,7 @@ export class Keyring {
     this.pool = deps.pool;
     this.#masterKey = deps.masterKey;
     this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
     // Checked when loaded: an entry that is served for ≤ 1 s was checked once when it was read.
     this.#cache = new KeyCache(
       async (owner, name, version) => this.#checkMaterial(await repo.findMaterial(this.store, owner, name, version)),
@@ -81,8 +91,18 @@ export class Keyring {
     return wrapSecret(this.#masterKey, material, keyAad(row.id, row.owner, row.name, version));
   }
 
-  /** Unwraps a version's material (the caller wipes it); a blob that does not open is a logged 500. */
+  /** The current time of the lifecycle clock. */
+  now(): Date { return new Date(this.#now()); }
+
+  /** The service's log (the rotation sweeper reports keys it skipped). */
+  get log(): AppContext['log'] { return this.#log; }
+
+  /**
+   * Unwraps a version's material (the caller wipes it); a blob that does not open is a logged 500, an
+   * erased one (a destroyed version: zero bytes) the 410 key_version_destroyed, before any crypto.
+   */
   unwrap(row: MaterialRow): Uint8Array {
+    if (row.wrapped_secret!.length === 0) throw destroyedError(row.name, row.version!);
     try {
       return unwrapSecret(this.#masterKey, row.wrapped_secret!, keyAad(row.id, row.owner, row.name, row.version!));
     } catch (e) {

@@ -1,6 +1,7 @@
 /**
  * The keys capability: attaches ctx.keys, ctx.systemKeys, ctx.tokens and the tenant token
- * verifier (src/keys/api.ts), wipes cached key material at close, binds the keys operations.
+ * verifier (src/keys/api.ts), runs the import-job and automatic-rotation sweepers, wipes cached key
+ * material at close, binds the keys operations.
  */
 import type { CapabilityPlugin } from '../context.ts';
 import { KeyService } from './service.ts';
@@ -17,7 +18,9 @@ export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   const keys = new KeyService(ctx);
   ctx.keys = keys;
   const sweeper = every(IMPORT_SWEEP_MS, () => keys.sweepImportJobs(), (err) => ctx.log.warn({ err }, 'import-job sweep failed'));
-  scope.addHook('onClose', async () => { await sweeper.stop(); keys.close(); });
+  // Automatic rotation (rotation.ts): every instance sweeps; a due rotation is claimed by exactly one.
+  const rotations = every(ctx.config.keyRotationSweepMs, () => keys.sweepRotations(), (err) => ctx.log.warn({ err }, 'key rotation sweep failed'));
+  scope.addHook('onClose', async () => { await sweeper.stop(); await rotations.stop(); keys.close(); });
   ctx.systemKeys = await createSystemKeys(keys);
   ctx.tokens = new TokenService(ctx, keys);
   ctx.tokenVerifier = ctx.tokens;

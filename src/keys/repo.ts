@@ -18,19 +18,32 @@ export interface KeyRow {
   updated_at: Date;
   /** integrity.ts keyRowMac; null on rows written before migration 007 (fails the check). */
   row_mac: Uint8Array | null;
+  /** Automatic rotation (migration 011): the period in seconds, null for none; covered by row_mac. */
+  rotation_period_seconds: number | null;
+  /** When the sweeper adds the next version (whole seconds); null without a period. Not MAC-covered. */
+  next_rotation_at: Date | null;
+  /** Versions that keep private material (older ones are destroyed on rotation); null for all. Covered by row_mac. */
+  max_versions: number | null;
 }
 
-export interface VersionRow { version: number; public_key: Uint8Array; created_at: Date; version_mac: Uint8Array | null }
+/** A version row; `destroyed` when its wrapped material was erased (migration 011). */
+export interface VersionRow { version: number; public_key: Uint8Array; created_at: Date; version_mac: Uint8Array | null; destroyed: boolean; destroyed_at: Date | null }
+
+/** The lifecycle policy of a key row (migration 011), as written with its MAC. */
+export interface LifecyclePolicy { rotationPeriodSeconds: number | null; nextRotationAt: Date | null; maxVersions: number | null }
 export interface MaterialRow extends KeyRow { version: number | null; public_key: Uint8Array | null; wrapped_secret: Uint8Array | null; version_mac: Uint8Array | null }
 
-const KEY_COLS = 'k.id, k.owner, k.name, k.algorithm, k.exportable, k.deletion_allowed, k.min_version, k.latest_version, k.created_at, k.updated_at, k.row_mac';
+const KEY_COLS = 'k.id, k.owner, k.name, k.algorithm, k.exportable, k.deletion_allowed, k.min_version, k.latest_version, k.created_at, k.updated_at, k.row_mac, k.rotation_period_seconds, k.next_rotation_at, k.max_versions';
 
-/** New key row with min_version 1 and deletion_allowed false (the values `mac` must cover). */
-export async function insertKey(tx: Queryable, k: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, mac: Uint8Array, onConflictDoNothing = false): Promise<boolean> {
+const NO_POLICY: LifecyclePolicy = { rotationPeriodSeconds: null, nextRotationAt: null, maxVersions: null };
+
+/** New key row with min_version 1, deletion_allowed false and `policy` (the values `mac` must cover). */
+export async function insertKey(tx: Queryable, k: { id: string; owner: string; name: string; algorithm: string; exportable: boolean }, mac: Uint8Array, onConflictDoNothing = false, policy: LifecyclePolicy = NO_POLICY): Promise<boolean> {
   const rows = await tx.query(
-    `INSERT INTO keys (id, owner, name, algorithm, exportable, min_version, deletion_allowed, row_mac) VALUES ($1, $2, $3, $4, $5, 1, false, $6)
+    `INSERT INTO keys (id, owner, name, algorithm, exportable, min_version, deletion_allowed, row_mac, rotation_period_seconds, next_rotation_at, max_versions)
+     VALUES ($1, $2, $3, $4, $5, 1, false, $6, $7, $8, $9)
      ${onConflictDoNothing ? 'ON CONFLICT (owner, name) DO NOTHING' : ''} RETURNING id`,
-    [k.id, k.owner, k.name, k.algorithm, k.exportable, mac],
+    [k.id, k.owner, k.name, k.algorithm, k.exportable, mac, policy.rotationPeriodSeconds, policy.nextRotationAt, policy.maxVersions],
   );
   return rows.length === 1;
 }
@@ -55,7 +68,9 @@ export async function listKeys(q: Queryable, owner: string | null, exclude: stri
 }
 
 export async function listVersions(q: Queryable, keyId: string): Promise<VersionRow[]> {
-  return q.query<VersionRow & Record<string, unknown>>('SELECT version, public_key, created_at, row_mac AS version_mac FROM key_versions WHERE key_id = $1 ORDER BY version', [keyId]);
+  return q.query<VersionRow & Record<string, unknown>>(
+    `SELECT version, public_key, created_at, row_mac AS version_mac, octet_length(wrapped_secret) = 0 AS destroyed, destroyed_at
+     FROM key_versions WHERE key_id = $1 ORDER BY version`, [keyId]);
 }
 
 /** The key and one version (the latest when `version` is null) with its wrapped material, in one round trip. */
@@ -69,11 +84,66 @@ export async function findMaterial(q: Queryable, owner: string, name: string, ve
   return rows[0];
 }
 
-/** Claims the next version number (row lock until the transaction ends). */
-export async function bumpVersion(tx: Queryable, keyId: string): Promise<number | undefined> {
-  const rows = await tx.query<{ latest_version: number }>(
-    'UPDATE keys SET latest_version = latest_version + 1, updated_at = now() WHERE id = $1 RETURNING latest_version', [keyId]);
-  return rows[0]?.latest_version;
+/** What a claimed version number comes with: the key's retention as it is inside the transaction. */
+export interface Claimed { latest_version: number; max_versions: number | null }
+
+/**
+ * Claims the next version number (row lock until the transaction ends); a key with a rotation period
+ * starts a new period at `now` (whole seconds), so a manual rotation postpones the automatic one.
+ */
+export async function bumpVersion(tx: Queryable, keyId: string, now: Date): Promise<Claimed | undefined> {
+  const rows = await tx.query<Claimed & Record<string, unknown>>(
+    `UPDATE keys SET latest_version = latest_version + 1, updated_at = now(),
+       next_rotation_at = CASE WHEN rotation_period_seconds IS NULL THEN NULL ELSE $2::timestamptz + rotation_period_seconds * interval '1 second' END
+     WHERE id = $1 RETURNING latest_version, max_versions`, [keyId, now]);
+  return rows[0];
+}
+
+/**
+ * The sweeper's claim (src/keys/rotation.ts): the next version number, only while the key is still in
+ * the state the sweeper read (same latest version, next rotation time and period). Of two instances that
+ * race for one due rotation, exactly one UPDATE matches; the other gets undefined.
+ */
+export async function claimRotation(tx: Queryable, keyId: string, seen: { latestVersion: number; nextRotationAt: Date; periodSeconds: number }, next: Date): Promise<Claimed | undefined> {
+  const rows = await tx.query<Claimed & Record<string, unknown>>(
+    `UPDATE keys SET latest_version = latest_version + 1, updated_at = now(), next_rotation_at = $5
+     WHERE id = $1 AND latest_version = $2 AND next_rotation_at = $3 AND rotation_period_seconds = $4
+     RETURNING latest_version, max_versions`,
+    [keyId, seen.latestVersion, seen.nextRotationAt, seen.periodSeconds, next]);
+  return rows[0];
+}
+
+/** Keys whose automatic rotation is due at `now`, oldest due first, at most `limit`. */
+export async function dueRotations(q: Queryable, now: Date, limit: number): Promise<KeyRow[]> {
+  return q.query<KeyRow & Record<string, unknown>>(
+    `SELECT ${KEY_COLS} FROM keys k
+     WHERE k.next_rotation_at IS NOT NULL AND k.next_rotation_at <= $1 AND k.rotation_period_seconds IS NOT NULL
+     ORDER BY k.next_rotation_at, k.id LIMIT $2`, [now, limit]);
+}
+
+/** Erases the wrapped material of every version but the newest `keep` that still have it; returns their numbers. */
+export async function destroyBeyond(tx: Queryable, keyId: string, keep: number, now: Date): Promise<number[]> {
+  const rows = await tx.query<{ version: number }>(
+    `UPDATE key_versions SET wrapped_secret = $3, destroyed_at = $4
+     WHERE key_id = $1 AND octet_length(wrapped_secret) > 0 AND version NOT IN (
+       SELECT version FROM key_versions WHERE key_id = $1 AND octet_length(wrapped_secret) > 0 ORDER BY version DESC LIMIT $2)
+     RETURNING version`, [keyId, keep, new Uint8Array(0), now]);
+  return rows.map((r) => r.version).sort((x, y) => x - y);
+}
+
+/** Erases one version's wrapped material (the row, its public key and MAC stay); false when already erased. */
+export async function destroyVersion(tx: Queryable, keyId: string, version: number, now: Date): Promise<boolean> {
+  const rows = await tx.query('UPDATE key_versions SET wrapped_secret = $3, destroyed_at = $4 WHERE key_id = $1 AND version = $2 AND octet_length(wrapped_secret) > 0 RETURNING version',
+    [keyId, version, new Uint8Array(0), now]);
+  return rows.length === 1;
+}
+
+/** One version row of a key (no material), or undefined. */
+export async function findVersion(q: Queryable, keyId: string, version: number): Promise<VersionRow | undefined> {
+  const rows = await q.query<VersionRow & Record<string, unknown>>(
+    `SELECT version, public_key, created_at, row_mac AS version_mac, octet_length(wrapped_secret) = 0 AS destroyed, destroyed_at
+     FROM key_versions WHERE key_id = $1 AND version = $2`, [keyId, version]);
+  return rows[0];
 }
 
 /** The key row, locked until the transaction ends (read-check-write of minVersion / deletionAllowed and their MAC). */
@@ -82,12 +152,13 @@ export async function lockKey(tx: Queryable, owner: string, name: string): Promi
   return rows[0];
 }
 
-/** Writes minVersion, deletionAllowed and the key-row MAC over them (call with the row locked by lockKey). */
-export async function setKeyPolicy(tx: Queryable, id: string, minVersion: number, deletionAllowed: boolean, mac: Uint8Array): Promise<KeyRow | undefined> {
+/** Writes minVersion, deletionAllowed, the lifecycle policy and the key-row MAC over them (call with the row locked by lockKey). */
+export async function setKeyPolicy(tx: Queryable, id: string, minVersion: number, deletionAllowed: boolean, mac: Uint8Array, policy: LifecyclePolicy): Promise<KeyRow | undefined> {
   const rows = await tx.query<KeyRow & Record<string, unknown>>(
-    `UPDATE keys k SET min_version = $2, deletion_allowed = $3, row_mac = $4, updated_at = now()
+    `UPDATE keys k SET min_version = $2, deletion_allowed = $3, row_mac = $4, updated_at = now(),
+       rotation_period_seconds = $5, next_rotation_at = $6, max_versions = $7
      WHERE k.id = $1 AND $2 <= k.latest_version RETURNING ${KEY_COLS}`,
-    [id, minVersion, deletionAllowed, mac],
+    [id, minVersion, deletionAllowed, mac, policy.rotationPeriodSeconds, policy.nextRotationAt, policy.maxVersions],
   );
   return rows[0];
 }

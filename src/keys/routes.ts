@@ -5,7 +5,7 @@ import type { Principal } from '../http/auth.ts';
 import { AppError } from '../errors.ts';
 import { ADMIN_OWNER, tenantOwner, type KeyService } from './service.ts';
 import type {
-  DataKeyRequest, DecryptItem, DecryptRequest, EncryptRequest, ImportRequest, PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest,
+  DataKeyRequest, DecryptItem, DecryptRequest, EncryptRequest, ImportRequest, KeyPatch, LifecycleRequest, PublicKeyFormat, PrivateKeyFormat, SignRequest, VerifyRequest, VerifyWithPublicKeyRequest,
 } from './service.ts';
 import type { TokenService } from './tokens.ts';
 import type { Charge } from '../http/charge.ts';
@@ -34,7 +34,7 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
       return tokens.jwks();
     },
     createKey: async (req: Req, reply: FastifyReply) => {
-      const b = req.body as { name: string; algorithm: string; exportable?: boolean; decapsulateAllowed?: boolean; publicKey?: string | Record<string, unknown> };
+      const b = req.body as unknown as { name: string; algorithm: string; exportable?: boolean; decapsulateAllowed?: boolean; publicKey?: string | Record<string, unknown> } & LifecycleRequest;
       return reply.code(201).send(await keys.create(owner(req), b));
     },
     listKeys: async (req: Req) => {
@@ -42,7 +42,8 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
       return keys.list(scope, { limit: req.query.limit as number | undefined, after: req.query.after as string | undefined });
     },
     getKey: async (req: Req) => keys.get(owner(req), req.params.name),
-    updateKey: async (req: Req) => keys.update(owner(req), req.params.name, req.body as { minVersion?: number; deletionAllowed?: boolean }),
+    updateKey: async (req: Req) => keys.update(owner(req), req.params.name, req.body as KeyPatch),
+    destroyKeyVersion: async (req: Req) => keys.destroyVersion(owner(req), req.params.name, Number((req.params as unknown as { version: number }).version)),
     deleteKey: async (req: Req, reply: FastifyReply) => {
       await keys.delete(owner(req), req.params.name);
       return reply.code(204).send();

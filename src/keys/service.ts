@@ -17,7 +17,9 @@ import type { AppContext } from '../context.ts';
 import type { Algorithm } from '../crypto/index.ts';
 import { Keyring } from './keyring.ts';
 import * as lifecycle from './lifecycle.ts';
-import type { KeyInfo } from './lifecycle.ts';
+import type { KeyInfo, KeyPatch, LifecycleRequest } from './lifecycle.ts';
+import { sweepRotations, type SweepResult } from './rotation.ts';
+import { destroyKeyVersion } from './destroy.ts';
 import { exportKey, publicKey, type PrivateKeyFormat, type PublicKeyFormat } from './export.ts';
 import { sign, signRaw, type BatchResult, type SignRequest, type SignResult } from './sign.ts';
 import { verify, verifyWithPublicKey, type VerifyRequest, type VerifyWithPublicKeyRequest } from './verify.ts';
@@ -32,7 +34,8 @@ import { createImportJob, getImportJob, importKeyVersion, sweepImportJobs, type 
 export { SYSTEM_OWNER, ADMIN_OWNER, tenantOwner } from './owners.ts';
 export { KEY_NAME_PATTERN, MAX_MESSAGE_BYTES, MAX_BATCH, PREHASH_NAMES, decodeField, parseVersionedSignature } from './inputs.ts';
 export { parsePublicKey } from '../crypto/index.ts';
-export type { KeyInfo, KeyVersionInfo } from './lifecycle.ts';
+export type { KeyInfo, KeyVersionInfo, KeyPatch, LifecycleRequest } from './lifecycle.ts';
+export type { SweepResult } from './rotation.ts';
 export type { PublicKeyFormat, PrivateKeyFormat } from './export.ts';
 export type { SignRequest, SignResult, BatchResult } from './sign.ts';
 export type { SignItem } from './inputs.ts';
@@ -45,15 +48,16 @@ export type { ImportJobInfo, ImportRequest } from './import-jobs.ts';
 export class KeyService {
   readonly #ring: Keyring;
 
-  constructor(ctx: Pick<AppContext, 'store' | 'pool' | 'secrets' | 'log'>) {
-    this.#ring = new Keyring({ store: ctx.store, pool: ctx.pool, masterKey: ctx.secrets.masterKey, log: ctx.log });
+  /** `opts.now`: the lifecycle clock (ms since the epoch) for tests; Date.now otherwise. */
+  constructor(ctx: Pick<AppContext, 'store' | 'pool' | 'secrets' | 'log'>, opts: { now?: () => number } = {}) {
+    this.#ring = new Keyring({ store: ctx.store, pool: ctx.pool, masterKey: ctx.secrets.masterKey, log: ctx.log, now: opts.now });
   }
 
   /** Forgets cached rows and wipes cached material (shutdown). */
   close(): void { this.#ring.close(); }
 
   /** Creates a key with version 1; 409 when the owner already has a key of that name. */
-  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined; publicKey?: string | Record<string, unknown> | undefined }): Promise<KeyInfo> {
+  create(owner: string, req: { name: string; algorithm: string; exportable?: boolean | undefined; decapsulateAllowed?: boolean | undefined; publicKey?: string | Record<string, unknown> | undefined } & LifecycleRequest): Promise<KeyInfo> {
     if (req.publicKey !== undefined) return createPublicOnlyKey(this.#ring, owner, { ...req, publicKey: req.publicKey });
     return lifecycle.createKey(this.#ring, owner, req);
   }
@@ -85,10 +89,16 @@ export class KeyService {
   /** Adds a version; signing uses it from now on. */
   rotate(owner: string, name: string): Promise<KeyInfo> { return lifecycle.rotateKey(this.#ring, owner, name); }
 
-  /** Changes minVersion and/or deletionAllowed. */
-  update(owner: string, name: string, patch: { minVersion?: number | undefined; deletionAllowed?: boolean | undefined }): Promise<KeyInfo> {
+  /** Changes minVersion, deletionAllowed, rotationPeriod and/or maxVersions. */
+  update(owner: string, name: string, patch: KeyPatch): Promise<KeyInfo> {
     return lifecycle.updateKey(this.#ring, owner, name, patch);
   }
+
+  /** Erases one version's private material (not the current one); it stays listed as destroyed. */
+  destroyVersion(owner: string, name: string, version: number): Promise<KeyInfo> { return destroyKeyVersion(this.#ring, owner, name, version); }
+
+  /** One automatic-rotation sweep at `now` (default the clock): at most `limit` (ROTATION_BATCH) due keys. */
+  sweepRotations(now?: Date, limit?: number): Promise<SweepResult> { return sweepRotations(this.#ring, now, limit); }
 
   /** Deletes the key and its material; 409 unless deletionAllowed was set first. */
   delete(owner: string, name: string): Promise<void> { return lifecycle.deleteKey(this.#ring, owner, name); }

@@ -28,6 +28,7 @@ function fakeRow(version: number | null, latest = 1): MaterialRow {
   return {
     id: 'id-1', owner: 'o', name: 'n', algorithm: 'ML-DSA-65', exportable: false, deletion_allowed: false, min_version: 1,
     latest_version: latest, created_at: at, updated_at: at, version, public_key: new Uint8Array(4), wrapped_secret: new Uint8Array(4), row_mac: null, version_mac: null,
+    rotation_period_seconds: null, next_rotation_at: null, max_versions: null,
   };
 }
 
