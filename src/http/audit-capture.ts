@@ -67,7 +67,10 @@ export function recordOf(op: Operation, req: FastifyRequest, status: number, pay
   const out = text(payload);
   const version = out === undefined || status >= 400 ? undefined : (VERSION.exec(out) ?? SIGNATURE_VERSION.exec(out) ?? LATEST_VERSION.exec(out))?.[1];
   const problem = out !== undefined && status >= 400 ? PROBLEM_CODE.exec(out)?.[1] : undefined;
-  const key = params.name ?? params.username ?? params.id;
+  // The addressed name: a path parameter, else (createKey, registerUser) the body's name field.
+  const body = (typeof req.body === 'object' && req.body !== null && !(req.body instanceof Uint8Array) ? req.body : {}) as Record<string, unknown>;
+  const named = params.name ?? params.username ?? params.id ?? body.name ?? body.username;
+  const key = typeof named === 'string' && named.length <= 256 ? named : undefined;
   const r: PendingRecord = {
     time: now.toISOString(),
     principal: principalKey(req.principal ?? null, req.ip),
@@ -75,7 +78,7 @@ export function recordOf(op: Operation, req: FastifyRequest, status: number, pay
     status,
     requestId: String(req.id),
   };
-  if (typeof key === 'string') r.key = key;
+  if (key !== undefined) r.key = key;
   if (typeof query.owner === 'string') r.owner = query.owner;
   if (version !== undefined) r.version = Number(version);
   if (problem !== undefined) r.problem = problem;
