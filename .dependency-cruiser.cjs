@@ -6,7 +6,7 @@
 const { builtinModules } = require('node:module');
 
 /** The capabilities: each is one folder under src/ with its declared interface in api.ts. */
-const CAPABILITIES = ['keys', 'kex', 'zk', 'pir'];
+const CAPABILITIES = ['keys', 'kex', 'zk', 'pir', 'audit'];
 const CAP = `(${CAPABILITIES.join('|')})`;
 
 /** Every core module, however it is written: `crypto`, `node:crypto`, `node:test`, `fs/promises`. */

@@ -26,6 +26,7 @@ import { AppError } from './errors.ts';
 import { errorHandler, sendProblem, toAppError } from './http/problem.ts';
 import { allowedMethods, assertAllBound, bindOperations, loadSpec, subSpec } from './http/openapi.ts';
 import { makeAuthenticator, type AccessTokenVerifier } from './http/auth.ts';
+import { auditCapture } from './http/audit-capture.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerAccessLog } from './http/access-log.ts';
 import { registerTarpit } from './http/tarpit.ts';
@@ -181,10 +182,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // x-cpu-budget operations are public: the client is anonymous, keyed by its address prefix.
   const budgetGate = (req: FastifyRequest) => budget?.gate(principalKey(null, req.ip));
   const authenticate = makeAuthenticator({ adminToken: secrets.adminToken, tokens: () => ctx.tokenVerifier });
+  // One capture point for the audit log: bindOperations hooks every audited operation (docs/AUDIT.md).
+  const audit = config.auditLog === 'on'
+    ? auditCapture({ sink: () => (ctx as Partial<AppContext>).audit, failMode: config.auditFailMode, timeoutMs: config.auditTimeoutMs, log: app.log })
+    : undefined;
   const bound: string[] = [];
   const bind: CapabilityOptions<unknown>['bind'] = async (scope, handlers, bindOpts) => {
     bound.push(...Object.keys(handlers));
-    await bindOperations(scope, subSpec(spec, Object.keys(handlers)), handlers, { authenticate, budgetGate }, bindOpts);
+    await bindOperations(scope, subSpec(spec, Object.keys(handlers)), handlers, { authenticate, budgetGate, ...(audit ? { audit: audit as never } : {}) }, bindOpts);
   };
   try {
     // Each capability in its own encapsulated scope; `requires` runs after the earlier ones are up.

@@ -10,9 +10,11 @@ import { keysPlugin } from './keys/plugin.ts';
 import { kexPlugin } from './kex/plugin.ts';
 import { zkPlugin } from './zk/plugin.ts';
 import { pirPlugin } from './pir/plugin.ts';
+import { auditPlugin } from './audit/plugin.ts';
 import type { KexRequires } from './kex/api.ts';
 import type { ZkRequires } from './zk/api.ts';
 import type { PirRequires } from './pir/api.ts';
+import type { AuditRequires } from './audit/api.ts';
 
 /** One capability: its name, the dependencies it picks from the context, and its plugin. */
 export interface Capability<Deps = unknown> {
@@ -39,5 +41,6 @@ export const capabilities: Capability[] = [
   define<KexRequires>({ name: 'kex', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'kex') }), plugin: kexPlugin }),
   define<ZkRequires>({ name: 'zk', requires: (ctx) => ({ tokens: provided(ctx, 'tokens', 'keys', 'zk') }), plugin: zkPlugin }),
   define<PirRequires>({ name: 'pir', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'pir') }), plugin: pirPlugin }),
+  define<AuditRequires>({ name: 'audit', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'audit') }), plugin: auditPlugin }),
   // @capabilities-end (add new capabilities above this line, one per line)
 ];

@@ -55,6 +55,13 @@ const schema = {
     ANON_CPU_MS_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 3600000, default: 3000 },
     ANON_CPU_BURST_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 250 },
     ANON_BUDGET_MAX_PREFIXES: { type: 'integer', minimum: 1, maximum: 10000000, default: 50000 },
+    AUDIT_LOG: { type: 'string', enum: ['on', 'off'], default: 'on' },
+    AUDIT_FAIL_MODE: { type: 'string', enum: ['closed', 'open'], default: 'closed' },
+    AUDIT_STREAM: { type: 'string', minLength: 1, maxLength: 4096, default: 'off' },
+    AUDIT_CHECKPOINT_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
+    AUDIT_MAX_BATCH: { type: 'integer', minimum: 1, maximum: 4096, default: 256 },
+    AUDIT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 5000 },
+    AUDIT_MAX_RANGE: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
   },
 } as const;
 
@@ -141,6 +148,20 @@ export interface Config {
   anonCpuBurstMs: number;
   /** anonymous CPU budget: most address prefixes tracked (least recently used forgotten beyond). */
   anonBudgetMaxPrefixes: number;
+  /** audit: `on` records every audited operation (docs/AUDIT.md); `off` records nothing (benchmarks). */
+  auditLog: 'on' | 'off';
+  /** audit: `closed` answers 503 when a record cannot be committed; `open` answers anyway and logs the failure. */
+  auditFailMode: 'closed' | 'open';
+  /** audit: also write committed records as JSON lines to `stdout`, to a file path, or `off`. */
+  auditStream: string;
+  /** audit: sign a checkpoint this often when the log grew, ms; 0 = only on demand. */
+  auditCheckpointMs: number;
+  /** audit: most records appended in one transaction (group commit). */
+  auditMaxBatch: number;
+  /** audit: an operation waits this long for its record's commit before failing (closed mode: 503). */
+  auditTimeoutMs: number;
+  /** audit: most records one getAuditRecords answer returns. */
+  auditMaxRange: number;
 }
 
 /** Invalid configuration; the message is one line and never echoes a value. */
@@ -163,6 +184,8 @@ interface RawEnv {
   SCHED_DEADLINE_MS: number; SCHED_EXPIRE_GRACE_MS: number; SCHED_LONG_TASK_MS: number; SCHED_RESERVED_THREADS: number;
   SCHED_MAX_QUEUED_CPU_MS: number; COST_CALIBRATE_MS: number;
   ANON_CPU_MS_PER_MINUTE: number; ANON_CPU_BURST_MS: number; ANON_BUDGET_MAX_PREFIXES: number;
+  AUDIT_LOG: 'on' | 'off'; AUDIT_FAIL_MODE: 'closed' | 'open'; AUDIT_STREAM: string; AUDIT_CHECKPOINT_MS: number;
+  AUDIT_MAX_BATCH: number; AUDIT_TIMEOUT_MS: number; AUDIT_MAX_RANGE: number;
 }
 
 /** Reads and validates the configuration; throws ConfigError with a one-line message. */
@@ -224,5 +247,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anonCpuMsPerMinute: raw.ANON_CPU_MS_PER_MINUTE,
     anonCpuBurstMs: raw.ANON_CPU_BURST_MS,
     anonBudgetMaxPrefixes: raw.ANON_BUDGET_MAX_PREFIXES,
+    auditLog: raw.AUDIT_LOG,
+    auditFailMode: raw.AUDIT_FAIL_MODE,
+    auditStream: raw.AUDIT_STREAM,
+    auditCheckpointMs: raw.AUDIT_CHECKPOINT_MS,
+    auditMaxBatch: raw.AUDIT_MAX_BATCH,
+    auditTimeoutMs: raw.AUDIT_TIMEOUT_MS,
+    auditMaxRange: raw.AUDIT_MAX_RANGE,
   };
 }

@@ -23,6 +23,7 @@ export const ERRORS = {
   internal: { status: 500, title: 'Internal Server Error' },
   overloaded: { status: 503, title: 'Service Overloaded' },
   store_unavailable: { status: 503, title: 'Store Unavailable' },
+  audit_unavailable: { status: 503, title: 'Audit Log Unavailable' },
 } as const;
 
 /** A stable error code (a key of the registry above). */

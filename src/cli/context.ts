@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { createClient, ServiceError, type PqzkClient } from '../client/index.ts';
 import { SecureSessionError } from '../client/kex.ts';
 import { PirIntegrityError } from '../client/pir.ts';
+import { AuditVerificationError } from '../client/audit.ts';
 import { AppError } from '../errors.ts';
 
 /** The documented exit codes. */
@@ -133,6 +134,7 @@ export function describeError(err: unknown): { line: string; code: number } {
     return { line: err.problem ? `error: ${err.problem.code}: ${oneLine(err.problem.detail)}` : `error: session_refused: ${oneLine(err.message)}`, code: EXIT.refused };
   }
   if (err instanceof PirIntegrityError) return { line: `error: pir_integrity: ${oneLine(err.message)}`, code: EXIT.refused };
+  if (err instanceof AuditVerificationError) return { line: `error: audit_integrity: ${oneLine(err.message)}`, code: EXIT.refused };
   // Thrown by the SDK before any request: the input itself is wrong.
   if (err instanceof AppError) return { line: `error: ${err.code}: ${oneLine(err.message)}`, code: EXIT.usage };
   const cause = (err as { cause?: { code?: unknown; errors?: Array<{ code?: unknown }> } })?.cause;

@@ -7,12 +7,13 @@ import { context } from './context.ts';
 import { encryptionCommands } from './encrypt.ts';
 import { keysCommand } from './keys.ts';
 import { pirCommand } from './pir.ts';
+import { auditCommand } from './audit.ts';
 import { sessionCommand, zkCommand } from './session.ts';
 
 /** Builds the program; `version` is what --version prints. */
 export function program(version: string): Command {
   const p = new Command('pqzk')
-    .description('command-line client of the pqzk service: managed post-quantum keys and signatures, hybrid encryption (HPKE), secure sessions, ZK login, PIR')
+    .description('command-line client of the pqzk service: managed post-quantum keys and signatures, hybrid encryption (HPKE), secure sessions, ZK login, PIR, audit log verification')
     .version(version)
     .addOption(new Option('--url <url>', 'service URL').env('PQZK_URL').default('http://127.0.0.1:8080'))
     .addOption(new Option('--token <token>', 'bearer token (admin or tenant); prefer PQZK_TOKEN or --token-file').env('PQZK_TOKEN'))
@@ -40,6 +41,7 @@ export function program(version: string): Command {
   p.addCommand(sessionCommand());
   p.addCommand(zkCommand());
   p.addCommand(pirCommand());
+  p.addCommand(auditCommand());
   // exitOverride and the help settings are copied only to commands created by p.command(): set them on the added ones too.
   const inherit = (cmd: Command) => {
     cmd.exitOverride().configureHelp({ showGlobalOptions: true });

@@ -21,6 +21,7 @@ import { keysApi, type KeysApi } from './keys.ts';
 import { openSecureSession, type SecureSession, type SecureSessionOptions } from './kex.ts';
 import { zkApi, type ZkApi } from './zk.ts';
 import { pirApi, type PirApi } from './pir.ts';
+import { auditApi, type AuditApi } from './audit.ts';
 
 /** The generated contract types: `paths` (one entry per route of openapi.yaml) and `components` (its schemas). */
 export type { paths, components } from './schema.ts';
@@ -83,6 +84,8 @@ export interface PqzkClient {
   zk: ZkApi;
   /** Private information retrieval: open a database, get(index) privately (src/client/pir.ts). */
   pir: PirApi;
+  /** The tamper-evident audit log: verified checkpoints, inclusion and consistency proofs (src/client/audit.ts). */
+  audit: AuditApi;
   // @sdk-fields-end (capability SDK members above this line; implement them in src/client/<capability>.ts)
 }
 
@@ -183,6 +186,7 @@ export function createClient(baseUrl: string | readonly string[], options: Clien
     keys: keysApi(api, unwrap),
     zk: zkApi(api, unwrap),
     pir: pirApi(api, unwrap),
+    audit: auditApi(api, unwrap),
     // @sdk-impl-end
   };
 }

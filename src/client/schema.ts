@@ -862,6 +862,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest signed checkpoint of the audit log (tree size, root hash, time)
+         * @description Signed by the service identity key (ML-DSA-65, FIPS 204 context "pqzk audit checkpoint v1") over
+         *     the encoding of docs/AUDIT.md. A new one is signed every AUDIT_CHECKPOINT_MS when the log grew
+         *     (and by createAuditCheckpoint). Verify it against a pinned identity key (SDK `verifyCheckpoint`).
+         */
+        get: operations["getAuditCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin - sign a checkpoint of the log as it is now */
+        post: operations["createAuditCheckpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit records from a position (admin - all; a tenant - its own)
+         * @description Records with seq ≥ `from`, in order, at most `limit` (at most AUDIT_MAX_RANGE, default 1000; more → 400).
+         *     An admin sees every record; a tenant only those whose principal is itself. `treeSize` is the
+         *     committed size the page was read below; `next` is the `from` of the next page when the page is full.
+         */
+        get: operations["getAuditRecords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/proofs/inclusion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RFC 9162 inclusion proof of record `seq` in the tree of `treeSize` records
+         * @description treeSize beyond the committed tree, or seq ≥ treeSize → 400.
+         */
+        get: operations["getAuditInclusionProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/proofs/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RFC 9162 consistency proof between the trees of `from` and `to` records
+         * @description to beyond the committed tree, or from > to → 400.
+         */
+        get: operations["getAuditConsistencyProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1482,6 +1583,62 @@ export interface components {
             identity: components["schemas"]["KexIdentity"];
             /** @description ML-DSA-65 signature (context "pqzk pir config v1") over the canonical config encoding, docs/PIR.md, base64url. */
             signature: string;
+        };
+        /** @description One audit record (docs/AUDIT.md). Never carries plaintexts, secrets, tokens or signatures. */
+        AuditRecord: {
+            /** @description Position in the log (leaf index). */
+            seq: number;
+            /** @description ISO 8601 UTC time the operation finished (the serving instance's clock). */
+            time: string;
+            /** @description `tenant:<id>`, `admin` or `anon:<address prefix>`. */
+            principal: string;
+            /** @description The operationId. */
+            operation: string;
+            /** @description The key, database, user, job or session the operation addressed. */
+            key?: string;
+            /** @description The owner an admin named with `?owner=`. */
+            owner?: string;
+            /** @description The key version the answer showed. */
+            version?: number;
+            /** @description HTTP status of the answer. */
+            status: number;
+            /** @description Problem code of an error answer. */
+            problem?: string;
+            requestId: string;
+            /** @description SHA-256 of the request body (docs/AUDIT.md). */
+            inputSha256?: string;
+        };
+        AuditRecordPage: {
+            treeSize: number;
+            records: components["schemas"]["AuditRecord"][];
+            /** @description The `from` of the next page. */
+            next?: number;
+        };
+        AuditCheckpoint: {
+            treeSize: number;
+            /** @description RFC 9162 root hash (32 bytes), base64url. */
+            rootHash: string;
+            /** @description ISO 8601 UTC time of signing (signed as sent). */
+            time: string;
+            identity: components["schemas"]["KexIdentity"];
+            /** @description ML-DSA-65 signature (context "pqzk audit checkpoint v1"), base64url. */
+            signature: string;
+        };
+        AuditInclusionProof: {
+            seq: number;
+            treeSize: number;
+            /** @description Root of the tree of treeSize records, base64url. */
+            rootHash: string;
+            /** @description PATH(seq, D[treeSize]), RFC 9162 §2.1.3.1, base64url hashes. */
+            proof: string[];
+        };
+        AuditConsistencyProof: {
+            from: number;
+            to: number;
+            fromRootHash: string;
+            toRootHash: string;
+            /** @description PROOF(from, D[to]), RFC 9162 §2.1.4.1, base64url hashes. */
+            proof: string[];
         };
     };
     responses: {
@@ -2589,6 +2746,127 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": components["schemas"]["PirBinary"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    createAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new checkpoint. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getAuditRecords: {
+        parameters: {
+            query?: {
+                /** @description First seq (default 0). */
+                from?: number;
+                /** @description Most records (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The records. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditRecordPage"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getAuditInclusionProof: {
+        parameters: {
+            query: {
+                seq: number;
+                treeSize: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditInclusionProof"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getAuditConsistencyProof: {
+        parameters: {
+            query: {
+                from: number;
+                to: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditConsistencyProof"];
                 };
             };
             "4XX": components["responses"]["Problem"];

@@ -93,6 +93,12 @@ export interface Guards {
   authenticate: Authenticate;
   /** Runs before the body is read on operations that declare `x-cpu-budget: true`. */
   budgetGate?: (req: FastifyRequest) => void;
+  /**
+   * The audit capture (src/http/audit-capture.ts): an `onSend` hook for each audited operation,
+   * undefined for the others. Installed here so that every capability's operations are captured
+   * by one mechanism.
+   */
+  audit?: (op: Operation) => NonNullable<RouteShorthandOptions['onSend']> | undefined;
 }
 
 /** Per-operation settings a capability adds to what the contract says (keyed by operationId). */
@@ -206,6 +212,7 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
       const max = opts.rateLimitMax?.[operationId];
       const rateLimit = declared ? { ...declared, ...(max !== undefined ? { max } : {}) } : undefined;
       const bodyLimit = opts.bodyLimit?.[operationId];
+      const onSend = guards.audit?.(op);
       return {
         handler: handlers[operationId]!,
         // The media type first: a 415 says nothing about the caller, so it need not wait for auth.
@@ -215,6 +222,7 @@ export async function bindOperations(scope: FastifyInstance, spec: Spec, handler
           guards.authenticate(op.security),
         ],
         ...(bodyLimit !== undefined ? { bodyLimit } : {}),
+        ...(onSend ? { onSend } : {}),
         config: { operationId, ...op.extensions, ...(rateLimit ? { rateLimit } : {}) },
       };
     }) as never,

@@ -1,6 +1,6 @@
 /**
  * Builds the installable client package `@pqzk/client` (issue 17) from src/client/ (the SDK), the
- * pure modules it imports (src/crypto, src/kex/protocol.ts, src/pir, src/zk/poseidon.ts) and
+ * pure modules it imports (src/crypto, src/kex/protocol.ts, src/pir, src/zk/poseidon.ts, src/audit/merkle.ts and format.ts) and
  * src/cli/ (the `pqzk` command): tsc emits ES2022 JavaScript, `.d.ts` types and source maps with
  * the sources inlined, rewriting the `.ts` import specifiers to `.js`. The package.json is written
  * here, its dependency versions taken from the repository's, so the two never drift apart.

@@ -37,6 +37,12 @@ const CASES: Record<string, Case> = {
   importKeyVersion: { url: '/v1/keys/alice-key/import', payload: { importJob: 'x', wrappedKey: 'AAAA' }, otherTenant: 404 },
   decapsulate: { url: '/v1/keys/alice-key/decapsulate', payload: { ciphertext: b64u(new Uint8Array(1088)) }, otherTenant: 404 },
   putPirDatabase: { url: '/v1/pir/databases/alice-db?recordSize=4', payload: Buffer.alloc(64, 7), contentType: 'application/octet-stream', otherTenant: 403 },
+  // The audit log (issue 15): a tenant reads its own records only; proofs carry hashes, never records.
+  createAuditCheckpoint: { url: '/v1/audit/checkpoints', otherTenant: 403 },
+  // (limit=1: bob's first record, his createKey; his later ones name alice-key, as he asked for it.)
+  getAuditRecords: { url: '/v1/audit/records?limit=1', otherTenant: 'own-namespace' },
+  getAuditInclusionProof: { url: '/v1/audit/proofs/inclusion?seq=0&treeSize=1', otherTenant: 'own-namespace' },
+  getAuditConsistencyProof: { url: '/v1/audit/proofs/consistency?from=1&to=1', otherTenant: 'own-namespace' },
 };
 
 let t: TestApp;

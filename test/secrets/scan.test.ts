@@ -14,6 +14,10 @@
  * (allowed in the login response, never in logs). Each is searched in hex (lower and upper case),
  * base64url, base64 (padded and not), as JSON byte arrays, and as raw bytes in binary responses.
  *
+ * The audit log (issue 15) is scanned too, for every secret, tokens included: the decoded records,
+ * their raw leaf bytes in the store and the JSON-lines stream (AUDIT_STREAM); the flow must have
+ * produced records of the secret-using operations (sign, export, login, envelopes, PIR upload).
+ *
  * The one response allowed to carry a seed is the export of the exportable key: it is left out of
  * the scan, and two controls prove that the scan can fail: that response is flagged when included,
  * and a seed logged on purpose is found.
@@ -29,6 +33,10 @@ import { unwrapSecret, keyAad } from '../../src/keys/wrap.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import * as P from '../../src/kex/protocol.ts';
 import { sessionBindingValue } from '../../src/http/auth.ts';
+import { decodeRecord } from '../../src/audit/format.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -88,9 +96,10 @@ let t: TestApp;
 let url: string;
 let exportResponse: Recorded | undefined;
 let exportedSeed: Uint8Array | undefined;
+const auditStreamFile = join(mkdtempSync(join(tmpdir(), 'pqzk-audit-scan-')), 'audit.jsonl');
 
 before(async () => {
-  t = await testApp({ RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'debug' }, {
+  t = await testApp({ RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'debug', AUDIT_STREAM: auditStreamFile }, {
     // The production logger options (app.ts), at debug level, into memory.
     logger: { level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' }, stream: logStream },
   });
@@ -232,9 +241,23 @@ test('a flow through every capability at debug level leaks no secret into logs o
   const responseTexts = responses.filter((r) => r !== exportResponse).map((r) => ({
     where: `${r.method} ${new URL(r.url).pathname} → ${r.status}`, text: r.bytes.toString('latin1'), raw: r.bytes,
   }));
-  const leaks = [...scan(texts, secrets), ...scan(responseTexts, secrets.filter((s) => !s.logsOnly))];
+  // The audit log: decoded records, raw leaves, the stream file. Every secret, tokens included.
+  const leaves = (await t.store.query<{ leaf: Uint8Array }>('SELECT leaf FROM audit_records ORDER BY seq')).map((r) => Buffer.from(r.leaf));
+  const auditOps = new Set(leaves.map((l) => decodeRecord(l).operation));
+  for (const op of ['createKey', 'sign', 'rotateKey', 'exportKey', 'registerUser', 'login', 'openSession', 'sendEnvelope', 'closeSession', 'putPirDatabase']) {
+    assert.ok(auditOps.has(op), `the audit log has a record of ${op}`);
+  }
+  await new Promise((r) => setTimeout(r, 200)); // the stream is written after each commit
+  const streamed = readFileSync(auditStreamFile, 'utf8');
+  assert.equal(streamed.trim().split('\n').length, leaves.length, 'every record was streamed');
+  const auditTexts = [
+    { where: 'audit records', text: leaves.map((l) => JSON.stringify(decodeRecord(l))).join('\n') },
+    { where: 'audit leaves', text: Buffer.concat(leaves).toString('latin1'), raw: Buffer.concat(leaves) },
+    { where: 'audit stream', text: streamed },
+  ];
+  const leaks = [...scan(texts, secrets), ...scan(responseTexts, secrets.filter((s) => !s.logsOnly)), ...scan(auditTexts, secrets)];
   assert.deepEqual(leaks, [], `secrets found: ${JSON.stringify(leaks.slice(0, 10))}`);
-  console.log(`# scanned ${secrets.length} secrets × ${forms(new Uint8Array(32)).length} forms in ${logChunks.length} log lines, ${responses.length} responses, ${innerBodies.length} inner responses: none found`);
+  console.log(`# scanned ${secrets.length} secrets × ${forms(new Uint8Array(32)).length} forms in ${logChunks.length} log lines, ${responses.length} responses, ${innerBodies.length} inner responses, ${leaves.length} audit records: none found`);
 });
 
 test('control: the scan catches a seed in the excluded export response and a seed logged on purpose', () => {
