@@ -11,6 +11,10 @@
  * on loopback with a database of that size uploaded through putPirDatabase; autocannon POSTs one
  * valid query to pirQuery (32 connections) with scans on the event loop (PIR_INLINE_SCAN_BYTES above
  * the matrix) and in the worker pool (rows split across its threads), next to one in-process scan.
+ *
+ * Issue 16 (bench/_pir-update.ts): the shape table (hint/query/answer bytes per shape for the sizes
+ * and 1–256 queries per hint) and live updates (`--update=MiB`, default 16, 0 skips): patches of
+ * 1 %, 0.1 % and one record, server time and hint-delta bytes against the full hint.
  */
 import { loadavg, availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ import autocannon from 'autocannon';
 import { table } from './_util.ts';
 import { testApp, ADMIN_TOKEN } from '../test/support/app.ts';
 import type { PirConfigJson } from '../src/pir/config.ts';
+import { runPirUpdateBench, shapeTableRows } from './_pir-update.ts';
 
 const MiB = 1 << 20;
 const RECORD = 32;
@@ -172,6 +177,8 @@ async function main(): Promise<void> {
   const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
   const sizes = (args['sizes'] ?? '4,64,256').split(',').map(Number);
   const hintColumns = args['hint-columns'] ? Number(args['hint-columns']) : undefined;
+  console.log(`Shapes (${RECORD}-byte records): download-minimising rule per queries per hint, and the square rule of v1.`);
+  table(shapeTableRows(sizes, RECORD));
   const wasm = await loadWasmKernel();
   const pool = new Piscina({ filename: new URL('../src/pir/worker.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
   const size = (b: number): string => (b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -202,6 +209,14 @@ async function main(): Promise<void> {
   console.log(`SimplePIR n=1408, q=2^32, p=256, ${RECORD}-byte records. GB/s = 10^9 database bytes per second,`);
   console.log(`per wall-clock second (per CPU second of the scanning thread). Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   table(rows);
+
+  const updateMib = Number(args['update'] ?? 16);
+  if (updateMib > 0) {
+    const u = await runPirUpdateBench(updateMib, RECORD);
+    console.log(`\nLive updates, ${updateMib} MiB database (${u.shape}), full upload through the service ${u.uploadSeconds.toFixed(1)} s:`);
+    table(u.rows);
+    console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  }
 
   const httpMib = Number(args['http'] ?? 16);
   if (httpMib > 0) {

@@ -24,9 +24,11 @@ import { nobleBackend } from '../crypto/noble.ts';
 import { base64urlDecode, constantTimeEqual, fromHex } from '../crypto/bytes.ts';
 import { makeQuery, decode } from '../pir/client.ts';
 import { expandA } from '../pir/matrixA.ts';
-import { bytesToU32 } from '../pir/wire.ts';
+import { bytesToU32, u32ToBytes } from '../pir/wire.ts';
 import type { PirParams } from '../pir/params.ts';
-import { assertPirConfigShape, pirConfigSignedMessage, PIR_CONFIG_CONTEXT, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
+import { assertPirConfigShape, pirConfigContext, pirConfigSignedMessage, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
+import { applyHintDelta, decodeHintDelta } from '../pir/delta.ts';
+import { encodeRecordChanges, type RecordChange } from '../pir/changes.ts';
 
 /** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
@@ -46,8 +48,9 @@ export interface PirOpenOptions {
   /** The service identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
   identityPublicKey?: Uint8Array | string;
   /**
-   * Expand the public matrix A once and keep it (cols · n · 4 bytes, about the hint's size):
-   * queries are then ~10-20× faster. Default true.
+   * Expand the public matrix A once and keep it (cols · n · 4 bytes; with the download-minimising
+   * shape that is ~10–100× the hint, 437 MB for a 64 MiB database): queries are then ~10-20× faster.
+   * Default: cache when A is at most 512 MiB.
    */
   cacheA?: boolean;
 }
@@ -69,6 +72,8 @@ export interface PirDatabaseHandle {
   readonly identity: PirIdentity;
   /** True when the identity was pinned (option or earlier open on this client), false on first use. */
   readonly pinned: boolean;
+  /** How the current hint was obtained: the whole hint, or a delta from the previous version (bytes downloaded). */
+  readonly lastHintUpdate: { kind: 'full' | 'delta'; bytes: number };
   /**
    * Fetches record `index` privately: a fresh query of constant size, one answer, local decode.
    * If the server moved to a new version (409), verifies the new config and hint and retries once;
@@ -81,7 +86,11 @@ export interface PirDatabaseHandle {
    * ```
    */
   get(index: number): Promise<Uint8Array>;
-  /** Re-reads the config; fetches and verifies the new hint when the version changed. */
+  /**
+   * Re-reads the config; when the version changed, updates the hint: by a hint delta when the new
+   * version is a patch of this one's chain (getPirHintDelta, checked against the signed hintSha256),
+   * else (or if the delta is refused or does not verify) by downloading and verifying the whole hint.
+   */
   refresh(): Promise<void>;
 }
 
@@ -98,11 +107,29 @@ export interface PirApi {
    * ```
    */
   open(name: string, options?: PirOpenOptions): Promise<PirDatabaseHandle>;
-  /** Admin: uploads concatenated `recordSize`-byte records as a new version; returns its config (unverified). */
-  upload(name: string, records: Uint8Array, recordSize: number): Promise<PirConfig>;
+  /**
+   * Admin: uploads concatenated `recordSize`-byte records as a new version; returns its config (unverified).
+   * `queriesPerHint` (default 16) tunes the shape (docs/PIR.md, Shape rule).
+   */
+  upload(name: string, records: Uint8Array, recordSize: number, options?: { queriesPerHint?: number }): Promise<PirConfig>;
+  /**
+   * Admin: upserts (`record` bytes) and deletes (`record: null`) records of the current version
+   * `baseVersion`, making version baseVersion + 1 with an incremental hint; returns its config (unverified).
+   * A stale baseVersion fails with 409 (the problem carries currentConfig).
+   *
+   * @example
+   *
+   * ```ts
+   * await admin.pir.patch('demo', 3, [{ index: 7, record: bytes }, { index: 9, record: null }], 32);
+   * ```
+   */
+  patch(name: string, baseVersion: number, changes: readonly RecordChange[], recordSize: number): Promise<PirConfig>;
 }
 
 interface Verified { config: PirConfigJson; seed: Uint8Array; hint: Uint32Array; A: Uint32Array | undefined }
+
+/** Largest A the SDK caches by default (cacheA unset). */
+const AUTO_CACHE_A_BYTES = 512 * 1024 * 1024;
 
 /**
  * Verifies a config (shape, then the ML-DSA-65 signature under context "pqzk pir config v1") against
@@ -116,7 +143,7 @@ export function verifyPirConfig(config: unknown, pinned: Uint8Array | undefined)
   }
   const publicKey = base64urlDecode(config.identity.publicKey);
   if (pinned && !constantTimeEqual(publicKey, pinned)) throw new PirIntegrityError('the PIR config is signed by another identity than the pinned key');
-  const ok = nobleBackend.verify(PIR_IDENTITY_ALGORITHM, publicKey, pirConfigSignedMessage(config), base64urlDecode(config.signature), { context: PIR_CONFIG_CONTEXT });
+  const ok = nobleBackend.verify(PIR_IDENTITY_ALGORITHM, publicKey, pirConfigSignedMessage(config), base64urlDecode(config.signature), { context: pirConfigContext(config) });
   if (!ok) throw new PirIntegrityError('PIR config signature verification failed');
   return { keyId: config.identity.keyId, version: config.identity.version, algorithm: PIR_IDENTITY_ALGORITHM, publicKey };
 }
@@ -135,16 +162,49 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
   // Trust on first use, per client: the first identity seen pins later opens.
   let firstSeen: Uint8Array | undefined;
 
-  async function fetchVerified(name: string, config: unknown, pin: Uint8Array | undefined, cacheA: boolean): Promise<Verified & { identity: PirIdentity }> {
+  type Fetched = Verified & { identity: PirIdentity; update: { kind: 'full' | 'delta'; bytes: number } };
+
+  /** The hint of `cfg` from a hint delta over `prev`'s, or undefined (refused, malformed, or not matching the signed hash). */
+  async function hintByDelta(name: string, cfg: PirConfigJson, prev: Verified): Promise<{ hint: Uint32Array; bytes: number } | undefined> {
+    const p = prev.config.params, q = cfg.params;
+    if (cfg.parentVersion === undefined || prev.config.seed !== cfg.seed || p.rows !== q.rows || p.cols !== q.cols || p.n !== q.n) return undefined;
+    const res = await api.GET('/v1/pir/databases/{name}/hint-delta', {
+      params: { path: { name }, query: { from: prev.config.version, version: cfg.version } }, parseAs: 'arrayBuffer',
+    });
+    if (!res.response.ok || !(res.data instanceof ArrayBuffer)) return undefined;
+    try {
+      const delta = decodeHintDelta(new Uint8Array(res.data), q.n, q.rows);
+      if (delta.fromVersion !== prev.config.version || delta.toVersion !== cfg.version) return undefined;
+      const hint = applyHintDelta(prev.hint, delta);
+      // The delta is trusted only through the signed hash of the hint it produces.
+      if (!constantTimeEqual(sha256(u32ToBytes(hint)), fromHex(cfg.hintSha256))) return undefined;
+      return { hint, bytes: res.data.byteLength };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function fetchVerified(name: string, config: unknown, pin: Uint8Array | undefined, cacheA: boolean | undefined, prev?: Verified): Promise<Fetched> {
     const identity = verifyPirConfig(config, pin);
     const cfg = config as PirConfigJson;
     if (cfg.name !== name) throw new PirIntegrityError('the PIR config names another database');
-    const res = await api.GET('/v1/pir/databases/{name}/hint', {
-      params: { path: { name }, query: { version: cfg.version } }, parseAs: 'arrayBuffer',
-    });
-    const hint = verifyPirHint(cfg, new Uint8Array(unwrap(res as { data?: ArrayBuffer; error?: unknown; response: Response })));
     const seed = base64urlDecode(cfg.seed);
-    return { config: cfg, seed, hint, A: cacheA ? expandA(seed, cfg.params.cols, cfg.params.n) : undefined, identity };
+    const viaDelta = prev ? await hintByDelta(name, cfg, prev) : undefined;
+    let hint: Uint32Array, update: Fetched['update'];
+    if (viaDelta) {
+      hint = viaDelta.hint;
+      update = { kind: 'delta', bytes: viaDelta.bytes };
+    } else {
+      const res = await api.GET('/v1/pir/databases/{name}/hint', {
+        params: { path: { name }, query: { version: cfg.version } }, parseAs: 'arrayBuffer',
+      });
+      hint = verifyPirHint(cfg, new Uint8Array(unwrap(res as { data?: ArrayBuffer; error?: unknown; response: Response })));
+      update = { kind: 'full', bytes: cfg.sizes.hint };
+    }
+    const { cols, n } = cfg.params;
+    const sameA = prev?.A && prev.config.seed === cfg.seed && prev.config.params.cols === cols && prev.config.params.n === n;
+    const A = (cacheA ?? cols * n * 4 <= AUTO_CACHE_A_BYTES) ? (sameA ? prev.A : expandA(seed, cols, n)) : undefined;
+    return { config: cfg, seed, hint, A, identity, update };
   }
 
   return {
@@ -152,7 +212,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
       const explicit = options.identityPublicKey === undefined ? undefined
         : typeof options.identityPublicKey === 'string' ? base64urlDecode(options.identityPublicKey) : options.identityPublicKey;
       const pin = explicit ?? firstSeen;
-      const cacheA = options.cacheA ?? true;
+      const cacheA = options.cacheA;
       const config = unwrap(await api.GET('/v1/pir/databases/{name}', { params: { path: { name } } }));
       let state = await fetchVerified(name, config, pin, cacheA);
       firstSeen ??= state.identity.publicKey;
@@ -166,7 +226,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         if (typeof cfg?.version !== 'number' || cfg.version < state.config.version) {
           throw new PirIntegrityError(`refusing PIR config version ${String(cfg?.version)}: older than version ${state.config.version} already seen`);
         }
-        state = await fetchVerified(name, next, pinnedKey, cacheA);
+        state = await fetchVerified(name, next, pinnedKey, cacheA, state);
       };
 
       const attempt = async (index: number): Promise<{ stale?: unknown; record?: Uint8Array }> => {
@@ -193,6 +253,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         get config() { return state.config; },
         get identity() { return state.identity; },
         pinned,
+        get lastHintUpdate() { return state.update; },
         async get(index) {
           const first = await attempt(index);
           if (first.record) return first.record;
@@ -207,10 +268,19 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
       };
     },
 
-    async upload(name, records, recordSize) {
+    async upload(name, records, recordSize, options = {}) {
       return unwrap(await api.PUT('/v1/pir/databases/{name}', {
-        params: { path: { name }, query: { recordSize } },
+        params: { path: { name }, query: { recordSize, ...(options.queriesPerHint === undefined ? {} : { queriesPerHint: options.queriesPerHint }) } },
         body: records as never,
+        bodySerializer: (b: unknown) => b as never,
+        headers: { 'content-type': 'application/octet-stream' },
+      }));
+    },
+
+    async patch(name, baseVersion, changes, recordSize) {
+      return unwrap(await api.PATCH('/v1/pir/databases/{name}', {
+        params: { path: { name }, query: { baseVersion } },
+        body: encodeRecordChanges(changes, recordSize) as never,
         bodySerializer: (b: unknown) => b as never,
         headers: { 'content-type': 'application/octet-stream' },
       }));

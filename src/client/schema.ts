@@ -808,7 +808,17 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Upsert or delete records of the current version (a new version with an incremental hint)
+         * @description Live update against `baseVersion`, which must be the current version (else 409 whose problem carries
+         *     `currentConfig`). The body frames the changes, indices strictly increasing: u32le index ‖ u8 op ‖
+         *     (op 1 = upsert: recordSize bytes; op 0 = delete: the record becomes zero bytes). Indices stay below
+         *     recordCount (the shape is kept; grow a database with putPirDatabase), at most 1/16 of the records
+         *     (at least 64) per patch. The hint is updated incrementally (changing record (r, c) changes hint rows
+         *     by Δ·A[c,·]) and version baseVersion + 1 is stored; its signed config names `parentVersion`, and
+         *     getPirHintDelta serves the changed hint rows. The previous version stays answerable for PIR_GRACE_SECONDS.
+         */
+        patch: operations["patchPirDatabase"];
         trace?: never;
     };
     "/v1/pir/databases/{name}/hint": {
@@ -828,6 +838,32 @@ export interface paths {
          *     `x-pir-version` names the version served.
          */
         get: operations["getPirHint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/databases/{name}/hint-delta": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The hint rows that changed from version `from` to `version` (a patch chain)
+         * @description Little-endian uint32: "PIRD" ‖ from ‖ to ‖ n ‖ count ‖ row[count] ‖ values[count · n] (docs/PIR.md, Live
+         *     updates). A client replaces those rows of its hint for `from` and checks the SHA-256 of the result
+         *     against the signed config of `to`. `from` not older than `version` → 400; `version` not answerable →
+         *     409 with `currentConfig`; `from` purged, or a full upload in between → 410 (fetch the whole hint).
+         */
+        get: operations["getPirHintDelta"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1561,6 +1597,8 @@ export interface components {
             recordsPerColumn: number;
             rows: number;
             cols: number;
+            /** @description Expected queries per hint the shape minimises traffic for; absent on versions stored before it (v1 configs). */
+            queriesPerHint?: number;
         };
         PirConfig: {
             name: string;
@@ -1580,8 +1618,10 @@ export interface components {
                 /** @description Hint bytes (rows · n · 4). */
                 hint: number;
             };
+            /** @description The version this one was patched from (patchPirDatabase); absent for a full upload. */
+            parentVersion?: number;
             identity: components["schemas"]["KexIdentity"];
-            /** @description ML-DSA-65 signature (context "pqzk pir config v1") over the canonical config encoding, docs/PIR.md, base64url. */
+            /** @description ML-DSA-65 signature (context "pqzk pir config v2", or v1 for configs without params.queriesPerHint) over the canonical config encoding, docs/PIR.md, base64url. */
             signature: string;
         };
         /** @description One audit record (docs/AUDIT.md). Never carries plaintexts, secrets, tokens or signatures. */
@@ -2656,6 +2696,12 @@ export interface operations {
             query: {
                 /** @description Bytes per record. */
                 recordSize: number;
+                /**
+                 * @description Expected private queries a client makes per hint download (default 16). The service picks the
+                 *     matrix shape that minimises hint + queriesPerHint · (query + answer) bytes (docs/PIR.md, Shape rule)
+                 *     and signs the value in the config.
+                 */
+                queriesPerHint?: number;
             };
             header?: never;
             path: {
@@ -2665,6 +2711,39 @@ export interface operations {
             cookie?: never;
         };
         /** @description The concatenated records (raw bytes; no JSON schema, the length is checked by the service). */
+        requestBody: {
+            content: {
+                "application/octet-stream": unknown;
+            };
+        };
+        responses: {
+            /** @description The new version's signed config. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PirConfig"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    patchPirDatabase: {
+        parameters: {
+            query: {
+                /** @description The version the changes were made against (the current one). */
+                baseVersion: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The framed record changes (raw bytes; the framing is checked by the service). */
         requestBody: {
             content: {
                 "application/octet-stream": unknown;
@@ -2714,6 +2793,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getPirHintDelta: {
+        parameters: {
+            query: {
+                /** @description The version whose hint the client holds. */
+                from: number;
+                /** @description The target version (default the current one). */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hint delta bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["PirBinary"];
+                };
             };
             "4XX": components["responses"]["Problem"];
             "5XX": components["responses"]["Problem"];

@@ -68,3 +68,29 @@ export function expandA(seed: Uint8Array, cols: number, n: number): Uint32Array 
   for (let k = 0; k < n; k++) expandAColumn(seed, k, cols, all.subarray(k * cols, (k + 1) * cols));
   return all;
 }
+
+/** Words per ChaCha20 block: entries [16·b, 16·b + 16) of a column of A come from keystream block b. */
+export const A_WORDS_PER_BLOCK = 16;
+
+/**
+ * Entries [16·firstBlock, 16·(firstBlock + blockCount)) of column k of A (the rows of A a hint delta
+ * needs, without expanding the whole column): the keystream of column k from block counter
+ * `firstBlock`. Same values as `expandAColumn(seed, k, cols)` at those indices.
+ */
+export function expandABlocks(seed: Uint8Array, k: number, firstBlock: number, blockCount: number, out: Uint32Array): Uint32Array {
+  checkSeed(seed);
+  if (!Number.isSafeInteger(k) || k < 0 || k > 0xffffffff) throw new CryptoInputError('A column index out of range');
+  if (!Number.isSafeInteger(firstBlock) || !Number.isSafeInteger(blockCount) || firstBlock < 0 || blockCount <= 0 || firstBlock + blockCount > 0xffffffff) {
+    throw new CryptoInputError('A block range out of range');
+  }
+  if (out.length !== blockCount * A_WORDS_PER_BLOCK) throw new CryptoInputError('output buffer has the wrong length');
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.length * 4);
+  bytes.fill(0);
+  chacha20(seed, columnNonce(k), bytes, bytes, firstBlock);
+  if (!littleEndian) {
+    for (let c = 0; c < out.length; c++) {
+      out[c] = bytes[4 * c]! | (bytes[4 * c + 1]! << 8) | (bytes[4 * c + 2]! << 16) | (bytes[4 * c + 3]! << 24);
+    }
+  }
+  return out;
+}

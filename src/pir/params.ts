@@ -14,6 +14,7 @@
  * - database entries are stored centred (byte − 128 ∈ [−128, 127]), halving the noise.
  */
 import { CryptoInputError } from '../errors.ts';
+import { chooseShape, squareShape, DEFAULT_QUERIES_PER_HINT, MAX_QUERIES_PER_HINT, type ShapeLimits } from './shape.ts';
 
 /** LWE dimension (length of the per-query secret s). */
 export const LWE_N = 1408;
@@ -55,6 +56,11 @@ export interface PirParams {
   readonly rows: number;
   /** Multiple of COL_ALIGN; the last columns may be padding. */
   readonly cols: number;
+  /**
+   * Expected queries per hint download that the shape was chosen for (shape.ts). Absent only on
+   * versions stored under the first release's square rule, whose configs are signed as v1.
+   */
+  readonly queriesPerHint?: number;
 }
 
 const isPositiveInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x > 0;
@@ -82,33 +88,27 @@ export function maxColsFor(rows: number): number {
   return limit - (limit % COL_ALIGN);
 }
 
-const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
+const SHAPE_LIMITS: ShapeLimits = { n: LWE_N, colAlign: COL_ALIGN, maxColsFor: (rows) => maxColsFor(rows) };
 
 /**
- * Shape rule. SimplePIR's per-query traffic is query (cols·4 B) + answer (rows·4 B), and the
- * client's per-query work (expanding and multiplying A, cols × n) grows with cols while the
- * one-time hint (rows·n·4 B) grows with rows; with rows·cols fixed at the database size,
- * both pairs balance at a square matrix. So: rows ≈ sqrt(recordCount·recordSize), rounded to
- * a whole number of records per column, cols = ceil(recordCount / recordsPerColumn) rounded
- * up to a multiple of 16, then more records per column while cols exceeds the correctness cap.
+ * Shape rule (shape.ts): the rows × cols that minimise what a client downloads, the hint once plus
+ * `queriesPerHint` queries (upload cols·4 B, answer rows·4 B each), within the correctness cap and a
+ * 1 MiB query. `queriesPerHint: null` selects the first release's square rule (stored old versions).
  *
- * @example choosePirParams(1 << 20, 32) // rows = 5792 (181 records/column), cols = 5808
+ * @example choosePirParams(1 << 21, 32) // 64 MiB: rows = 864 (27 records/column), cols = 77,680, hint 4.6 MiB
  */
-export function choosePirParams(recordCount: number, recordSize: number): PirParams {
+export function choosePirParams(recordCount: number, recordSize: number, queriesPerHint: number | null = DEFAULT_QUERIES_PER_HINT): PirParams {
   if (!isPositiveInt(recordCount)) throw new CryptoInputError('recordCount must be a positive integer');
   if (!isPositiveInt(recordSize) || recordSize > MAX_RECORD_SIZE) {
     throw new CryptoInputError(`recordSize must be an integer in [1, ${MAX_RECORD_SIZE}]`);
   }
-  if (recordCount * recordSize > MAX_DB_BYTES) throw new CryptoInputError(`database larger than ${MAX_DB_BYTES} bytes`);
-  const total = recordCount * recordSize;
-  let perCol = Math.min(recordCount, Math.max(1, Math.round(Math.sqrt(total) / recordSize)));
-  let cols = roundUp(Math.ceil(recordCount / perCol), COL_ALIGN);
-  while (cols > maxColsFor(perCol * recordSize) && perCol < recordCount) {
-    perCol++;
-    cols = roundUp(Math.ceil(recordCount / perCol), COL_ALIGN);
+  if (queriesPerHint !== null && (!isPositiveInt(queriesPerHint) || queriesPerHint > MAX_QUERIES_PER_HINT)) {
+    throw new CryptoInputError(`queriesPerHint must be an integer in [1, ${MAX_QUERIES_PER_HINT}]`);
   }
-  const rows = perCol * recordSize;
-  if (failureProbabilityLog2(rows, cols) > TARGET_FAILURE_LOG2) {
+  if (recordCount * recordSize > MAX_DB_BYTES) throw new CryptoInputError(`database larger than ${MAX_DB_BYTES} bytes`);
+  const shape = queriesPerHint === null ? squareShape(recordCount, recordSize, SHAPE_LIMITS)
+    : chooseShape(recordCount, recordSize, queriesPerHint, SHAPE_LIMITS);
+  if (failureProbabilityLog2(shape.rows, shape.cols) > TARGET_FAILURE_LOG2) {
     throw new CryptoInputError('no shape meets the correctness bound');
   }
   return {
@@ -119,22 +119,23 @@ export function choosePirParams(recordCount: number, recordSize: number): PirPar
     eta: CBD_ETA,
     recordCount,
     recordSize,
-    recordsPerColumn: perCol,
-    rows,
-    cols,
+    recordsPerColumn: shape.recordsPerColumn,
+    rows: shape.rows,
+    cols: shape.cols,
+    ...(queriesPerHint === null ? {} : { queriesPerHint }),
   };
 }
 
 /**
  * Client-side check of parameters received from a server: the client recomputes the shape
- * from (recordCount, recordSize) and accepts only exactly that, so a server cannot push a
- * smaller n, a larger error-free shape or another scheme.
+ * from (recordCount, recordSize, queriesPerHint) and accepts only exactly that, so a server cannot
+ * push a smaller n, a shape past the correctness bound or another scheme.
  */
 export function assertPirParams(params: unknown): asserts params is PirParams {
   const p = params as Partial<PirParams> | null;
   if (typeof p !== 'object' || p === null) throw new CryptoInputError('PIR params must be an object');
-  const expected = choosePirParams(p.recordCount as number, p.recordSize as number);
-  for (const key of Object.keys(expected) as (keyof PirParams)[]) {
+  const expected = choosePirParams(p.recordCount as number, p.recordSize as number, p.queriesPerHint === undefined ? null : p.queriesPerHint);
+  for (const key of new Set([...Object.keys(expected), ...Object.keys(p)]) as Set<keyof PirParams>) {
     if (p[key] !== expected[key]) throw new CryptoInputError(`PIR params: unexpected ${key}`);
   }
 }

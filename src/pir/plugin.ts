@@ -35,6 +35,6 @@ export const pirPlugin: CapabilityPlugin<PirRequires> = async (scope, { ctx, dep
   const sweeper = every(SWEEP_MS, () => pir.sweep(), (err) => ctx.log.warn({ err }, 'pir sweep failed'));
   scope.addHook('onClose', async () => sweeper.stop());
 
-  // Only the upload may exceed the global BODY_LIMIT.
-  await bind(scope, pirHandlers(pir, chargerOf(ctx)), { bodyLimit: { putPirDatabase: Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit) } });
+  // Only the upload and the patch may exceed the global BODY_LIMIT.
+  await bind(scope, pirHandlers(pir, chargerOf(ctx)), { bodyLimit: { putPirDatabase: Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit), patchPirDatabase: Math.max(ctx.config.pirMaxDbBytes, ctx.config.bodyLimit) } });
 };

@@ -21,6 +21,8 @@ export type PirVersionRow = {
   created_at: Date;
   retired_at: Date | null;
   purged_at: Date | null;
+  /** The version this one was patched from (013_pir_patches.sql); null for a full upload. */
+  parent_version: number | null;
 };
 
 /** A version to insert: its records and hint bytes with their SHA-256 digests. */
@@ -34,9 +36,11 @@ export interface NewPirVersion {
   hintSha256: Uint8Array;
 }
 
-const COLUMNS = 'name, version, params, seed, records_bytes, records_sha256, hint_sha256, created_at, retired_at, purged_at';
+/** The columns of a PirVersionRow (patch-repo.ts selects the same). */
+export const COLUMNS = 'name, version, params, seed, records_bytes, records_sha256, hint_sha256, created_at, retired_at, purged_at, parent_version';
 
-async function insertChunks(db: Queryable, name: string, version: number, kind: 'records' | 'hint', bytes: Uint8Array): Promise<void> {
+/** Inserts `bytes` as BLOB_CHUNK-sized rows of pir_blobs. */
+export async function insertChunks(db: Queryable, name: string, version: number, kind: 'records' | 'hint', bytes: Uint8Array): Promise<void> {
   for (let off = 0, seq = 0; off < bytes.length; off += BLOB_CHUNK, seq++) {
     await db.query('INSERT INTO pir_blobs (name, version, kind, seq, bytes) VALUES ($1, $2, $3, $4, $5)',
       [name, version, kind, seq, bytes.subarray(off, Math.min(bytes.length, off + BLOB_CHUNK))]);

@@ -4,6 +4,7 @@ import type { Handlers } from '../http/openapi.ts';
 import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { PirService } from './service.ts';
+import { decodeRecordChanges } from './changes.ts';
 
 /** Media type of PIR uploads, queries, answers and hints. */
 export const OCTET = 'application/octet-stream';
@@ -22,10 +23,27 @@ export function pirHandlers(pir: PirService, charge: Charge): Handlers {
     putPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {
       if (req.principal.kind !== 'admin') throw new AppError('forbidden', 'only the admin uploads PIR databases');
       const { name } = req.params as NameParams;
-      const { recordSize } = req.query as { recordSize: number };
-      const config = await pir.put(name, recordSize, binaryBody(req));
+      const { recordSize, queriesPerHint } = req.query as { recordSize: number; queriesPerHint?: number };
+      const config = await pir.put(name, recordSize, binaryBody(req), queriesPerHint);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(config);
+    },
+    patchPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {
+      if (req.principal.kind !== 'admin') throw new AppError('forbidden', 'only the admin patches PIR databases');
+      const { name } = req.params as NameParams;
+      const { baseVersion } = req.query as { baseVersion: number };
+      const body = binaryBody(req);
+      // Decoded against the base version's shape, after the stale-version check (409 first).
+      const config = await pir.applyRecordChanges(name, baseVersion, (p) => decodeRecordChanges(body, p.recordCount, p.recordSize));
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send(config);
+    },
+    getPirHintDelta: async (req: FastifyRequest, reply: FastifyReply) => {
+      const { from, version } = req.query as { from: number; version?: number };
+      const d = await pir.hintDelta((req.params as NameParams).name, from, version);
+      reply.header('x-pir-version', String(d.version))
+        .header('cache-control', version === undefined ? 'public, max-age=5' : 'public, max-age=31536000, immutable');
+      return reply.type(OCTET).send(toBuffer(d.bytes));
     },
     getPirConfig: async (req: FastifyRequest, reply: FastifyReply) => {
       const config = await pir.config((req.params as NameParams).name);

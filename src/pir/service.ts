@@ -26,8 +26,10 @@ import { allocateMatrix, answerQuery, partitionRows, placeHintColumns } from './
 import type { PirKernel, PirMatrix } from './reference-kernel.ts';
 import { bytesToU32 } from './wire.ts';
 import { SEED_BYTES } from './matrixA.ts';
-import { pirConfigSignedMessage, PIR_CONFIG_CONTEXT, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
+import { pirConfigContext, pirConfigSignedMessage, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
 import { pirRepo, type PirVersionRow } from './repo.ts';
+import type { LoadedVersion, PirServiceInternals } from './internals.ts';
+import { applyRecordChanges, hintDelta, type RecordChanges } from './patch.ts';
 /** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
 const UPLOAD_SCOPE = { principal: 'admin' } as const;
 
@@ -58,14 +60,6 @@ export interface PirServiceOptions {
   maxDbBytes: number;
   graceSeconds: number;
   inlineScanBytes: number;
-}
-
-interface LoadedVersion {
-  readonly row: PirVersionRow;
-  readonly params: PirParams;
-  readonly matrix: PirMatrix;
-  /** Little-endian uint32, row-major: served as is. */
-  readonly hint: Uint8Array;
 }
 
 /** How long an instance trusts its list of answerable versions of a name (multi-instance staleness bound). */
@@ -113,13 +107,13 @@ export class PirService {
    * @throws AppError `invalid_input` (length not a multiple of recordSize, bad parameters),
    * `payload_too_large` (over maxDbBytes), `conflict` (concurrent uploads; retry).
    */
-  async put(name: string, recordSize: number, records: Uint8Array): Promise<PirConfigJson> {
+  async put(name: string, recordSize: number, records: Uint8Array, queriesPerHint?: number): Promise<PirConfigJson> {
     if (records.length === 0 || records.length % recordSize !== 0) {
       throw new CryptoInputError(`body length ${records.length} is not a positive multiple of recordSize ${recordSize}`);
     }
     if (records.length > this.#o.maxDbBytes) throw new AppError('payload_too_large', `database larger than ${this.#o.maxDbBytes} bytes`);
     const started = performance.now();
-    const params = choosePirParams(records.length / recordSize, recordSize);
+    const params = choosePirParams(records.length / recordSize, recordSize, queriesPerHint);
     const log = this.#o.log.child({ pir: name });
     log.info({ recordCount: params.recordCount, recordSize, rows: params.rows, cols: params.cols }, 'pir upload: building database');
     const matrix = await this.#layout(params, records);
@@ -203,6 +197,31 @@ export class PirService {
       for (const key of [...this.#loaded.keys()]) if (key.startsWith(`${name}@`) && !live.has(key)) this.#loaded.delete(key);
     }
     if (this.#signed.size > 256) this.#signed.clear();
+  }
+
+  /** Upserts/deletes records of the current version `baseVersion` as version baseVersion + 1 (patch.ts). */
+  applyRecordChanges(name: string, baseVersion: number, changes: RecordChanges): Promise<PirConfigJson> {
+    return applyRecordChanges(this.internals(), name, baseVersion, changes);
+  }
+
+  /** The hint rows changed from version `from` to `version` (default current), patch.ts `hintDelta`. */
+  hintDelta(name: string, from: number, version: number | undefined): Promise<{ version: number; bytes: Uint8Array }> {
+    return hintDelta(this.internals(), name, from, version);
+  }
+
+  /** The state and steps patch.ts uses (one capability, split across files). */
+  internals(): PirServiceInternals {
+    return {
+      store: this.#o.store, pool: this.#o.pool, log: this.#o.log,
+      resolve: (name, version) => this.#resolve(name, version),
+      load: (row) => this.#load(row),
+      signedConfig: (row) => this.#signedConfig(row, this.#paramsOf(row)),
+      adopt: (lv) => {
+        this.#meta.delete(lv.row.name);
+        this.#loaded.set(`${lv.row.name}@${lv.row.version}`, Promise.resolve(lv));
+      },
+      forget: (name) => this.#meta.delete(name),
+    };
   }
 
   /** Versions currently loaded in this instance (for tests and metrics). */
@@ -322,12 +341,13 @@ export class PirService {
       const unsigned: UnsignedPirConfig = {
         name: row.name, version: row.version, createdAt: row.created_at.toISOString(), params,
         seed: base64urlEncode(row.seed), hintSha256: toHex(row.hint_sha256), sizes: pirSizes(params),
+        ...(row.parent_version ? { parentVersion: row.parent_version } : {}),
         identity: { keyId: id.keyId, version: id.version, algorithm: 'ML-DSA-65', publicKey: base64urlEncode(id.publicKey) },
       };
       const message = pirConfigSignedMessage(unsigned);
-      const signature = await this.#o.signer.signIdentity(message, PIR_CONFIG_CONTEXT);
+      const signature = await this.#o.signer.signIdentity(message, pirConfigContext(unsigned));
       // The identity may rotate between identity() and signIdentity(): never publish a config that does not verify.
-      if (this.#o.backend.verify('ML-DSA-65', id.publicKey, message, signature, { context: PIR_CONFIG_CONTEXT })) {
+      if (this.#o.backend.verify('ML-DSA-65', id.publicKey, message, signature, { context: pirConfigContext(unsigned) })) {
         const config: PirConfigJson = { ...unsigned, signature: base64urlEncode(signature) };
         this.#signed.set(key, config);
         return config;

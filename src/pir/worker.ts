@@ -25,6 +25,7 @@ import { referenceKernel, type PirMatrix } from './reference-kernel.ts';
 import { computeHintColumns, layoutRecords } from './server.ts';
 import { assertPirParams, type PirParams } from './params.ts';
 import { CryptoInputError } from '../errors.ts';
+import { pirPatchWorker } from './patch-worker.ts';
 
 /** Input of `pir.scan`: the matrix (shared memory or buffer), its shape, the row range and the query. */
 export interface ScanTask {
@@ -102,4 +103,5 @@ export const pirWorker = {
   'pir.scan': scan,
   'pir.hint': hint,
   'pir.layout': layout,
+  ...pirPatchWorker,
 };

@@ -160,6 +160,13 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
           return overhead + model.pirHint(num(i.rows) * num(i.cols), Math.max(0, num(i.kEnd) - num(i.kStart)));
         case 'pir.layout':
           return overhead + model.pirLayout(len(i.records));
+        case 'pir.extract': {
+          const p = (i.params ?? {}) as Record<string, unknown>;
+          return overhead + model.pirLayout(num(p.recordCount) * num(p.recordSize));
+        }
+        case 'pir.hintDelta':
+          // cells/3 × n multiply-adds in a TS loop (~12× the WASM kernel per byte), plus A's blocks.
+          return overhead + model.pirScan(12 * ((i.cells instanceof Int32Array ? i.cells.length : 0) / 3) * num(i.n));
         case 'pool.spin':
           return overhead + num(i.ms) / 1000;
         case 'pool.echo':

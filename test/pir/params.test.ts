@@ -22,9 +22,11 @@ describe('PIR shape rule', () => {
     }), { numRuns: 300 });
   });
 
-  test('large databases come out roughly square (balances query+answer, hint vs client work)', () => {
+  test('the first release\'s rule (queriesPerHint null, stored old versions) comes out roughly square', () => {
     for (const [count, size] of [[1 << 20, 32], [1 << 26, 4], [1 << 16, 1024]] as const) {
-      const p = choosePirParams(count, size);
+      const p = choosePirParams(count, size, null);
+      assert.equal(p.queriesPerHint, undefined);
+      assertPirParams(p);
       const ratio = p.rows / p.cols;
       assert.ok(ratio > 0.5 && ratio < 2, `${count}×${size}: rows ${p.rows} cols ${p.cols}`);
     }
