@@ -27,6 +27,8 @@ import { expandA } from '../pir/matrixA.ts';
 import { bytesToU32 } from '../pir/wire.ts';
 import type { PirParams } from '../pir/params.ts';
 import { assertPirConfigShape, pirConfigSignedMessage, PIR_CONFIG_CONTEXT, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
+import { encodeKeywordEntries } from '../pir/keyword.ts';
+import { directoryApi, keywordLookup, type DirectoryApi } from './pir-keyword.ts';
 
 /** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
@@ -81,6 +83,17 @@ export interface PirDatabaseHandle {
    * ```
    */
   get(index: number): Promise<Uint8Array>;
+  /**
+   * Keyword databases: the value stored under `key` (bytes, or a string taken as UTF-8), or null.
+   * Always 2 × config.keyword.recordsPerBucket private queries, present or not (src/client/pir-keyword.ts).
+   *
+   * @example
+   *
+   * ```ts
+   * const value = await db.lookup('+15551234567');   // Uint8Array | null
+   * ```
+   */
+  lookup(key: Uint8Array | string): Promise<Uint8Array | null>;
   /** Re-reads the config; fetches and verifies the new hint when the version changed. */
   refresh(): Promise<void>;
 }
@@ -100,6 +113,10 @@ export interface PirApi {
   open(name: string, options?: PirOpenOptions): Promise<PirDatabaseHandle>;
   /** Admin: uploads concatenated `recordSize`-byte records as a new version; returns its config (unverified). */
   upload(name: string, records: Uint8Array, recordSize: number): Promise<PirConfig>;
+  /** Admin: uploads (key → value) entries as a new keyword-database version (values ≤ maxValueSize bytes). */
+  uploadKeyword(name: string, entries: Iterable<{ key: Uint8Array; value: Uint8Array }>, maxValueSize: number): Promise<PirConfig>;
+  /** The private public-key directory (src/client/pir-keyword.ts). */
+  directory: DirectoryApi;
 }
 
 interface Verified { config: PirConfigJson; seed: Uint8Array; hint: Uint32Array; A: Uint32Array | undefined }
@@ -147,7 +164,8 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
     return { config: cfg, seed, hint, A: cacheA ? expandA(seed, cfg.params.cols, cfg.params.n) : undefined, identity };
   }
 
-  return {
+  const fail = (message: string): Error => new PirIntegrityError(message);
+  const self: PirApi = {
     async open(name, options = {}) {
       const explicit = options.identityPublicKey === undefined ? undefined
         : typeof options.identityPublicKey === 'string' ? base64urlDecode(options.identityPublicKey) : options.identityPublicKey;
@@ -186,7 +204,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         return { record: decode(s.config.params, s.hint, bytesToU32(bytes, s.config.params.rows), q) };
       };
 
-      return {
+      const handle: PirDatabaseHandle = {
         name,
         get version() { return state.config.version; },
         get params() { return state.config.params; },
@@ -201,10 +219,12 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
           if (second.record) return second.record;
           throw new PirIntegrityError('the PIR database changed version twice during one read');
         },
+        lookup: (key) => keywordLookup(handle, key, fail),
         async refresh() {
           await adopt(unwrap(await api.GET('/v1/pir/databases/{name}', { params: { path: { name } } })));
         },
       };
+      return handle;
     },
 
     async upload(name, records, recordSize) {
@@ -215,5 +235,17 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         headers: { 'content-type': 'application/octet-stream' },
       }));
     },
+
+    async uploadKeyword(name, entries, maxValueSize) {
+      return unwrap(await api.PUT('/v1/pir/databases/{name}', {
+        params: { path: { name }, query: { format: 'keyword', maxValueSize } },
+        body: encodeKeywordEntries(entries) as never,
+        bodySerializer: (b: unknown) => b as never,
+        headers: { 'content-type': 'application/octet-stream' },
+      }));
+    },
+
+    directory: directoryApi(api, unwrap, fail, (n, o) => self.open(n, o)),
   };
+  return self;
 }

@@ -10,7 +10,7 @@
  *   lp(u64 n) ‖ lp(u64 logQ) ‖ lp(u64 logP) ‖ lp(u64 eta) ‖ lp(u64 recordCount) ‖
  *   lp(u64 recordSize) ‖ lp(u64 recordsPerColumn) ‖ lp(u64 rows) ‖ lp(u64 cols) ‖ lp(seed) ‖
  *   lp(hintSha256) ‖ lp(identity.algorithm) ‖ lp(identity.keyId) ‖ lp(u64 identity.version) ‖
- *   lp(identity.publicKey)
+ *   lp(identity.publicKey) [‖ lp("keyword") ‖ keyword layout fields, keyword databases only]
  *
  * createdAt is signed as the exact ISO 8601 string sent; seed and hintSha256 as raw bytes.
  * `sizes` in the JSON are derived from params and not signed (the client recomputes them).
@@ -19,6 +19,7 @@ import { base64urlDecode, concatBytes, fromHex, lp, u64 } from '../crypto/bytes.
 import { CryptoInputError } from '../errors.ts';
 import { SEED_BYTES } from './matrixA.ts';
 import { assertPirParams, pirSizes, type PirParams } from './params.ts';
+import { assertKeywordLayout, keywordSignedFields, type KeywordLayout } from './keyword.ts';
 
 const enc = new TextEncoder();
 
@@ -41,6 +42,8 @@ export interface PirConfigJson {
   hintSha256: string;
   sizes: { query: number; answer: number; hint: number };
   identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: string };
+  /** Present on keyword databases (keyword.ts): the cuckoo layout over the records; signed. */
+  keyword?: KeywordLayout;
   /** base64url ML-DSA-65 signature. */
   signature: string;
 }
@@ -68,6 +71,8 @@ export function pirConfigSignedMessage(c: UnsignedPirConfig): Uint8Array {
     lp(u64(p.recordSize)), lp(u64(p.recordsPerColumn)), lp(u64(p.rows)), lp(u64(p.cols)),
     lp(seed), lp(fromHex(c.hintSha256)),
     lp(c.identity.algorithm), lp(c.identity.keyId), lp(u64(c.identity.version)), lp(base64urlDecode(c.identity.publicKey)),
+    // Keyword databases only: lp("keyword") ‖ the layout's fields (keyword.ts keywordSignedFields).
+    ...(c.keyword === undefined ? [] : [lp('keyword'), keywordSignedFields(c.keyword)]),
   );
 }
 
@@ -82,5 +87,6 @@ export function assertPirConfigShape(c: unknown): asserts c is PirConfigJson {
   if (cfg.sizes?.query !== sizes.query || cfg.sizes.answer !== sizes.answer || cfg.sizes.hint !== sizes.hint) {
     throw new CryptoInputError('PIR config: sizes do not match params');
   }
+  if (cfg.keyword !== undefined) assertKeywordLayout(cfg.keyword, cfg.params);
   pirConfigSignedMessage(cfg as PirConfigJson);
 }

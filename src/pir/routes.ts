@@ -4,6 +4,8 @@ import type { Handlers } from '../http/openapi.ts';
 import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { PirService } from './service.ts';
+import type { KeywordPirService } from './keyword-service.ts';
+import { DIRECTORY_DB_NAME } from './directory-entry.ts';
 
 /** Media type of PIR uploads, queries, answers and hints. */
 export const OCTET = 'application/octet-stream';
@@ -16,14 +18,18 @@ function binaryBody(req: FastifyRequest): Uint8Array {
 }
 
 /** `charge` bills anonymous pirQuery requests (by database size) to their address's CPU budget. */
-export function pirHandlers(pir: PirService, charge: Charge): Handlers {
+export function pirHandlers(pir: PirService, charge: Charge, keyword: KeywordPirService): Handlers {
   type NameParams = { name: string };
   return {
     putPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {
       if (req.principal.kind !== 'admin') throw new AppError('forbidden', 'only the admin uploads PIR databases');
       const { name } = req.params as NameParams;
-      const { recordSize } = req.query as { recordSize: number };
-      const config = await pir.put(name, recordSize, binaryBody(req));
+      const q = req.query as { recordSize?: number; format?: 'records' | 'keyword'; maxValueSize?: number };
+      if (name === DIRECTORY_DB_NAME) throw new AppError('forbidden', 'this database is maintained by the service (the key directory)');
+      const body = binaryBody(req);
+      const missing = (p: string): never => { throw new AppError('invalid_input', `${p} is required for format=${q.format ?? 'records'}`, { field: p }); };
+      const config = q.format === 'keyword' ? await keyword.put(name, q.maxValueSize ?? missing('maxValueSize'), body)
+        : await pir.put(name, q.recordSize ?? missing('recordSize'), body);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(config);
     },

@@ -28,6 +28,7 @@ import { bytesToU32 } from './wire.ts';
 import { SEED_BYTES } from './matrixA.ts';
 import { pirConfigSignedMessage, PIR_CONFIG_CONTEXT, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
 import { pirRepo, type PirVersionRow } from './repo.ts';
+import type { KeywordLayout } from './keyword.ts';
 /** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
 const UPLOAD_SCOPE = { principal: 'admin' } as const;
 
@@ -108,12 +109,13 @@ export class PirService {
 
   /**
    * Creates the next version of `name` from concatenated records of `recordSize` bytes: layout and
-   * hint in the worker pool, then one store transaction. Returns its signed config.
+   * hint in the worker pool, then one store transaction. Returns its signed config. `keyword`
+   * marks a keyword database (keyword-service.ts): its layout is stored and signed with the config.
    *
    * @throws AppError `invalid_input` (length not a multiple of recordSize, bad parameters),
    * `payload_too_large` (over maxDbBytes), `conflict` (concurrent uploads; retry).
    */
-  async put(name: string, recordSize: number, records: Uint8Array): Promise<PirConfigJson> {
+  async put(name: string, recordSize: number, records: Uint8Array, keyword?: { layout: KeywordLayout; sourceSha256: Uint8Array }): Promise<PirConfigJson> {
     if (records.length === 0 || records.length % recordSize !== 0) {
       throw new CryptoInputError(`body length ${records.length} is not a positive multiple of recordSize ${recordSize}`);
     }
@@ -132,6 +134,7 @@ export class PirService {
       try {
         row = await this.#o.store.transaction((tx) => pirRepo.insertVersion(tx, {
           name, params: JSON.stringify(params), seed, records, recordsSha256, hint, hintSha256,
+          keyword: keyword && JSON.stringify(keyword.layout), sourceSha256: keyword?.sourceSha256,
         }));
       } catch (err) {
         // Another upload of the same name took the version number first: take the next one.
@@ -323,6 +326,7 @@ export class PirService {
         name: row.name, version: row.version, createdAt: row.created_at.toISOString(), params,
         seed: base64urlEncode(row.seed), hintSha256: toHex(row.hint_sha256), sizes: pirSizes(params),
         identity: { keyId: id.keyId, version: id.version, algorithm: 'ML-DSA-65', publicKey: base64urlEncode(id.publicKey) },
+        ...(row.keyword ? { keyword: JSON.parse(row.keyword) as KeywordLayout } : {}),
       };
       const message = pirConfigSignedMessage(unsigned);
       const signature = await this.#o.signer.signIdentity(message, PIR_CONFIG_CONTEXT);

@@ -69,6 +69,8 @@ export interface CostModel {
   pirScan(matrixBytes: number): number;
   pirHint(matrixBytes: number, columns: number): number;
   pirLayout(recordBytes: number): number;
+  /** A keyword table build from an upload of `bodyBytes` (one salt). */
+  pirKeywordBuild(bodyBytes: number): number;
   hash(bytes: number): number;
   /**
    * The pool seam: the estimated cost of worker task `name` with `input` (task names
@@ -109,6 +111,7 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
     pirScan: (bytes) => f(bytes * ops['pir.scan.perByte']),
     pirHint: (bytes, columns) => f(bytes * columns * ops['pir.hint.perByteColumn']),
     pirLayout: (bytes) => f(bytes * ops['pir.layout.perByte']),
+    pirKeywordBuild: (bytes) => f(bytes * ops['pir.keyword.perByte']),
     hash: (bytes) => f(bytes * ops['hash.perByte']),
 
     task(name, input) {
@@ -160,6 +163,8 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
           return overhead + model.pirHint(num(i.rows) * num(i.cols), Math.max(0, num(i.kEnd) - num(i.kStart)));
         case 'pir.layout':
           return overhead + model.pirLayout(len(i.records));
+        case 'pir.keywordBuild':
+          return overhead + model.pirKeywordBuild(len(i.body));
         case 'pool.spin':
           return overhead + num(i.ms) / 1000;
         case 'pool.echo':
