@@ -26,9 +26,12 @@ export interface KeywordHandle {
   readonly config: PirConfigJson;
   readonly identity: { keyId: string; version: number; publicKey: Uint8Array };
   get(index: number): Promise<Uint8Array>;
+  refresh(): Promise<void>;
 }
 
 const enc = new TextEncoder();
+/** How long a cached directory handle is used before its config is re-read (the config's max-age). */
+const DIRECTORY_RECHECK_MS = 5000;
 
 /**
  * Looks `key` up in an opened keyword database: its value, or null when absent. Throws `fail(…)`
@@ -72,7 +75,9 @@ export interface DirectoryApi {
   /**
    * Looks `name` up privately (the service does not learn which name) and verifies the entry's
    * ML-DSA-65 signature by the service identity that signed the directory's config (pin it with
-   * `identityPublicKey`). Returns null when the name is not published.
+   * `identityPublicKey`). Returns null when the name is not published. The directory handle is
+   * cached per client and its config re-read when older than 5 s, so a change is seen within
+   * about 5 s of the service's rebuild.
    *
    * @example
    *
@@ -114,6 +119,7 @@ export function directoryApi(
 ): DirectoryApi {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   let handlePin: Uint8Array | string | undefined;
+  let checkedAt = 0;
   return {
     async lookup(name, options = {}) {
       assertDirectoryName(name);
@@ -122,6 +128,11 @@ export function directoryApi(
       if (!handle || !samePin) {
         handle = await open(DIRECTORY_DB_NAME, pin === undefined ? {} : { identityPublicKey: pin });
         handlePin = pin;
+        checkedAt = Date.now();
+      } else if (Date.now() - checkedAt >= DIRECTORY_RECHECK_MS) {
+        // An older version stays answerable for its grace period: look for a newer one (the config's max-age).
+        await handle.refresh();
+        checkedAt = Date.now();
       }
       const value = await handle.lookup(directoryKey(name));
       return value === null ? null : verifyDirectoryValue(name, value, handle.identity, fail);
