@@ -126,7 +126,13 @@ export function directoryApi(
       const pin = options.identityPublicKey;
       const samePin = pin === handlePin || (pin instanceof Uint8Array && handlePin instanceof Uint8Array && constantTimeEqual(pin, handlePin));
       if (!handle || !samePin) {
-        handle = await open(DIRECTORY_DB_NAME, pin === undefined ? {} : { identityPublicKey: pin });
+        try {
+          handle = await open(DIRECTORY_DB_NAME, pin === undefined ? {} : { identityPublicKey: pin });
+        } catch (err) {
+          // No directory database yet: nothing was ever published.
+          if ((err as { status?: unknown }).status === 404) return null;
+          throw err;
+        }
         handlePin = pin;
         checkedAt = Date.now();
       } else if (Date.now() - checkedAt >= DIRECTORY_RECHECK_MS) {

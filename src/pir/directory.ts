@@ -138,7 +138,8 @@ export class DirectoryService {
   /**
    * Rebuilds the directory database from the entry table, as a new version when its content changed
    * (the one function to switch to incremental patches later). Entries whose key is gone are left
-   * out (and logged). Returns the new version, or undefined when nothing changed.
+   * out (and logged). Returns the new version, or undefined when nothing changed (or nothing was
+   * ever published: the directory database is created with its first entry).
    */
   async rebuildDirectory(): Promise<number | undefined> {
     const { store, keys } = this.#o;
@@ -158,6 +159,8 @@ export class DirectoryService {
     const digest = sha256(concatBytes(lp(idTag), ...current.flatMap((c) => [lp(c.row.entry_name), lp(c.algorithm), u64(c.version), lp(c.publicKey)])));
     const existing = await this.#o.keyword.currentSource(DIRECTORY_DB_NAME);
     if (existing && constantTimeEqual(existing, digest)) return undefined;
+    // Nothing was ever published: no database (a lookup of a missing directory finds nothing).
+    if (!existing && current.length === 0) return undefined;
 
     const entries: Array<{ key: Uint8Array; value: Uint8Array }> = [];
     for (const c of current) entries.push({ key: directoryKey(c.row.entry_name), value: encodeDirectoryValue(await this.#signed(c, identity, idTag)) });

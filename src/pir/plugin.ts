@@ -41,8 +41,7 @@ export const pirPlugin: CapabilityPlugin<PirRequires> = async (scope, { ctx, dep
   ctx.pirKeyword = keyword;
   const directory = new DirectoryService({ store: ctx.store, keyword, keys: deps.publicKeys, signer: deps.identity, backend: ctx.backend, log: ctx.log });
   ctx.pirDirectory = directory;
-  // The first tick builds the (possibly empty) directory; later ticks pick up key rotations and other instances' changes.
-  directory.scheduleRebuild();
+  // Each sweep tick also checks the directory: key rotations and other instances' changes.
 
   const sweeper = every(SWEEP_MS, async () => { await pir.sweep(); directory.scheduleRebuild(); }, (err) => ctx.log.warn({ err }, 'pir sweep failed'));
   scope.addHook('onClose', async () => { await sweeper.stop(); await directory.close(); });

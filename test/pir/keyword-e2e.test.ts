@@ -84,6 +84,7 @@ describe('keyword PIR through the SDK over a real socket', () => {
     const { token } = await t.app.ctx.tokens.mint('bob', {});
     const bob = createClient(url, { token });
     await bob.keys.create({ name: 'bob-kem', algorithm: 'X-Wing' });
+    assert.equal(await createClient(url).pir.directory.lookup('bob@example.org', { identityPublicKey: identity }), null, 'no directory yet');
     const listing = await bob.pir.directory.publish('bob@example.org', 'bob-kem');
     assert.equal(listing.entryName, 'bob@example.org');
     assert.deepEqual((await bob.pir.directory.list()).map((e) => e.entryName), ['bob@example.org']);
