@@ -70,6 +70,7 @@ export class DirectoryService {
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
+  #chain: Promise<void> = Promise.resolve();
 
   constructor(options: DirectoryOptions) {
     this.#o = options;
@@ -141,7 +142,14 @@ export class DirectoryService {
    * out (and logged). Returns the new version, or undefined when nothing changed (or nothing was
    * ever published: the directory database is created with its first entry).
    */
-  async rebuildDirectory(): Promise<number | undefined> {
+  rebuildDirectory(): Promise<number | undefined> {
+    // One rebuild at a time on this instance: a scheduled and an explicit one queue up.
+    const run = this.#chain.then(() => this.#rebuild());
+    this.#chain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  async #rebuild(): Promise<number | undefined> {
     const { store, keys } = this.#o;
     const rows = await store.query<EntryRow>('SELECT * FROM pir_directory ORDER BY entry_name LIMIT $1', [MAX_ENTRIES]);
     const identity = await this.#o.signer.identity();
