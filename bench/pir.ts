@@ -15,6 +15,8 @@
  * Issue 16 (bench/_pir-update.ts): the shape table (hint/query/answer bytes per shape for the sizes
  * and 1–256 queries per hint) and live updates (`--update=MiB`, default 16, 0 skips): patches of
  * 1 %, 0.1 % and one record, server time and hint-delta bytes against the full hint.
+ * Keyword part (`--keyword=KEYS`, default 1000000, 0 skips; `--keyword-value=BYTES`, default 32):
+ * keyword lookups through the SDK over a real socket, see bench/pir-keyword.ts.
  */
 import { loadavg, availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +32,7 @@ import { table } from './_util.ts';
 import { testApp, ADMIN_TOKEN } from '../test/support/app.ts';
 import type { PirConfigJson } from '../src/pir/config.ts';
 import { runPirUpdateBench, shapeTableRows } from './_pir-update.ts';
+import { runKeywordBench } from './pir-keyword.ts';
 
 const MiB = 1 << 20;
 const RECORD = 32;
@@ -229,6 +232,18 @@ async function main(): Promise<void> {
       'scan GB/s': r.scanGBs.toFixed(2), 'vs in-process': `${(r.scanGBs / h.inProcessGBs).toFixed(2)}x`,
     })));
     console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  }
+
+  const keywordKeys = Number(args['keyword'] ?? 1_000_000);
+  if (keywordKeys > 0) {
+    const k = await runKeywordBench(keywordKeys, Number(args['keyword-value'] ?? 32), Number(args['keyword-seconds'] ?? 10));
+    console.log(`\nKeyword PIR through the SDK over loopback: ${k.keys} keys, ${k.valueBytes}-byte values, table ${(k.tableBytes / MiB).toFixed(1)} MiB (${k.shape}),`);
+    console.log(`${k.queriesPerLookup} pirQuery per lookup; upload (build + hint) ${k.uploadSeconds.toFixed(1)} s; open (hint ${(k.hintBytes / MiB).toFixed(1)} MiB + A) ${k.openSeconds.toFixed(1)} s.`);
+    table([{
+      'present p50 / p99 ms': `${k.presentP50.toFixed(0)} / ${k.presentP99.toFixed(0)}`, 'absent p50 / p99 ms': `${k.absentP50.toFixed(0)} / ${k.absentP99.toFixed(0)}`,
+      [`lookups/s (${k.concurrency} in flight)`]: k.lookupsPerSec.toFixed(1), errors: k.errors,
+    }]);
+    console.log(`Load average at end: ${k.load}`);
   }
 }
 

@@ -40,7 +40,7 @@ export const capabilities: Capability[] = [
   define({ name: 'keys', requires: none, plugin: keysPlugin }),
   define<KexRequires>({ name: 'kex', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'kex') }), plugin: kexPlugin }),
   define<ZkRequires>({ name: 'zk', requires: (ctx) => ({ tokens: provided(ctx, 'tokens', 'keys', 'zk') }), plugin: zkPlugin }),
-  define<PirRequires>({ name: 'pir', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'pir') }), plugin: pirPlugin }),
+  define<PirRequires>({ name: 'pir', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'pir'), publicKeys: provided(ctx, 'keys', 'keys', 'pir') }), plugin: pirPlugin }),
   define<AuditRequires>({ name: 'audit', requires: (ctx) => ({ identity: provided(ctx, 'systemKeys', 'keys', 'audit') }), plugin: auditPlugin }),
   // @capabilities-end (add new capabilities above this line, one per line)
 ];

@@ -29,6 +29,8 @@ import type { PirParams } from '../pir/params.ts';
 import { assertPirConfigShape, pirConfigContext, pirConfigSignedMessage, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
 import { applyHintDelta, decodeHintDelta } from '../pir/delta.ts';
 import { encodeRecordChanges, type RecordChange } from '../pir/changes.ts';
+import { encodeKeywordEntries } from '../pir/keyword.ts';
+import { directoryApi, keywordLookup, type DirectoryApi } from './pir-keyword.ts';
 
 /** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
@@ -87,6 +89,17 @@ export interface PirDatabaseHandle {
    */
   get(index: number): Promise<Uint8Array>;
   /**
+   * Keyword databases: the value stored under `key` (bytes, or a string taken as UTF-8), or null.
+   * Always 2 × config.keyword.recordsPerBucket private queries, present or not (src/client/pir-keyword.ts).
+   *
+   * @example
+   *
+   * ```ts
+   * const value = await db.lookup('+15551234567');   // Uint8Array | null
+   * ```
+   */
+  lookup(key: Uint8Array | string): Promise<Uint8Array | null>;
+  /**
    * Re-reads the config; when the version changed, updates the hint: by a hint delta when the new
    * version is a patch of this one's chain (getPirHintDelta, checked against the signed hintSha256),
    * else (or if the delta is refused or does not verify) by downloading and verifying the whole hint.
@@ -115,7 +128,7 @@ export interface PirApi {
   /**
    * Admin: upserts (`record` bytes) and deletes (`record: null`) records of the current version
    * `baseVersion`, making version baseVersion + 1 with an incremental hint; returns its config (unverified).
-   * A stale baseVersion fails with 409 (the problem carries currentConfig).
+   * A stale baseVersion fails with 409 (the problem carries currentConfig). Index databases only.
    *
    * @example
    *
@@ -124,6 +137,10 @@ export interface PirApi {
    * ```
    */
   patch(name: string, baseVersion: number, changes: readonly RecordChange[], recordSize: number): Promise<PirConfig>;
+  /** Admin: uploads (key → value) entries as a new keyword-database version (values ≤ maxValueSize bytes). */
+  uploadKeyword(name: string, entries: Iterable<{ key: Uint8Array; value: Uint8Array }>, maxValueSize: number): Promise<PirConfig>;
+  /** The private public-key directory (src/client/pir-keyword.ts). */
+  directory: DirectoryApi;
 }
 
 interface Verified { config: PirConfigJson; seed: Uint8Array; hint: Uint32Array; A: Uint32Array | undefined }
@@ -207,7 +224,8 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
     return { config: cfg, seed, hint, A, identity, update };
   }
 
-  return {
+  const fail = (message: string): Error => new PirIntegrityError(message);
+  const self: PirApi = {
     async open(name, options = {}) {
       const explicit = options.identityPublicKey === undefined ? undefined
         : typeof options.identityPublicKey === 'string' ? base64urlDecode(options.identityPublicKey) : options.identityPublicKey;
@@ -246,7 +264,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         return { record: decode(s.config.params, s.hint, bytesToU32(bytes, s.config.params.rows), q) };
       };
 
-      return {
+      const handle: PirDatabaseHandle = {
         name,
         get version() { return state.config.version; },
         get params() { return state.config.params; },
@@ -262,10 +280,12 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
           if (second.record) return second.record;
           throw new PirIntegrityError('the PIR database changed version twice during one read');
         },
+        lookup: (key) => keywordLookup(handle, key, fail),
         async refresh() {
           await adopt(unwrap(await api.GET('/v1/pir/databases/{name}', { params: { path: { name } } })));
         },
       };
+      return handle;
     },
 
     async upload(name, records, recordSize, options = {}) {
@@ -285,5 +305,17 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         headers: { 'content-type': 'application/octet-stream' },
       }));
     },
+
+    async uploadKeyword(name, entries, maxValueSize) {
+      return unwrap(await api.PUT('/v1/pir/databases/{name}', {
+        params: { path: { name }, query: { format: 'keyword', maxValueSize } },
+        body: encodeKeywordEntries(entries) as never,
+        bodySerializer: (b: unknown) => b as never,
+        headers: { 'content-type': 'application/octet-stream' },
+      }));
+    },
+
+    directory: directoryApi(api, unwrap, fail, (n, o) => self.open(n, o)),
   };
+  return self;
 }

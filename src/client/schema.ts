@@ -797,11 +797,19 @@ export interface paths {
         get: operations["getPirConfig"];
         /**
          * Upload a PIR database (a new immutable version)
-         * @description The body is the concatenated fixed-size records (application/octet-stream, length a positive
-         *     multiple of `recordSize`, at most PIR_MAX_DB_BYTES, default 64 MiB). The service lays the
+         * @description `format=records` (default): the body is the concatenated fixed-size records (application/octet-stream,
+         *     length a positive multiple of `recordSize`, at most PIR_MAX_DB_BYTES, default 64 MiB). The service lays the
          *     records out as a SimplePIR matrix, draws a fresh public seed, computes the hint in the worker
          *     pool (progress in the log) and stores the new version. The previous version stays answerable
          *     for PIR_GRACE_SECONDS (default 600). Returns the signed config of the new version (docs/PIR.md).
+         *
+         *     `format=keyword`: the body is a keyword database, "PQKW" then entries u16be(key length) ‖ key ‖
+         *     u16be(value length) ‖ value (keys 1..1024 bytes, distinct; values 0..`maxValueSize` bytes; at most
+         *     4 Mi entries). The service builds a cuckoo table (2 hash functions keyed by a fresh public salt,
+         *     buckets of 2 slots, load 0.8) in the worker pool and stores it as a version whose signed config
+         *     carries `keyword` (docs/PIR.md, Keyword PIR). Bad framing, duplicate or oversize keys, oversize
+         *     values → 400; a table over PIR_MAX_DB_BYTES → 413; nothing is stored. The name `pqzk-directory`
+         *     is the service's key directory and refused (403).
          */
         put: operations["putPirDatabase"];
         post?: never;
@@ -994,6 +1002,53 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's published key-directory entries */
+        get: operations["listDirectoryEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pir/directory/{entryName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The public name looked up privately (lower case; e-mail-like names fit). */
+                entryName: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Publish a managed key's current public key under a name in the private key directory
+         * @description Opt-in: the caller's managed key `keyName` (any algorithm) is published under `entryName` in the
+         *     keyword-PIR database `pqzk-directory`, which the service rebuilds (debounced, about a second) as a
+         *     new version; each entry carries the key's current version and public key, signed by the service
+         *     identity key (ML-DSA-65, context "pqzk pir directory entry v1", docs/PIR.md). Anyone looks names up
+         *     privately (SDK `client.pir.directory.lookup`). A rotation of the key is picked up on the next sweep
+         *     (≤ 30 s). Re-publishing a name of one's own re-points it; another owner's name → 409; an unknown
+         *     key → 404; more than 256 entries per owner → 403; a full directory (4096) → 409.
+         */
+        put: operations["publishDirectoryEntry"];
+        post?: never;
+        /** Remove one of the caller's entries from the key directory */
+        delete: operations["unpublishDirectoryEntry"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1621,8 +1676,32 @@ export interface components {
             /** @description The version this one was patched from (patchPirDatabase); absent for a full upload. */
             parentVersion?: number;
             identity: components["schemas"]["KexIdentity"];
+            keyword?: components["schemas"]["PirKeywordLayout"];
             /** @description ML-DSA-65 signature (context "pqzk pir config v2", or v1 for configs without params.queriesPerHint) over the canonical config encoding, docs/PIR.md, base64url. */
             signature: string;
+        };
+        /** @description Keyword databases only - the cuckoo table laid over the records (docs/PIR.md, Keyword PIR); signed with the config. */
+        PirKeywordLayout: {
+            /** @enum {string} */
+            scheme: "pqzk-cuckoo-v1";
+            /** @description Public 32-byte salt of the key hash, base64url. */
+            salt: string;
+            /** @description Candidate buckets per key. */
+            hashes: number;
+            slotsPerBucket: number;
+            /** @description Bytes of the key tag stored per slot. */
+            tagBytes: number;
+            maxValueSize: number;
+            entries: number;
+            buckets: number;
+            /** @description Records of the index database per bucket (a lookup fetches hashes × this many). */
+            recordsPerBucket: number;
+        };
+        DirectoryListing: {
+            entryName: string;
+            keyName: string;
+            /** Format: date-time */
+            publishedAt: string;
         };
         /** @description One audit record (docs/AUDIT.md). Never carries plaintexts, secrets, tokens or signatures. */
         AuditRecord: {
@@ -2693,15 +2772,19 @@ export interface operations {
     };
     putPirDatabase: {
         parameters: {
-            query: {
-                /** @description Bytes per record. */
-                recordSize: number;
+            query?: {
+                /** @description `records` (fixed-size records, default) or `keyword` (key → value entries). */
+                format?: "records" | "keyword";
+                /** @description Bytes per record (required for format=records). */
+                recordSize?: number;
                 /**
                  * @description Expected private queries a client makes per hint download (default 16). The service picks the
                  *     matrix shape that minimises hint + queriesPerHint · (query + answer) bytes (docs/PIR.md, Shape rule)
                  *     and signs the value in the config.
                  */
                 queriesPerHint?: number;
+                /** @description Largest value in bytes (required for format=keyword); every slot holds this many value bytes. */
+                maxValueSize?: number;
             };
             header?: never;
             path: {
@@ -2710,7 +2793,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The concatenated records (raw bytes; no JSON schema, the length is checked by the service). */
+        /** @description The concatenated records or the framed keyword entries (raw bytes; checked by the service). */
         requestBody: {
             content: {
                 "application/octet-stream": unknown;
@@ -2977,6 +3060,85 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AuditConsistencyProof"];
                 };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    listDirectoryEntries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's entries, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entries: components["schemas"]["DirectoryListing"][];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    publishDirectoryEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The public name looked up privately (lower case; e-mail-like names fit). */
+                entryName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The caller's managed key to publish. */
+                    keyName: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The entry as published. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryListing"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    unpublishDirectoryEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The public name looked up privately (lower case; e-mail-like names fit). */
+                entryName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; the next directory version leaves it out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             "4XX": components["responses"]["Problem"];
             "5XX": components["responses"]["Problem"];

@@ -12,6 +12,8 @@ import type { TokenService } from './tokens.ts';
 
 export type { SystemKeys, IdentityInfo } from './system.ts';
 export type { TokenService } from './tokens.ts';
+/** Owner strings of managed keys (the key directory names a tenant's key by owner and name). */
+export { ADMIN_OWNER, tenantOwner } from './owners.ts';
 
 declare module '../context.ts' {
   interface AppContext {

@@ -10,7 +10,7 @@
  *   lp(u64 n) ‖ lp(u64 logQ) ‖ lp(u64 logP) ‖ lp(u64 eta) ‖ lp(u64 recordCount) ‖
  *   lp(u64 recordSize) ‖ lp(u64 recordsPerColumn) ‖ lp(u64 rows) ‖ lp(u64 cols) ‖ lp(seed) ‖
  *   lp(hintSha256) ‖ lp(identity.algorithm) ‖ lp(identity.keyId) ‖ lp(u64 identity.version) ‖
- *   lp(identity.publicKey)
+ *   lp(identity.publicKey) [‖ lp("keyword") ‖ keyword layout fields, keyword databases only]
  *
  * createdAt is signed as the exact ISO 8601 string sent; seed and hintSha256 as raw bytes.
  * `sizes` in the JSON are derived from params and not signed (the client recomputes them).
@@ -25,6 +25,7 @@ import { base64urlDecode, concatBytes, fromHex, lp, u64 } from '../crypto/bytes.
 import { CryptoInputError } from '../errors.ts';
 import { SEED_BYTES } from './matrixA.ts';
 import { assertPirParams, pirSizes, type PirParams } from './params.ts';
+import { assertKeywordLayout, keywordSignedFields, type KeywordLayout } from './keyword.ts';
 
 const enc = new TextEncoder();
 
@@ -52,6 +53,8 @@ export interface PirConfigJson {
   /** The version this one was patched from (patch.ts); absent for a full upload. Signed in v2. */
   parentVersion?: number;
   identity: { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: string };
+  /** Present on keyword databases (keyword.ts): the cuckoo layout over the records; signed. */
+  keyword?: KeywordLayout;
   /** base64url ML-DSA-65 signature. */
   signature: string;
 }
@@ -93,6 +96,8 @@ export function pirConfigSignedMessage(c: UnsignedPirConfig): Uint8Array {
     lp(seed), lp(fromHex(c.hintSha256)),
     lp(c.identity.algorithm), lp(c.identity.keyId), lp(u64(c.identity.version)), lp(base64urlDecode(c.identity.publicKey)),
     ...tail,
+    // Keyword databases only: lp("keyword") ‖ the layout's fields (keyword.ts keywordSignedFields).
+    ...(c.keyword === undefined ? [] : [lp('keyword'), keywordSignedFields(c.keyword)]),
   );
 }
 
@@ -107,5 +112,6 @@ export function assertPirConfigShape(c: unknown): asserts c is PirConfigJson {
   if (cfg.sizes?.query !== sizes.query || cfg.sizes.answer !== sizes.answer || cfg.sizes.hint !== sizes.hint) {
     throw new CryptoInputError('PIR config: sizes do not match params');
   }
+  if (cfg.keyword !== undefined) assertKeywordLayout(cfg.keyword, cfg.params);
   pirConfigSignedMessage(cfg as PirConfigJson);
 }

@@ -91,6 +91,8 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   if (!Number.isSafeInteger(baseVersion) || baseVersion < 1) throw new CryptoInputError('baseVersion must be a positive integer');
   const current = await s.resolve(name, undefined);
   if (current.version !== baseVersion) throw await conflict(s, name, `the patch is against version ${baseVersion}`);
+  // A keyword database's records are cuckoo buckets under a salt: they change by uploading the keyword database again.
+  if (current.keyword !== null && current.keyword !== undefined) throw new AppError('invalid_input', 'keyword databases are updated by uploading them again (format=keyword); record patches apply to index databases');
   const started = performance.now();
   const base = await s.load(current);
   const { params } = base;

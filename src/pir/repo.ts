@@ -23,6 +23,10 @@ export type PirVersionRow = {
   purged_at: Date | null;
   /** The version this one was patched from (013_pir_patches.sql); null for a full upload. */
   parent_version: number | null;
+  /** KeywordLayout JSON of a keyword database (migration 014), null for an index database. */
+  keyword: string | null;
+  /** SHA-256 of the keyword upload the table was built from. */
+  source_sha256: Uint8Array | null;
 };
 
 /** A version to insert: its records and hint bytes with their SHA-256 digests. */
@@ -34,10 +38,13 @@ export interface NewPirVersion {
   recordsSha256: Uint8Array;
   hint: Uint8Array;
   hintSha256: Uint8Array;
+  /** Keyword databases: the layout JSON and the SHA-256 of the upload. */
+  keyword?: string | undefined;
+  sourceSha256?: Uint8Array | undefined;
 }
 
 /** The columns of a PirVersionRow (patch-repo.ts selects the same). */
-export const COLUMNS = 'name, version, params, seed, records_bytes, records_sha256, hint_sha256, created_at, retired_at, purged_at, parent_version';
+export const COLUMNS = 'name, version, params, seed, records_bytes, records_sha256, hint_sha256, created_at, retired_at, purged_at, parent_version, keyword, source_sha256';
 
 /** Inserts `bytes` as BLOB_CHUNK-sized rows of pir_blobs. */
 export async function insertChunks(db: Queryable, name: string, version: number, kind: 'records' | 'hint', bytes: Uint8Array): Promise<void> {
@@ -52,10 +59,10 @@ export const pirRepo = {
   /** Inserts the next version of `name` with its blobs and retires the older ones (one transaction). */
   async insertVersion(db: Queryable, v: NewPirVersion): Promise<PirVersionRow> {
     const rows = await db.query<PirVersionRow>(
-      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256)
-       SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6 FROM pir_databases WHERE name = $1
+      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, keyword, source_sha256)
+       SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM pir_databases WHERE name = $1
        RETURNING ${COLUMNS}`,
-      [v.name, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256]);
+      [v.name, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.keyword ?? null, v.sourceSha256 ?? null]);
     const row = rows[0]!;
     await insertChunks(db, v.name, row.version, 'records', v.records);
     await insertChunks(db, v.name, row.version, 'hint', v.hint);

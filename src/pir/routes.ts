@@ -5,6 +5,8 @@ import type { Charge } from '../http/charge.ts';
 import { AppError } from '../errors.ts';
 import type { PirService } from './service.ts';
 import { decodeRecordChanges } from './changes.ts';
+import type { KeywordPirService } from './keyword-service.ts';
+import { DIRECTORY_DB_NAME } from './directory-entry.ts';
 
 /** Media type of PIR uploads, queries, answers and hints. */
 export const OCTET = 'application/octet-stream';
@@ -17,14 +19,18 @@ function binaryBody(req: FastifyRequest): Uint8Array {
 }
 
 /** `charge` bills anonymous pirQuery requests (by database size) to their address's CPU budget. */
-export function pirHandlers(pir: PirService, charge: Charge): Handlers {
+export function pirHandlers(pir: PirService, charge: Charge, keyword: KeywordPirService): Handlers {
   type NameParams = { name: string };
   return {
     putPirDatabase: async (req: FastifyRequest, reply: FastifyReply) => {
       if (req.principal.kind !== 'admin') throw new AppError('forbidden', 'only the admin uploads PIR databases');
       const { name } = req.params as NameParams;
-      const { recordSize, queriesPerHint } = req.query as { recordSize: number; queriesPerHint?: number };
-      const config = await pir.put(name, recordSize, binaryBody(req), queriesPerHint);
+      const q = req.query as { recordSize?: number; queriesPerHint?: number; format?: 'records' | 'keyword'; maxValueSize?: number };
+      if (name === DIRECTORY_DB_NAME) throw new AppError('forbidden', 'this database is maintained by the service (the key directory)');
+      const body = binaryBody(req);
+      const missing = (p: string): never => { throw new AppError('invalid_input', `${p} is required for format=${q.format ?? 'records'}`, { field: p }); };
+      const config = q.format === 'keyword' ? await keyword.put(name, q.maxValueSize ?? missing('maxValueSize'), body)
+        : await pir.put(name, q.recordSize ?? missing('recordSize'), body, q.queriesPerHint);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(config);
     },
@@ -32,6 +38,7 @@ export function pirHandlers(pir: PirService, charge: Charge): Handlers {
       if (req.principal.kind !== 'admin') throw new AppError('forbidden', 'only the admin patches PIR databases');
       const { name } = req.params as NameParams;
       const { baseVersion } = req.query as { baseVersion: number };
+      if (name === DIRECTORY_DB_NAME) throw new AppError('forbidden', 'this database is maintained by the service (the key directory)');
       const body = binaryBody(req);
       // Decoded against the base version's shape, after the stale-version check (409 first).
       const config = await pir.applyRecordChanges(name, baseVersion, (p) => decodeRecordChanges(body, p.recordCount, p.recordSize));

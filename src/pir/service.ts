@@ -30,6 +30,7 @@ import { pirConfigContext, pirConfigSignedMessage, type PirConfigJson, type Unsi
 import { pirRepo, type PirVersionRow } from './repo.ts';
 import type { LoadedVersion, PirServiceInternals } from './internals.ts';
 import { applyRecordChanges, hintDelta, type RecordChanges } from './patch.ts';
+import type { KeywordLayout } from './keyword.ts';
 /** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
 const UPLOAD_SCOPE = { principal: 'admin' } as const;
 
@@ -102,12 +103,13 @@ export class PirService {
 
   /**
    * Creates the next version of `name` from concatenated records of `recordSize` bytes: layout and
-   * hint in the worker pool, then one store transaction. Returns its signed config.
+   * hint in the worker pool, then one store transaction. Returns its signed config. `keyword`
+   * marks a keyword database (keyword-service.ts): its layout is stored and signed with the config.
    *
    * @throws AppError `invalid_input` (length not a multiple of recordSize, bad parameters),
    * `payload_too_large` (over maxDbBytes), `conflict` (concurrent uploads; retry).
    */
-  async put(name: string, recordSize: number, records: Uint8Array, queriesPerHint?: number): Promise<PirConfigJson> {
+  async put(name: string, recordSize: number, records: Uint8Array, queriesPerHint?: number, keyword?: { layout: KeywordLayout; sourceSha256: Uint8Array }): Promise<PirConfigJson> {
     if (records.length === 0 || records.length % recordSize !== 0) {
       throw new CryptoInputError(`body length ${records.length} is not a positive multiple of recordSize ${recordSize}`);
     }
@@ -126,6 +128,7 @@ export class PirService {
       try {
         row = await this.#o.store.transaction((tx) => pirRepo.insertVersion(tx, {
           name, params: JSON.stringify(params), seed, records, recordsSha256, hint, hintSha256,
+          keyword: keyword && JSON.stringify(keyword.layout), sourceSha256: keyword?.sourceSha256,
         }));
       } catch (err) {
         // Another upload of the same name took the version number first: take the next one.
@@ -343,6 +346,7 @@ export class PirService {
         seed: base64urlEncode(row.seed), hintSha256: toHex(row.hint_sha256), sizes: pirSizes(params),
         ...(row.parent_version ? { parentVersion: row.parent_version } : {}),
         identity: { keyId: id.keyId, version: id.version, algorithm: 'ML-DSA-65', publicKey: base64urlEncode(id.publicKey) },
+        ...(row.keyword ? { keyword: JSON.parse(row.keyword) as KeywordLayout } : {}),
       };
       const message = pirConfigSignedMessage(unsigned);
       const signature = await this.#o.signer.signIdentity(message, pirConfigContext(unsigned));

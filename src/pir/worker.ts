@@ -1,5 +1,5 @@
 /**
- * Worker side of the pir capability: `pir.scan`, `pir.hint` and `pir.layout`, registered in
+ * Worker side of the pir capability: `pir.scan`, `pir.hint`, `pir.layout` and `pir.keywordBuild`, registered in
  * src/workers/tasks.ts (the service runs them through the shared pool, `pool.run('pir.scan', …)`).
  * The file is also a piscina entry point of its own (default export = scan), which tests and
  * bench/pir.ts use directly:
@@ -26,6 +26,7 @@ import { computeHintColumns, layoutRecords } from './server.ts';
 import { assertPirParams, type PirParams } from './params.ts';
 import { CryptoInputError } from '../errors.ts';
 import { pirPatchWorker } from './patch-worker.ts';
+import { buildKeywordTable, type KeywordTable } from './keyword.ts';
 
 /** Input of `pir.scan`: the matrix (shared memory or buffer), its shape, the row range and the query. */
 export interface ScanTask {
@@ -98,10 +99,23 @@ export function layout(task: LayoutTask): { ok: true } {
   return { ok: true };
 }
 
+/** Input of `pir.keywordBuild`: the framed upload, the value bound and the salts to try in order. */
+export interface KeywordBuildTask {
+  readonly body: Uint8Array;
+  readonly maxValueSize: number;
+  readonly salts: Uint8Array[];
+}
+
+/** Builds a keyword table off the event loop (keyword.ts `buildKeywordTable`; 1 M keys ≈ 3 s). */
+export function keywordBuild(task: KeywordBuildTask): KeywordTable {
+  return buildKeywordTable(task.body, task.maxValueSize, task.salts);
+}
+
 /** The pir capability's worker tasks, for the registry in src/workers/tasks.ts. */
 export const pirWorker = {
   'pir.scan': scan,
   'pir.hint': hint,
   'pir.layout': layout,
   ...pirPatchWorker,
+  'pir.keywordBuild': keywordBuild,
 };

@@ -69,6 +69,8 @@ export interface CostModel {
   pirScan(matrixBytes: number): number;
   pirHint(matrixBytes: number, columns: number): number;
   pirLayout(recordBytes: number): number;
+  /** A keyword table build from an upload of `bodyBytes` (one salt). */
+  pirKeywordBuild(bodyBytes: number): number;
   hash(bytes: number): number;
   /**
    * The pool seam: the estimated cost of worker task `name` with `input` (task names
@@ -109,6 +111,7 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
     pirScan: (bytes) => f(bytes * ops['pir.scan.perByte']),
     pirHint: (bytes, columns) => f(bytes * columns * ops['pir.hint.perByteColumn']),
     pirLayout: (bytes) => f(bytes * ops['pir.layout.perByte']),
+    pirKeywordBuild: (bytes) => f(bytes * ops['pir.keyword.perByte']),
     hash: (bytes) => f(bytes * ops['hash.perByte']),
 
     task(name, input) {
@@ -167,6 +170,8 @@ export function createCostModel(opts: CostModelOptions = {}): CostModel {
         case 'pir.hintDelta':
           // cells/3 × n multiply-adds in a TS loop (~12× the WASM kernel per byte), plus A's blocks.
           return overhead + model.pirScan(12 * ((i.cells instanceof Int32Array ? i.cells.length : 0) / 3) * num(i.n));
+        case 'pir.keywordBuild':
+          return overhead + model.pirKeywordBuild(len(i.body));
         case 'pool.spin':
           return overhead + num(i.ms) / 1000;
         case 'pool.echo':

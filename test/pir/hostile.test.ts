@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, ADMIN_TOKEN, problemOf, type TestApp } from '../support/app.ts';
-import { createHash } from 'node:crypto';
+import { storeDigest } from '../support/digest.ts';
 import type { InjectOptions } from 'fastify';
 import { createClient } from '../../src/client/index.ts';
 import { PirIntegrityError, verifyPirConfig } from '../../src/client/pir.ts';
@@ -21,18 +21,6 @@ const MAX_DB = 64 * 1024;
  * rotation write there on their own schedule, unrelated to these requests). Hashed inside the
  * database: PGlite runs on this thread, and shipping the blobs out as hex would stall it.
  */
-async function storeDigest(store: TestApp['store']): Promise<string> {
-  const tables = await store.query<{ table_name: string }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'kex\\_%' AND table_name NOT LIKE 'audit\\_%' ORDER BY table_name");
-  assert.ok(tables.some((r) => r.table_name === 'pir_blobs'));
-  const h = createHash('sha256');
-  for (const { table_name: name } of tables) {
-    const [row] = await store.query<{ d: string | null; n: number }>(
-      `SELECT string_agg(md5(t::text), ',' ORDER BY md5(t::text)) AS d, count(*)::int AS n FROM "${name}" t`);
-    h.update(`${name}:${row!.n}:${row!.d ?? ''}\n`);
-  }
-  return h.digest('hex');
-}
 
 /** Waits out start-up work (under load it can trip the event-loop-delay guard, which answers 503). */
 async function settled(app: TestApp['app']): Promise<void> {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { testApp, ADMIN_TOKEN, problemOf, type TestApp } from '../support/app.ts';
+import { storeDigest } from '../support/digest.ts';
 import { createClient } from '../../src/client/index.ts';
 import type { PirConfigJson } from '../../src/pir/config.ts';
 import { encodeRecordChanges, type RecordChange } from '../../src/pir/changes.ts';
@@ -30,16 +31,6 @@ let identity: Uint8Array;
 let tenant: string;
 
 /** Digest of every table but kex_* (which background jobs write), hashed inside the database. */
-async function storeDigest(): Promise<string> {
-  const tables = await t.store.query<{ table_name: string }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'kex\\_%' ORDER BY table_name");
-  const h = createHash('sha256');
-  for (const { table_name: name } of tables) {
-    const [row] = await t.store.query<{ d: string | null; n: number }>(`SELECT string_agg(md5(t::text), ',' ORDER BY md5(t::text)) AS d, count(*)::int AS n FROM "${name}" t`);
-    h.update(`${name}:${row!.n}:${row!.d ?? ''}\n`);
-  }
-  return h.digest('hex');
-}
 
 before(async () => {
   t = await testApp({ RATE_LIMIT_MAX: '1000000' });
@@ -201,12 +192,12 @@ describe('hostile patches and delta requests: 4xx problem+json, store unchanged'
   ];
   for (const [name, req, status] of cases) {
     test(name, async () => {
-      const before = await storeDigest();
+      const before = await storeDigest(t.store);
       const res = await t.app.inject(req());
       assert.equal(res.statusCode, status, res.body.slice(0, 300));
       assert.equal(problemOf(res).status, status);
       if (status === 409) assert.equal((JSON.parse(res.body) as { currentConfig: PirConfigJson }).currentConfig.version, 2);
-      assert.equal(await storeDigest(), before, 'the store changed');
+      assert.equal(await storeDigest(t.store), before, 'the store changed');
     });
   }
 });

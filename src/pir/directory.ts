@@ -1,0 +1,204 @@
+/**
+ * The private public-key directory (docs/PIR.md, Directory): tenants publish a managed key's current
+ * public key under a name (publishDirectoryEntry / unpublishDirectoryEntry); the service maintains the
+ * keyword database DIRECTORY_DB_NAME (name → entry signed by the identity key, directory-entry.ts),
+ * which anyone queries privately like any keyword database.
+ *
+ * Rebuild: `rebuildDirectory` (the one place that turns the entry table into a database version; it
+ * will switch to incremental patches once patchPirDatabase exists) runs debounced (DEBOUNCE_MS after the
+ * last change, never two at once on an instance) after publish/unpublish, and on every sweep tick to
+ * pick up key rotations and changes made on other instances. It builds a new version only when the
+ * content digest (names, algorithms, key versions, public keys, identity) differs from the current
+ * version's, so idle instances do not create versions. Entry signatures are stored with the entry and
+ * reused while the key version and identity are unchanged: a rebuild signs only what changed.
+ *
+ * Bounds: at most MAX_ENTRIES entries in all, MAX_PER_OWNER per tenant.
+ */
+import { sha256 } from '../crypto/hash.ts';
+import { base64urlDecode, concatBytes, constantTimeEqual, lp, u64 } from '../crypto/bytes.ts';
+import type { CryptoBackend } from '../crypto/backend.ts';
+import type { Store } from '../store/index.ts';
+import { AppError } from '../errors.ts';
+import { encodeKeywordEntries } from './keyword.ts';
+import {
+  assertDirectoryName, directoryEntrySignedMessage, directoryKey, encodeDirectoryValue, DIRECTORY_DB_NAME, DIRECTORY_ENTRY_CONTEXT,
+  DIRECTORY_MAX_VALUE, type DirectoryEntry,
+} from './directory-entry.ts';
+import type { KeywordPirService } from './keyword-service.ts';
+import type { PirLog, PirSigner } from './service.ts';
+
+/** Most entries in the directory (the table stays ≈ 40 MB). */
+export const MAX_ENTRIES = 4096;
+/** Most entries one owner may publish. */
+export const MAX_PER_OWNER = 256;
+const DEBOUNCE_MS = 1000;
+
+/** What the directory needs of the keys capability: the current public key of an owner's managed key. */
+export interface DirectoryKeySource {
+  /** Throws AppError `not_found` for an unknown key; `publicKey` is base64url of the raw key. */
+  publicKey(owner: string, name: string, opts: { format: 'raw' }): Promise<{ algorithm: string; version: number; publicKey: unknown }>;
+}
+
+/** Dependencies of a {@link DirectoryService}. */
+export interface DirectoryOptions {
+  store: Store;
+  keyword: KeywordPirService;
+  keys: DirectoryKeySource;
+  signer: PirSigner;
+  backend: Pick<CryptoBackend, 'verify'>;
+  log: PirLog;
+}
+
+type EntryRow = {
+  entry_name: string; owner: string; key_name: string; published_at: Date;
+  signed_version: number | null; signed_pk_sha256: Uint8Array | null; signed_identity: string | null; signed_at: string | null; signature: Uint8Array | null;
+};
+
+/** A published entry as its owner sees it. */
+export interface DirectoryListing { entryName: string; keyName: string; publishedAt: string }
+
+/**
+ * The directory's entry table and its rebuild into the keyword database.
+ *
+ * @example
+ * await directory.publish('tenant:alice', 'alice@example.org', 'alice-kem');
+ * await directory.rebuildDirectory();
+ */
+export class DirectoryService {
+  readonly #o: DirectoryOptions;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: DirectoryOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Publishes (or re-points) `entryName` to the owner's managed key `keyName`.
+   *
+   * @throws AppError `invalid_input` (bad name), `not_found` (no such key), `conflict` (another owner's
+   * name, or the directory is full), `forbidden` (over MAX_PER_OWNER).
+   */
+  async publish(owner: string, entryName: string, keyName: string): Promise<DirectoryListing> {
+    assertDirectoryName(entryName);
+    await this.#o.keys.publicKey(owner, keyName, { format: 'raw' });
+    const row = await this.#o.store.transaction(async (tx) => {
+      const counts = await tx.query<{ total: number; mine: number }>(
+        `SELECT count(*)::int AS total, count(*) FILTER (WHERE owner = $1)::int AS mine FROM pir_directory WHERE entry_name <> $2`, [owner, entryName]);
+      if (counts[0]!.mine >= MAX_PER_OWNER) throw new AppError('forbidden', `an owner publishes at most ${MAX_PER_OWNER} entries`);
+      if (counts[0]!.total >= MAX_ENTRIES) throw new AppError('conflict', `the directory is full (${MAX_ENTRIES} entries)`);
+      const rows = await tx.query<EntryRow>(
+        `INSERT INTO pir_directory (entry_name, owner, key_name) VALUES ($1, $2, $3)
+         ON CONFLICT (entry_name) DO UPDATE SET key_name = EXCLUDED.key_name, published_at = now(), signed_version = NULL, signature = NULL
+           WHERE pir_directory.owner = EXCLUDED.owner
+         RETURNING *`, [entryName, owner, keyName]);
+      return rows[0];
+    });
+    if (!row) throw new AppError('conflict', 'this entry name is published by another owner');
+    this.scheduleRebuild();
+    return { entryName: row.entry_name, keyName: row.key_name, publishedAt: row.published_at.toISOString() };
+  }
+
+  /** Removes the owner's entry. @throws AppError `not_found` (no such entry of this owner). */
+  async unpublish(owner: string, entryName: string): Promise<void> {
+    assertDirectoryName(entryName);
+    const rows = await this.#o.store.query<{ entry_name: string }>('DELETE FROM pir_directory WHERE entry_name = $1 AND owner = $2 RETURNING entry_name', [entryName, owner]);
+    if (rows.length === 0) throw new AppError('not_found', 'no such directory entry');
+    this.scheduleRebuild();
+  }
+
+  /** The owner's published entries, by name. */
+  async list(owner: string): Promise<DirectoryListing[]> {
+    const rows = await this.#o.store.query<EntryRow>('SELECT * FROM pir_directory WHERE owner = $1 ORDER BY entry_name LIMIT $2', [owner, MAX_PER_OWNER]);
+    return rows.map((r) => ({ entryName: r.entry_name, keyName: r.key_name, publishedAt: r.published_at.toISOString() }));
+  }
+
+  /** Runs {@link rebuildDirectory} DEBOUNCE_MS from now (a pending run is pushed back); never two at once. */
+  scheduleRebuild(): void {
+    if (this.#closed) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#running) { this.#again = true; return; }
+      this.#running = this.rebuildDirectory().then(() => undefined, (err: unknown) => this.#o.log.error({ err }, 'pir directory: rebuild failed'))
+        .finally(() => { this.#running = undefined; if (this.#again) { this.#again = false; this.scheduleRebuild(); } });
+    }, DEBOUNCE_MS);
+    this.#timer.unref?.();
+  }
+
+  /** Cancels a pending rebuild and waits for one under way (app close). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /**
+   * Rebuilds the directory database from the entry table, as a new version when its content changed
+   * (the one function to switch to incremental patches later). Entries whose key is gone are left
+   * out (and logged). Returns the new version, or undefined when nothing changed (or nothing was
+   * ever published: the directory database is created with its first entry).
+   */
+  rebuildDirectory(): Promise<number | undefined> {
+    // One rebuild at a time on this instance: a scheduled and an explicit one queue up.
+    const run = this.#chain.then(() => this.#rebuild());
+    this.#chain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  async #rebuild(): Promise<number | undefined> {
+    const { store, keys } = this.#o;
+    const rows = await store.query<EntryRow>('SELECT * FROM pir_directory ORDER BY entry_name LIMIT $1', [MAX_ENTRIES]);
+    const identity = await this.#o.signer.identity();
+    const idTag = `${identity.keyId}:${identity.version}`;
+    const current: Array<{ row: EntryRow; algorithm: string; version: number; publicKey: Uint8Array }> = [];
+    for (const row of rows) {
+      try {
+        const pk = await keys.publicKey(row.owner, row.key_name, { format: 'raw' });
+        current.push({ row, algorithm: pk.algorithm, version: pk.version, publicKey: base64urlDecode(String(pk.publicKey)) });
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'not_found') throw err;
+        this.#o.log.info({ entry: row.entry_name }, 'pir directory: the published key is gone; entry left out');
+      }
+    }
+    const digest = sha256(concatBytes(lp(idTag), ...current.flatMap((c) => [lp(c.row.entry_name), lp(c.algorithm), u64(c.version), lp(c.publicKey)])));
+    const existing = await this.#o.keyword.currentSource(DIRECTORY_DB_NAME);
+    if (existing && constantTimeEqual(existing, digest)) return undefined;
+    // Nothing was ever published: no database (a lookup of a missing directory finds nothing).
+    if (!existing && current.length === 0) return undefined;
+
+    const entries: Array<{ key: Uint8Array; value: Uint8Array }> = [];
+    for (const c of current) entries.push({ key: directoryKey(c.row.entry_name), value: encodeDirectoryValue(await this.#signed(c, identity, idTag)) });
+    const config = await this.#o.keyword.put(DIRECTORY_DB_NAME, DIRECTORY_MAX_VALUE, encodeKeywordEntries(entries), digest);
+    this.#o.log.info({ version: config.version, entries: entries.length }, 'pir directory: new version');
+    return config.version;
+  }
+
+  /** The entry's stored signature when it still covers this key version and identity; else a fresh one (stored). */
+  async #signed(c: { row: EntryRow; algorithm: string; version: number; publicKey: Uint8Array },
+    identity: Awaited<ReturnType<PirSigner['identity']>>, idTag: string): Promise<DirectoryEntry> {
+    const { row } = c;
+    const pkHash = sha256(c.publicKey);
+    if (row.signature && row.signed_at && row.signed_version === c.version && row.signed_identity === idTag
+      && row.signed_pk_sha256 && constantTimeEqual(row.signed_pk_sha256, pkHash)) {
+      return { entryName: row.entry_name, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey, signedAt: row.signed_at,
+        identityKeyId: identity.keyId, identityVersion: identity.version, signature: row.signature };
+    }
+    const unsigned = { entryName: row.entry_name, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey,
+      signedAt: new Date().toISOString(), identityKeyId: identity.keyId, identityVersion: identity.version };
+    const message = directoryEntrySignedMessage(unsigned);
+    const signature = await this.#o.signer.signIdentity(message, DIRECTORY_ENTRY_CONTEXT);
+    // The identity may rotate between identity() and signIdentity(): never publish what does not verify.
+    if (!this.#o.backend.verify('ML-DSA-65', identity.publicKey, message, signature, { context: DIRECTORY_ENTRY_CONTEXT })) {
+      throw new AppError('conflict', 'the identity key changed during the directory rebuild; retried on the next change');
+    }
+    await this.#o.store.query(
+      `UPDATE pir_directory SET signed_version = $2, signed_pk_sha256 = $3, signed_identity = $4, signed_at = $5, signature = $6
+       WHERE entry_name = $1 AND owner = $7 AND key_name = $8`,
+      [row.entry_name, c.version, pkHash, idTag, unsigned.signedAt, signature, row.owner, row.key_name]);
+    return { ...unsigned, signature };
+  }
+}

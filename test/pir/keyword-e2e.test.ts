@@ -1,0 +1,123 @@
+/**
+ * Keyword PIR and the key directory end to end: through the SDK over a real socket. A keyword
+ * database is uploaded, opened pinned, and looked up (present keys → their values, absent → null)
+ * with the same number of PIR queries for every lookup; a new version is followed; a tenant
+ * publishes a managed key in the directory and an anonymous client finds it privately, verified
+ * under the service identity; rotation and unpublishing reach the directory.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { createClient } from '../../src/client/index.ts';
+import { DIRECTORY_DB_NAME } from '../../src/pir/directory-entry.ts';
+
+const rand = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+const enc = new TextEncoder();
+
+/** A fetch that counts pirQuery requests (POST …/query). */
+function countingFetch(): { fetch: typeof globalThis.fetch; queries: () => number } {
+  let n = 0;
+  return {
+    fetch: (input, init) => {
+      const req = input instanceof Request ? input : new Request(input, init);
+      if (req.method === 'POST' && new URL(req.url).pathname.endsWith('/query')) n++;
+      return globalThis.fetch(input, init);
+    },
+    queries: () => n,
+  };
+}
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('keyword PIR through the SDK over a real socket', () => {
+  let t: TestApp;
+  let url: string;
+  let identity: Uint8Array;
+  before(async () => {
+    t = await testApp({ RATE_LIMIT_MAX: '1000000' });
+    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    identity = (await t.app.ctx.systemKeys.identity()).publicKey;
+  });
+  after(() => t.close());
+
+  test('upload 3000 entries; 100 present keys found, 100 absent → null, 2·m queries each; a new version is followed', async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ key: enc.encode(`+1555${String(i).padStart(7, '0')}`), value: rand(i % 48) }));
+    const admin = createClient(url, { token: ADMIN_TOKEN });
+    const cfg = await admin.pir.uploadKeyword('spam', entries, 48);
+    assert.equal(cfg.keyword?.entries, 3000);
+    const counter = countingFetch();
+    const db = await createClient(url, { fetch: counter.fetch }).pir.open('spam', { identityPublicKey: identity });
+    const perLookup = db.config.keyword!.hashes * db.config.keyword!.recordsPerBucket;
+    assert.equal(perLookup, 2);
+    for (let j = 0; j < 100; j++) {
+      const i = Math.floor(Math.random() * entries.length);
+      const before = counter.queries();
+      assert.deepEqual(await db.lookup(entries[i]!.key), entries[i]!.value, `entry ${i}`);
+      assert.equal(counter.queries() - before, perLookup);
+    }
+    for (let j = 0; j < 100; j++) {
+      const before = counter.queries();
+      assert.equal(await db.lookup(`absent-${j}-${Math.random()}`), null);
+      assert.equal(counter.queries() - before, perLookup, 'an absent key costs the same queries');
+    }
+    // A new version (another salt and layout): after a refresh the handle uses its layout.
+    const changed = entries.slice(0, 10).map((e) => ({ key: e.key, value: enc.encode('changed') }));
+    await admin.pir.uploadKeyword('spam', changed, 8);
+    await db.refresh();
+    assert.deepEqual(await db.lookup(entries[3]!.key), enc.encode('changed'));
+    assert.equal(db.version, 2);
+    assert.equal(await db.lookup(entries[500]!.key), null, 'gone in version 2');
+    // An index database has no keyword layout.
+    await admin.pir.upload('plain', rand(64), 8);
+    const plain = await createClient(url).pir.open('plain', { identityPublicKey: identity });
+    await assert.rejects(plain.lookup('x'), /not a keyword database/);
+  });
+
+  test('directory: a published X-Wing key is found privately and verifies; rotation and unpublish reach it', async () => {
+    const { token } = await t.app.ctx.tokens.mint('bob', {});
+    const bob = createClient(url, { token });
+    await bob.keys.create({ name: 'bob-kem', algorithm: 'X-Wing' });
+    assert.equal(await createClient(url).pir.directory.lookup('bob@example.org', { identityPublicKey: identity }), null, 'no directory yet');
+    const listing = await bob.pir.directory.publish('bob@example.org', 'bob-kem');
+    assert.equal(listing.entryName, 'bob@example.org');
+    assert.deepEqual((await bob.pir.directory.list()).map((e) => e.entryName), ['bob@example.org']);
+    const pk = await bob.keys.publicKey('bob-kem');
+
+    const anyone = createClient(url).pir.directory;
+    const found = await until(() => anyone.lookup('bob@example.org', { identityPublicKey: identity }), (v) => v !== null);
+    assert.ok(found, 'the directory rebuild published the entry');
+    assert.equal(found.algorithm, 'X-Wing');
+    assert.equal(found.version, 1);
+    assert.deepEqual(found.publicKey, pk.publicKey);
+    assert.deepEqual(found.identity.publicKey, identity);
+    assert.equal(await anyone.lookup('nobody@example.org', { identityPublicKey: identity }), null);
+
+    // Rotation: the next rebuild (sweep tick; called directly here) publishes version 2.
+    await bob.keys.rotate('bob-kem');
+    const v = await t.app.ctx.pirDirectory.rebuildDirectory();
+    assert.ok(typeof v === 'number', 'a rotation makes a new directory version');
+    assert.equal(await t.app.ctx.pirDirectory.rebuildDirectory(), undefined, 'nothing changed: no new version');
+    const rotated = await until(() => anyone.lookup('bob@example.org', { identityPublicKey: identity }), (r) => r?.version === 2);
+    assert.equal(rotated?.version, 2);
+    assert.deepEqual(rotated?.publicKey, (await bob.keys.publicKey('bob-kem')).publicKey);
+
+    await bob.pir.directory.unpublish('bob@example.org');
+    const gone = await until(() => anyone.lookup('bob@example.org', { identityPublicKey: identity }), (v) => v === null);
+    assert.equal(gone, null);
+  });
+
+  test('a wrong pin is refused; the directory name cannot be uploaded by the admin', async () => {
+    const other = rand(1952);
+    await assert.rejects(createClient(url).pir.directory.lookup('bob@example.org', { identityPublicKey: other }), /pinned key/);
+    const res = await t.app.inject({ method: 'PUT', url: `/v1/pir/databases/${DIRECTORY_DB_NAME}?format=keyword&maxValueSize=8`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from('PQKW') });
+    assert.equal(res.statusCode, 403, res.body);
+  });
+});
