@@ -10,7 +10,7 @@ import { listeningTestApp } from '../support/app.ts';
 
 let circuitCompiles = 0;
 const compile = WebAssembly.compile.bind(WebAssembly);
-WebAssembly.compile = (bytes: BufferSource) => {
+WebAssembly.compile = (bytes: Parameters<typeof WebAssembly.compile>[0]) => {
   if (bytes.byteLength > 1_000_000) circuitCompiles++;
   return compile(bytes);
 };
