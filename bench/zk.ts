@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import * as snarkjs from 'snarkjs';
 import type { Groth16Proof } from 'snarkjs';
 import { buildBn128 } from 'ffjavascript';
+import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { bn254 } from '@noble/curves/bn254.js';
 import { loadLoginVerifier, loginPublicSignals } from '../src/zk/verifier.ts';
 import { commitment, loginTag, randomFieldElement, sessionKeyHash } from '../src/zk/poseidon.ts';
@@ -281,7 +282,32 @@ async function sdkPart(): Promise<void> {
       for (let i = 0; i < 3; i++) ms.push((await client.zk.login('sdk', secret, spk, singleThread === undefined ? undefined : { singleThread })).provingMs);
       rows.push(`| client.zk.login proving, ${singleThread === undefined ? 'default options' : `singleThread: ${singleThread}`} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} |`);
     }
-    console.log('\nSDK proving time in Node (ms, 3 runs after the first login)');
+    // Before/after of the SDK's proving path, interleaved on the same (multi-threaded) curve:
+    // snarkjs.groth16.fullProve (compiles the circuit WASM every proof; the SDK's earlier path) and
+    // one cached circom_runtime witness calculator + groth16.prove (the SDK's path now).
+    const wasm = new Uint8Array(readFileSync(join(ART, 'login.wasm')));
+    const zkey = new Uint8Array(readFileSync(join(ART, 'login.zkey')));
+    const wc = await WitnessCalculatorBuilder(wasm);
+    const input = () => ({ secret, salt: String(usernameSalt('sdk')), challenge: String(randomFieldElement()), sessionKeyHash: String(randomFieldElement()) });
+    const full: Timing[] = [];
+    const cached: Timing[] = [];
+    const RUNS_SDK = arg('sdk-runs', 8);
+    const once = async (fn: () => Promise<unknown>): Promise<Timing> => {
+      const t = performance.now();
+      const c = cpuMs();
+      await fn();
+      return { wall: performance.now() - t, cpu: cpuMs() - c };
+    };
+    for (let i = 0; i < RUNS_SDK; i++) {
+      full.push(await once(() => snarkjs.groth16.fullProve(input(), { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: false })));
+      cached.push(await once(async () => snarkjs.groth16.prove({ type: 'mem', data: zkey }, { type: 'mem', data: await wc.calculateWTNSBin(input(), false) }, undefined, { singleThread: false })));
+    }
+    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+    const fw = median(full.map((t) => t.wall)), cw = median(cached.map((t) => t.wall));
+    const fc = median(full.map((t) => t.cpu)), cc = median(cached.map((t) => t.cpu));
+    rows.push(`| fullProve (before: circuit WASM compiled per proof), multi-threaded | ${full.map((t) => t.wall.toFixed(0)).join(', ')} | ${fw.toFixed(0)} wall / ${fc.toFixed(0)} CPU (medians) |`);
+    rows.push(`| cached witness calculator + prove (now), multi-threaded | ${cached.map((t) => t.wall.toFixed(0)).join(', ')} | ${cw.toFixed(0)} wall / ${cc.toFixed(0)} CPU (medians); ${(fw / cw).toFixed(2)}x wall, ${(fc / cc).toFixed(2)}x CPU |`);
+    console.log('\nSDK proving time in Node (ms, 3 runs after the first login; the last two rows interleaved, --sdk-runs each, CPU of all threads)');
     console.log('| what | runs | mean |');
     console.log('|---|---|---:|');
     for (const r of rows) console.log(r);

@@ -310,13 +310,12 @@ export class PreparedPairing {
       const tmp = tm.alloc(G1_JAC);
       const cAcc = tm.alloc(G1_JAC);
       x.g1m_zero(cAcc);
-      const preA = ps.map((p, i) => {
+      const times = (p: Uint8Array, i: number): number => {
         putScalar(tm.u8, scalar, rhos[i]!, 16);
-        x.g1m_timesScalarAffine(this.#putG1(p.c, pt), scalar, 16, tmp);
-        x.g1m_add(cAcc, tmp, cAcc);
-        x.g1m_timesScalarAffine(this.#putG1(p.a, pt), scalar, 16, tmp);
-        return this.#prep1(tmp);
-      });
+        x.g1m_timesScalarAffine(this.#putG1(p, pt), scalar, 16, tmp);
+        return tmp;
+      };
+      ps.forEach((p, i) => x.g1m_add(cAcc, times(p.c, i), cAcc));
       const alpha = tm.alloc(G1_JAC);
       x.g1m_zero(alpha);
       this.#addTimes(this.#alphaTable, sumRho, alpha);
@@ -325,12 +324,13 @@ export class PreparedPairing {
         [this.#prepNeg(cAcc), this.#preDelta],
         [this.#prepNeg(alpha), this.#preBeta],
       ];
+      // Scratch per chunk only (ρᵢAᵢ and Bᵢ prepared, then released), whatever the batch size.
       const mark = scratchMark(tm);
-      for (let start = 0; start < ps.length; start += CHUNK) {
+      for (let start = 0; start < Math.max(ps.length, 1); start += CHUNK) {
         const pairs: Array<readonly [number, number]> = start === 0 ? fixed : [];
-        for (let i = start; i < Math.min(ps.length, start + CHUNK); i++) pairs.push([preA[i]!, this.#prep2(bJac[i]!)]);
+        for (let i = start; i < Math.min(ps.length, start + CHUNK); i++) pairs.push([this.#prep1(times(ps[i]!.a, i)), this.#prep2(bJac[i]!)]);
         this.#multiMiller(pairs, f);
-        scratchReset(tm, mark); // the chunk's prepared B points are no longer needed
+        scratchReset(tm, mark);
       }
       return this.#finalEq(f, this.#gtOne);
     });
