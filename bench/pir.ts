@@ -6,6 +6,11 @@
  * time, and wire sizes. Throughput is shown per wall-clock second and per CPU second of this
  * thread (the latter is what "per core" means when other processes share the machine).
  * `--hint-columns=K` times K of the n hint scans and extrapolates (marked "~").
+ * Anchors for the scan, measured beside it on the same matrix: a plain read of the database
+ * (v128 loads and adds, sequential, and in the kernel's pattern of 4 interleaved rows) and the
+ * kernel on an L2-resident 1 MiB slice (its compute ceiling). The kernel does 10 SIMD operations
+ * per 16 bytes per row; when the scan is below the 4-row read rate but close to the in-cache
+ * ceiling, it is compute bound, not memory bound.
  *
  * HTTP part (`--http=MiB`, default 16, 0 skips; `--http-seconds=S`, default 10): the full service
  * on loopback with a database of that size uploaded through putPirDatabase; autocannon POSTs one
@@ -26,7 +31,8 @@ import { makeQuery, decode } from '../src/pir/client.ts';
 import { expandA, expandAColumn } from '../src/pir/matrixA.ts';
 import { pirSizes } from '../src/pir/params.ts';
 import { referenceKernel, type PirKernel } from '../src/pir/reference-kernel.ts';
-import { loadWasmKernel } from '../src/pir/wasm-kernel.ts';
+import { compileKernelModule, loadWasmKernel, writeSplitVector } from '../src/pir/wasm-kernel.ts';
+import { assembleKernel } from '../src/pir/build-kernel.ts';
 import autocannon from 'autocannon';
 import { table } from './_util.ts';
 import { testApp, ADMIN_TOKEN } from '../test/support/app.ts';
@@ -57,8 +63,63 @@ function fill(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+// Read-bandwidth anchors: the database read with v128 loads and i32x4 adds only.
+const READ_WAT = `(module (import "env" "db" (memory $db 1 65536 shared))
+ (func (export "seq") (param $p i32) (param $end i32) (result i32) (local $a v128) (local $b v128)
+  (loop $l
+   (local.set $a (i32x4.add (local.get $a) (v128.load (local.get $p))))
+   (local.set $b (i32x4.add (local.get $b) (v128.load offset=16 (local.get $p))))
+   (local.set $a (i32x4.add (local.get $a) (v128.load offset=32 (local.get $p))))
+   (local.set $b (i32x4.add (local.get $b) (v128.load offset=48 (local.get $p))))
+   (local.set $p (i32.add (local.get $p) (i32.const 64)))
+   (br_if $l (i32.lt_u (local.get $p) (local.get $end))))
+  (i32x4.extract_lane 0 (i32x4.add (local.get $a) (local.get $b))))
+ (func (export "rows4") (param $cols i32) (param $rows i32) (result i32)
+  (local $a v128) (local $b v128) (local $r i32) (local $p i32) (local $end i32) (local $c2 i32) (local $c3 i32)
+  (local.set $c2 (i32.shl (local.get $cols) (i32.const 1)))
+  (local.set $c3 (i32.add (local.get $c2) (local.get $cols)))
+  (loop $g
+   (local.set $p (i32.mul (local.get $r) (local.get $cols)))
+   (local.set $end (i32.add (local.get $p) (local.get $cols)))
+   (loop $l
+    (local.set $a (i32x4.add (local.get $a) (v128.load (local.get $p))))
+    (local.set $b (i32x4.add (local.get $b) (v128.load (i32.add (local.get $p) (local.get $cols)))))
+    (local.set $a (i32x4.add (local.get $a) (v128.load (i32.add (local.get $p) (local.get $c2)))))
+    (local.set $b (i32x4.add (local.get $b) (v128.load (i32.add (local.get $p) (local.get $c3)))))
+    (local.set $p (i32.add (local.get $p) (i32.const 16)))
+    (br_if $l (i32.lt_u (local.get $p) (local.get $end))))
+   (local.set $r (i32.add (local.get $r) (i32.const 4)))
+   (br_if $g (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $rows))))
+  (i32x4.extract_lane 0 (i32x4.add (local.get $a) (local.get $b)))))`;
+let readModule: Promise<WebAssembly.Module> | undefined;
+
+/** GB/s (per CPU second, best of reps) of the read anchors and of the kernel on a 1 MiB slice. */
+async function scanAnchors(db: PirDatabase, query: Uint32Array, reps: number): Promise<{ seq: number; rows4: number; inCache: number }> {
+  const { rows, cols } = db.params;
+  readModule ??= assembleKernel(READ_WAT).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+  const inst = new WebAssembly.Instance(await readModule, { env: { db: db.matrix.memory! } });
+  const seq = inst.exports['seq'] as (p: number, end: number) => number;
+  const rows4 = inst.exports['rows4'] as (cols: number, rows: number) => number;
+  const bytes = rows * cols;
+  // The kernel itself on a slice that stays in L2, the split vector written once (matVec would
+  // re-split it per call, which at 1 MiB costs as much as the scan).
+  const sliceRows = Math.max(4, Math.min(rows, Math.floor(MiB / cols)));
+  const scratch = new WebAssembly.Memory({ initial: Math.ceil((cols * 4 + sliceRows * 4) / 65536) });
+  const kernel = new WebAssembly.Instance(await compileKernelModule(), { env: { db: db.matrix.memory!, scratch } });
+  const scan = kernel.exports['scan'] as (db: number, cols: number, r0: number, r1: number, vec: number, nvec: number, out: number) => void;
+  writeSplitVector(new Int16Array(scratch.buffer, 0, cols * 2), query);
+  const slice = (): void => { for (let i = 0; i < 32; i++) scan(0, cols, 0, sliceRows, 0, 1, cols * 4); };
+  slice();
+  return {
+    seq: bytes / 1e9 / best(reps, () => void seq(0, bytes - (bytes % 64))).cpu,
+    rows4: (Math.floor(rows / 4) * 4 * cols) / 1e9 / best(reps, () => void rows4(cols, rows)).cpu,
+    inCache: (32 * sliceRows * cols) / 1e9 / best(reps * 2, slice).cpu,
+  };
+}
+
 export interface PirBenchRow {
   mib: number; rows: number; cols: number;
+  readSeqGBs: number; readRows4GBs: number; inCacheGBs: number;
   wasmGBs: number; wasmGBsCpu: number; tsGBs: number; tsGBsCpu: number; poolGBs: number;
   hintSeconds: number; hintCpuSeconds: number; hintExtrapolated: boolean; buildSeconds: number;
   queryMs: number; queryCachedAMs: number; decodeMs: number;
@@ -84,6 +145,7 @@ export async function runPirBench(mib: number, wasm: PirKernel, pool: Piscina, h
 
   answerQuery(db, query, wasm);
   const w = best(mib >= 256 ? 5 : 10, () => answerQuery(db, query, wasm));
+  const anchors = db.matrix.memory ? await scanAnchors(db, query, mib >= 256 ? 3 : 5) : { seq: NaN, rows4: NaN, inCache: NaN };
   // Warm the reference kernel's JIT on a slice before timing a full scan.
   referenceKernel.matVec(db.matrix, query, new Uint32Array(64), 0, 64);
   const t = best(mib <= 4 ? 5 : 2, () => answerQuery(db, query, referenceKernel));
@@ -124,6 +186,7 @@ export async function runPirBench(mib: number, wasm: PirKernel, pool: Piscina, h
   return {
     mib, rows: params.rows, cols: params.cols,
     wasmGBs: bytes / 1e9 / w.wall, wasmGBsCpu: bytes / 1e9 / w.cpu,
+    readSeqGBs: anchors.seq, readRows4GBs: anchors.rows4, inCacheGBs: anchors.inCache,
     tsGBs: bytes / 1e9 / t.wall, tsGBsCpu: bytes / 1e9 / t.cpu,
     poolGBs: bytes / 1e9 / poolWall,
     hintSeconds, hintCpuSeconds, hintExtrapolated: extrapolate, buildSeconds: build.wall,
@@ -193,6 +256,8 @@ async function main(): Promise<void> {
         DB: `${mib} MiB`,
         'rows×cols': `${r.rows}×${r.cols}`,
         'WASM GB/s (cpu)': `${r.wasmGBs.toFixed(2)} (${r.wasmGBsCpu.toFixed(2)})`,
+        'read seq / 4-row (cpu)': `${r.readSeqGBs.toFixed(1)} / ${r.readRows4GBs.toFixed(1)}`,
+        'WASM 1 MiB in cache (cpu)': r.inCacheGBs.toFixed(2),
         'TS GB/s (cpu)': `${r.tsGBs.toFixed(3)} (${r.tsGBsCpu.toFixed(3)})`,
         'WASM/TS (cpu)': `${(r.wasmGBsCpu / r.tsGBsCpu).toFixed(1)}x`,
         'pool×2 GB/s': r.poolGBs.toFixed(2),

@@ -14,7 +14,10 @@
  * each consuming its own challenge id. Finally the SDK's proving time (client.zk.login) in Node
  * with the default options and with each explicit singleThread setting, and in headless Chromium
  * (Debian chromium, playwright-core; skipped when not installed or with --no-browser).
- * `--sdk-only` runs only the SDK proving part.
+ * `--sdk-only` runs only the SDK proving part; `--verify-only` only the verification part.
+ * The hardened verifier is measured on both pairing paths, interleaved in rounds of the same run:
+ * the prepared one (the default: resident lines, fixed-base tables, one multi-Miller loop) and the
+ * plain one (`plain: true`, the path before it: one Miller loop per pair through ffjavascript).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -25,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import * as snarkjs from 'snarkjs';
 import type { Groth16Proof } from 'snarkjs';
 import { buildBn128 } from 'ffjavascript';
+import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { bn254 } from '@noble/curves/bn254.js';
 import { loadLoginVerifier, loginPublicSignals } from '../src/zk/verifier.ts';
 import { commitment, loginTag, randomFieldElement, sessionKeyHash } from '../src/zk/poseidon.ts';
@@ -45,6 +49,7 @@ const RUNS = arg('runs', 20);
 const BATCH = arg('batch', 64);
 const PROOFS = arg('proofs', 3);
 const SDK_ONLY = process.argv.includes('--sdk-only');
+const VERIFY_ONLY = process.argv.includes('--verify-only');
 
 const ART = join(fileURLToPath(new URL('..', import.meta.url)), 'circuits', 'artifacts');
 const vkJson = JSON.parse(readFileSync(join(ART, 'verification_key.json'), 'utf8')) as Record<string, unknown>;
@@ -66,6 +71,18 @@ async function timeIt(n: number, fn: (i: number) => unknown): Promise<Timing> {
   return { wall: (performance.now() - t) / n, cpu: (cpuMs() - c) / n };
 }
 const per = (t: Timing, k: number): Timing => ({ wall: t.wall / k, cpu: t.cpu / k });
+/** timeIt for several functions, interleaved: `rounds` rounds of n calls of each, in turn. */
+async function interleaved(rounds: number, n: number, fns: Array<(i: number) => unknown>): Promise<Timing[]> {
+  const sum = fns.map(() => ({ wall: 0, cpu: 0 }));
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, fn] of fns.entries()) {
+      const t = await timeIt(n, fn);
+      sum[k]!.wall += t.wall / rounds;
+      sum[k]!.cpu += t.cpu / rounds;
+    }
+  }
+  return sum;
+}
 
 // Re-randomisation (batches, HTTP logins) on a single-thread curve of its own.
 const curve = await buildBn128(true);
@@ -86,8 +103,8 @@ function rerandomise(p: Groth16Proof, k: bigint): Groth16Proof {
 if (!SDK_ONLY) await verifyPart();
 
 // --- the service over HTTP, and the SDK -------------------------------------------------------
-if (!SDK_ONLY) await httpPart();
-await sdkPart();
+if (!SDK_ONLY && !VERIFY_ONLY) await httpPart();
+if (!VERIFY_ONLY) await sdkPart();
 await curve.terminate();
 
 await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate();
@@ -118,30 +135,27 @@ async function verifyPart(): Promise<void> {
 
   // --- verifying -------------------------------------------------------------------------------
   const verifier = await loadLoginVerifier();
+  const plainVerifier = await loadLoginVerifier({ plain: true });
   const pick = (i: number): { proof: Groth16Proof; publicSignals: bigint[] } => batchItems[i % batchItems.length]!;
 
   const snarkjsMs = await timeIt(RUNS, async (i) => {
     const it = pick(i);
     if (!(await snarkjs.groth16.verify(vkJson, it.publicSignals.map(String), it.proof))) throw new Error('snarkjs rejected a valid proof');
   });
-  const singleMs = await timeIt(RUNS, (i) => {
+  const single = (v: typeof verifier) => (i: number) => {
     const it = pick(i);
-    if (!verifier.verify(it.proof, it.publicSignals)) throw new Error('verifier rejected a valid proof');
-  });
+    if (!v.verify(it.proof, it.publicSignals)) throw new Error('verifier rejected a valid proof');
+  };
+  const ROUNDS = 4;
+  const [singleMs, plainSingleMs] = await interleaved(ROUNDS, Math.max(1, Math.round(RUNS / ROUNDS)), [single(verifier), single(plainVerifier)]);
   const batchRuns = Math.max(1, Math.round(RUNS / 10));
-  const batchMs = per(
-    await timeIt(batchRuns, () => {
-      if (!verifier.verifyBatch(batchItems).every(Boolean)) throw new Error('batch rejected valid proofs');
-    }),
-    BATCH,
-  );
   const small = Math.min(16, BATCH);
-  const batchSmallMs = per(
-    await timeIt(batchRuns, () => {
-      if (!verifier.verifyBatch(batchItems.slice(0, small)).every(Boolean)) throw new Error('batch rejected valid proofs');
-    }),
-    small,
-  );
+  const batch = (v: typeof verifier, k: number) => () => {
+    if (!v.verifyBatch(batchItems.slice(0, k)).every(Boolean)) throw new Error('batch rejected valid proofs');
+  };
+  const [batchMs, plainBatchMs, batchSmallMs, plainBatchSmallMs] = (
+    await interleaved(ROUNDS, Math.max(1, Math.round(batchRuns / 2)), [batch(verifier, BATCH), batch(plainVerifier, BATCH), batch(verifier, small), batch(plainVerifier, small)])
+  ).map((t, k) => per(t, k < 2 ? BATCH : small)) as [Timing, Timing, Timing, Timing];
 
   // Pure JS reference: the same pairing equation with @noble/curves (no cached e(α, β)).
   const { G1, G2 } = bn254;
@@ -167,9 +181,12 @@ async function verifyPart(): Promise<void> {
   const rows: Array<[string, Timing]> = [
     ['snarkjs.groth16.verify', snarkjsMs],
     ['@noble/curves pairing check (pure JS)', nobleMs],
-    ['hardened verify (WASM, cached e(α,β))', singleMs],
-    [`hardened verifyBatch, batch of ${small}`, batchSmallMs],
-    [`hardened verifyBatch, batch of ${BATCH}`, batchMs],
+    ['hardened verify, plain path (before)', plainSingleMs],
+    ['hardened verify, prepared (default)', singleMs],
+    [`hardened verifyBatch ${small}, plain path`, plainBatchSmallMs],
+    [`hardened verifyBatch ${small}, prepared`, batchSmallMs],
+    [`hardened verifyBatch ${BATCH}, plain path`, plainBatchMs],
+    [`hardened verifyBatch ${BATCH}, prepared`, batchMs],
   ];
   console.log(`\nGroth16 login verification (bn128, 4 public signals), ${RUNS} runs single, ${batchRuns} runs batched`);
   console.log('| method | wall ms/proof | CPU ms/proof | proofs/s per core (CPU) | vs snarkjs (wall) | vs snarkjs (CPU) |');
@@ -183,8 +200,12 @@ async function verifyPart(): Promise<void> {
   console.log(
     `\nproving (snarkjs.groth16.fullProve, witness + prove, wall): ${proveMs.map((m) => m.toFixed(0)).join(', ')} ms; mean ${avgProve.toFixed(0)} ms = ${(avgProve / singleMs.wall).toFixed(0)}x one hardened verify`,
   );
+  const ratio = (a: Timing, b: Timing): string => `${(a.wall / b.wall).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x CPU`;
+  console.log(`prepared ÷ plain speed-up (interleaved, ${ROUNDS} rounds): single ${ratio(plainSingleMs, singleMs)}; batch ${small} ${ratio(plainBatchSmallMs, batchSmallMs)}; batch ${BATCH} ${ratio(plainBatchMs, batchMs)}`);
+  console.log(`goals: single ≤ 5 ms (prepared ${singleMs.wall.toFixed(2)} wall / ${singleMs.cpu.toFixed(2)} CPU), batch of 64 ≤ 2.0 ms/proof (prepared ${batchMs.wall.toFixed(2)} / ${batchMs.cpu.toFixed(2)})`);
   console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores)`);
   await verifier.close();
+  await plainVerifier.close();
 }
 
 async function loginThroughput(batchMax: number, n: number, concurrency: number): Promise<{ rps: number; ok: number; batches: number }> {
@@ -261,7 +282,32 @@ async function sdkPart(): Promise<void> {
       for (let i = 0; i < 3; i++) ms.push((await client.zk.login('sdk', secret, spk, singleThread === undefined ? undefined : { singleThread })).provingMs);
       rows.push(`| client.zk.login proving, ${singleThread === undefined ? 'default options' : `singleThread: ${singleThread}`} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} |`);
     }
-    console.log('\nSDK proving time in Node (ms, 3 runs after the first login)');
+    // Before/after of the SDK's proving path, interleaved on the same (multi-threaded) curve:
+    // snarkjs.groth16.fullProve (compiles the circuit WASM every proof; the SDK's earlier path) and
+    // one cached circom_runtime witness calculator + groth16.prove (the SDK's path now).
+    const wasm = new Uint8Array(readFileSync(join(ART, 'login.wasm')));
+    const zkey = new Uint8Array(readFileSync(join(ART, 'login.zkey')));
+    const wc = await WitnessCalculatorBuilder(wasm);
+    const input = () => ({ secret, salt: String(usernameSalt('sdk')), challenge: String(randomFieldElement()), sessionKeyHash: String(randomFieldElement()) });
+    const full: Timing[] = [];
+    const cached: Timing[] = [];
+    const RUNS_SDK = arg('sdk-runs', 8);
+    const once = async (fn: () => Promise<unknown>): Promise<Timing> => {
+      const t = performance.now();
+      const c = cpuMs();
+      await fn();
+      return { wall: performance.now() - t, cpu: cpuMs() - c };
+    };
+    for (let i = 0; i < RUNS_SDK; i++) {
+      full.push(await once(() => snarkjs.groth16.fullProve(input(), { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: false })));
+      cached.push(await once(async () => snarkjs.groth16.prove({ type: 'mem', data: zkey }, { type: 'mem', data: await wc.calculateWTNSBin(input(), false) }, undefined, { singleThread: false })));
+    }
+    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+    const fw = median(full.map((t) => t.wall)), cw = median(cached.map((t) => t.wall));
+    const fc = median(full.map((t) => t.cpu)), cc = median(cached.map((t) => t.cpu));
+    rows.push(`| fullProve (before: circuit WASM compiled per proof), multi-threaded | ${full.map((t) => t.wall.toFixed(0)).join(', ')} | ${fw.toFixed(0)} wall / ${fc.toFixed(0)} CPU (medians) |`);
+    rows.push(`| cached witness calculator + prove (now), multi-threaded | ${cached.map((t) => t.wall.toFixed(0)).join(', ')} | ${cw.toFixed(0)} wall / ${cc.toFixed(0)} CPU (medians); ${(fw / cw).toFixed(2)}x wall, ${(fc / cc).toFixed(2)}x CPU |`);
+    console.log('\nSDK proving time in Node (ms, 3 runs after the first login; the last two rows interleaved, --sdk-runs each, CPU of all threads)');
     console.log('| what | runs | mean |');
     console.log('|---|---|---:|');
     for (const r of rows) console.log(r);

@@ -26,6 +26,7 @@
  */
 import type { Client } from 'openapi-fetch';
 import * as snarkjs from 'snarkjs';
+import { WitnessCalculatorBuilder, type WitnessCalculator } from 'circom_runtime';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { paths, components } from './schema.ts';
 import { base64urlEncode, toHex } from '../crypto/bytes.ts';
@@ -50,7 +51,8 @@ export interface ZkOptions {
    * Prove on the calling thread. Default: false where worker threads exist for snarkjs (Node: its
    * threads are unref'd between logins, so they never keep a process alive; if they cannot start,
    * proving falls back to the calling thread), true in browsers (works under a strict CSP that
-   * forbids blob: workers). Either way the prover's curve is built once and reused by later logins.
+   * forbids blob: workers). Either way the prover's curve and the circuit's witness calculator
+   * are built once and reused by later logins.
    */
   singleThread?: boolean;
 }
@@ -144,6 +146,30 @@ const calling = (): Promise<CachedCurve> => {
   return singleCurve;
 };
 
+/**
+ * One witness calculator per circuit (keyed by the downloaded login.wasm bytes, which the SDK
+ * caches per SHA-256): snarkjs's fullProve compiles and instantiates the 2.4 MB circuit WASM on
+ * every proof. Calls are queued: circom_runtime's calculator keeps one witness in its instance and
+ * yields (an await) between filling it and reading it out.
+ */
+const calculators = new WeakMap<Uint8Array, Promise<(input: Record<string, string>) => Promise<Uint8Array>>>();
+function witnessCalculator(wasm: Uint8Array): Promise<(input: Record<string, string>) => Promise<Uint8Array>> {
+  let c = calculators.get(wasm);
+  if (!c) {
+    c = WitnessCalculatorBuilder(wasm).then((wc: WitnessCalculator) => {
+      let queue: Promise<unknown> = Promise.resolve();
+      return (input: Record<string, string>) => {
+        const next = queue.then(() => wc.calculateWTNSBin(input, false));
+        queue = next.catch(() => {});
+        return next;
+      };
+    });
+    calculators.set(wasm, c);
+    c.catch(() => calculators.delete(wasm));
+  }
+  return c;
+}
+
 /** Lets a Node process exit while the multi-threaded prover's threads sit idle between logins. */
 function unrefProverThreads(c: CachedCurve | null | undefined): void {
   for (const w of c?.tm?.workers ?? []) (w as Record<symbol, { unref?: () => void } | undefined>)[Symbol.for('worker')]?.unref?.();
@@ -202,7 +228,8 @@ export function zkApi(api: Client<paths>, unwrap: Unwrap): ZkApi {
       // Unref'd prover threads do not hold the event loop: this timer does, while a proof is under way.
       const keepAlive = setInterval(() => {}, 60_000);
       try {
-        return await snarkjs.groth16.fullProve(input, { type: 'mem', data: wasm }, { type: 'mem', data: zkey }, undefined, undefined, { singleThread: false });
+        const wtns = await (await witnessCalculator(wasm))(input);
+        return await snarkjs.groth16.prove({ type: 'mem', data: zkey }, { type: 'mem', data: wtns }, undefined, { singleThread: false });
       } finally {
         clearInterval(keepAlive);
         if (single) { if (slot.curve_bn128 === single) slot.curve_bn128 = previous ?? null; } else unrefProverThreads(slot.curve_bn128);

@@ -30,7 +30,7 @@ const CACHE = join(ROOT, 'node_modules', '.cache', 'pqzk-client', 'builds');
 
 /** npm packages the built code imports at run time (the SDK's and the CLI's); nothing of the server. */
 const RUNTIME_DEPENDENCIES = [
-  '@noble/ciphers', '@noble/curves', '@noble/hashes', '@noble/post-quantum', 'openapi-fetch', 'poseidon-lite', 'snarkjs', 'commander',
+  '@noble/ciphers', '@noble/curves', '@noble/hashes', '@noble/post-quantum', 'openapi-fetch', 'poseidon-lite', 'snarkjs', 'circom_runtime', 'commander',
 ];
 
 function manifest(): Record<string, unknown> {

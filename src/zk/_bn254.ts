@@ -74,8 +74,10 @@ export const onG1 = (x: bigint, y: bigint): boolean => mod(y * y) === mod(x * x 
 export const onTwist = (x: Fq2, y: Fq2): boolean => f2eq(f2sqr(y), f2add(f2mul(f2sqr(x), x), B2));
 
 // ψ = twist⁻¹ ∘ Frobenius ∘ twist on E'(Fq2): ψ(x, y) = (x̄·ξ^((q−1)/3), ȳ·ξ^((q−1)/2)).
-const PSI_X = f2pow(XI, (Q - 1n) / 3n);
-const PSI_Y = f2pow(XI, (Q - 1n) / 2n);
+/** ξ^((q−1)/3), ψ's x coefficient. */
+export const PSI_X = f2pow(XI, (Q - 1n) / 3n);
+/** ξ^((q−1)/2), ψ's y coefficient. */
+export const PSI_Y = f2pow(XI, (Q - 1n) / 2n);
 /** The endomorphism ψ(x, y) = (x̄·ξ^((q−1)/3), ȳ·ξ^((q−1)/2)) of E'(Fq2). */
 export const psi = (x: Fq2, y: Fq2): [Fq2, Fq2] => [f2mul(f2conj(x), PSI_X), f2mul(f2conj(y), PSI_Y)];
 

@@ -1,5 +1,5 @@
 /**
- * Minimal type declarations for the parts of snarkjs 0.7 and ffjavascript 0.3 used by src/zk,
+ * Minimal type declarations for the parts of snarkjs 0.7, circom_runtime 0.1 and ffjavascript 0.3 used by src/zk,
  * circuits/build.ts, test/zk and bench/zk.ts (neither package ships types). Internal.
  */
 declare module 'snarkjs' {
@@ -26,7 +26,7 @@ declare module 'snarkjs' {
       wtnsCalcOptions?: Record<string, unknown>,
       proverOptions?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-    prove(zkey: FileOrMem | Uint8Array, witness: FileOrMem | Uint8Array, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    prove(zkey: FileOrMem | Uint8Array, witness: FileOrMem | Uint8Array, logger?: Logger, options?: { singleThread?: boolean }): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     verify(vk: unknown, publicSignals: unknown[], proof: unknown, logger?: Logger): Promise<boolean>;
   };
   export const powersOfTau: {
@@ -55,6 +55,16 @@ declare module 'snarkjs' {
   export const curves: {
     getCurveFromName(name: string): Promise<{ terminate(): Promise<void> }>;
   };
+}
+
+declare module 'circom_runtime' {
+  /** A circom 2 witness calculator over one instantiated circuit WASM. */
+  export interface WitnessCalculator {
+    /** The witness of `input` in snarkjs's .wtns format. */
+    calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array>;
+  }
+  /** Compiles and instantiates a circuit's WASM. */
+  export function WitnessCalculatorBuilder(code: Uint8Array, options?: Record<string, unknown>): Promise<WitnessCalculator>;
 }
 
 declare module 'ffjavascript' {

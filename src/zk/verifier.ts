@@ -7,7 +7,10 @@
  *   with z written exactly "1" (G1) / ["1","0"] (G2), no extra members, protocol "groth16" and
  *   curve "bn128"; points must be on their curves, not the identity, and B must lie in G2
  *   (ψ-based subgroup test, see _bn254.ts). Any violation is `false`, never an exception;
- * - e(α, β) and the prepared γ, δ, β lines are computed once;
+ * - per key, once: e(α, β), the G2 line coefficients of β, γ, δ and fixed-base tables for α and
+ *   the ICⱼ, all resident in WASM memory (_pairing.ts); a check is one multi-Miller loop and one
+ *   final exponentiation (`plain: true` keeps the earlier path: one Miller loop per pair through
+ *   ffjavascript's wrappers, the reference the prepared path is tested against);
  * - `verifyBatch` checks many proofs with one random linear combination.
  *
  * Groth16 proofs are malleable: (kA, k⁻¹B, C) and (−A, −B, C) also verify for the same
@@ -26,6 +29,7 @@ import { buildBn128 } from 'ffjavascript';
 import type { Bn128 } from 'ffjavascript';
 import { AppError, CryptoInputError } from '../errors.ts';
 import { Q, R, onG1, onTwist, psi, SIX_X_SQUARED, type Fq2 } from './_bn254.ts';
+import { PreparedPairing } from './_pairing.ts';
 
 /** A proof as snarkjs writes it. */
 export interface Groth16Proof {
@@ -134,6 +138,8 @@ export interface LoadOptions {
   artifactsDir?: string;
   /** Pin the vk's SHA-256 (hex) from configuration in addition to SHA256SUMS. */
   expectedVkSha256?: string;
+  /** The plain pairing path (reference for tests and the bench); default the prepared one. */
+  plain?: boolean;
 }
 
 /**
@@ -151,8 +157,9 @@ export class Groth16Verifier {
   readonly #preGamma: Uint8Array;
   readonly #preDelta: Uint8Array;
   readonly #alphaBeta: Uint8Array;
+  readonly #prepared: PreparedPairing | undefined;
 
-  private constructor(curve: Bn128, vk: Record<string, unknown>, vkSha256: string) {
+  private constructor(curve: Bn128, vk: Record<string, unknown>, vkSha256: string, plain: boolean) {
     this.#curve = curve;
     this.vkSha256 = vkSha256;
     this.nPublic = vk.nPublic as number;
@@ -162,7 +169,7 @@ export class Groth16Verifier {
     this.#alpha = g1(parseG1(vk.vk_alpha_1));
     const [beta, gamma, delta] = [vk.vk_beta_2, vk.vk_gamma_2, vk.vk_delta_2].map((v) => {
       const pt = parseG2(v);
-      if (!this.#inG2(pt)) throw new AppError('internal', 'verification key: G2 point outside the subgroup');
+      if (!this.#inG2(pt, g2(pt))) throw new AppError('internal', 'verification key: G2 point outside the subgroup');
       return g2(pt);
     }) as [Uint8Array, Uint8Array, Uint8Array];
     this.#ic = (vk.IC as unknown[]).map((p) => g1(parseG1(p)));
@@ -170,14 +177,17 @@ export class Groth16Verifier {
     this.#preGamma = curve.prepareG2(jac2(gamma));
     this.#preDelta = curve.prepareG2(jac2(delta));
     this.#alphaBeta = curve.finalExponentiation(curve.millerLoop(this.#prepG1(this.#alpha), this.#preBeta));
+    this.#prepared = plain ? undefined : new PreparedPairing(curve, { alpha: this.#alpha, ic: this.#ic, beta, gamma, delta });
   }
 
   /**
    * Builds a verifier from a snarkjs verification key object (already pinned by the caller).
    *
+   * `plain` selects the reference pairing path (see the class comment).
+   *
    * @example const v = await Groth16Verifier.fromVk(JSON.parse(vkText), sha256hex(vkText))
    */
-  static async fromVk(vk: unknown, vkSha256 = ''): Promise<Groth16Verifier> {
+  static async fromVk(vk: unknown, vkSha256 = '', opts: { plain?: boolean } = {}): Promise<Groth16Verifier> {
     const o = vk as Record<string, unknown>;
     if (typeof vk !== 'object' || vk === null || o.protocol !== 'groth16' || o.curve !== 'bn128') {
       throw new AppError('internal', 'verification key: not a groth16/bn128 key');
@@ -187,7 +197,7 @@ export class Groth16Verifier {
     }
     const curve = await buildBn128(true);
     try {
-      return new Groth16Verifier(curve, o, vkSha256);
+      return new Groth16Verifier(curve, o, vkSha256, opts.plain === true);
     } catch (err) {
       if (err instanceof CryptoInputError) throw new AppError('internal', `verification key: ${err.message}`);
       throw err;
@@ -211,11 +221,15 @@ export class Groth16Verifier {
     return c.prepareG1(c.G1.toJacobian(p));
   }
 
-  /** ψ(P) = [6x²]P; P must already be on the twist (parseG2). */
-  #inG2(p: G2A): boolean {
+  /**
+   * G2 membership of a point already on the twist (parseG2): the prepared engine's 63-bit test,
+   * or ψ(P) = [6x²]P on the plain path.
+   */
+  #inG2(p: G2A, buf: Uint8Array): boolean {
+    if (this.#prepared) return this.#prepared.inG2(buf);
     const G2 = this.#c.G2;
     const [px, py] = psi(p.x, p.y);
-    return G2.eq(G2.timesScalar(G2.fromObject([[...p.x], [...p.y]]), SIX_X_SQUARED), G2.fromObject([[...px], [...py]]));
+    return G2.eq(G2.timesScalar(buf, SIX_X_SQUARED), G2.fromObject([[...px], [...py]]));
   }
 
   /** Decodes and checks a proof; throws CryptoInputError with a fixed reason (no secret in it). */
@@ -227,8 +241,9 @@ export class Groth16Verifier {
     const A = parseG1(o.pi_a);
     const B = parseG2(o.pi_b);
     const C = parseG1(o.pi_c);
-    if (!this.#inG2(B)) reject('B is not in the prime-order subgroup G2');
-    return { a: c.G1.fromObject([A.x, A.y]), b: c.G2.fromObject([[...B.x], [...B.y]]), c: c.G1.fromObject([C.x, C.y]) };
+    const b = c.G2.fromObject([[...B.x], [...B.y]]);
+    if (!this.#inG2(B, b)) reject('B is not in the prime-order subgroup G2');
+    return { a: c.G1.fromObject([A.x, A.y]), b, c: c.G1.fromObject([C.x, C.y]) };
   }
 
   #checkSignals(s: readonly bigint[]): void {
@@ -268,6 +283,7 @@ export class Groth16Verifier {
 
   // e(A, B) = e(α, β)·e(vk_x, γ)·e(C, δ)  ⇔  FE(ML(A, B)·ML(−vk_x, γ)·ML(−C, δ)) = e(α, β)
   #pairingCheck(p: ParsedProof, s: readonly bigint[]): boolean {
+    if (this.#prepared) return this.#prepared.check(p, s);
     const c = this.#c;
     const vkx = this.#linear(1n, s);
     let f = c.millerLoop(this.#prepG1(p.a), c.prepareG2(c.G2.toJacobian(p.b)));
@@ -300,6 +316,15 @@ export class Groth16Verifier {
     if (ready.length === 0) return out;
     if (ready.length === 1) {
       out[ready[0]!.i] = this.#pairingCheck(ready[0]!.p, signals[ready[0]!.i]!);
+      return out;
+    }
+    if (this.#prepared) {
+      const rhos = ready.map(() => randomScalar128());
+      if (this.#prepared.checkBatch(ready.map((r) => r.p), ready.map((r) => signals[r.i]!), rhos)) {
+        for (const { i } of ready) out[i] = true;
+      } else {
+        for (const { i, p } of ready) out[i] = this.#pairingCheck(p, signals[i]!);
+      }
       return out;
     }
     const c = this.#c;
@@ -352,7 +377,7 @@ export async function loadLoginVerifier(opts: LoadOptions = {}): Promise<Groth16
     throw new AppError('internal', `${VK_FILE} does not match the configured SHA-256 pin`);
   }
   const vk = JSON.parse(bytes.toString('utf8')) as unknown;
-  const v = await Groth16Verifier.fromVk(vk, actual);
+  const v = await Groth16Verifier.fromVk(vk, actual, { plain: opts.plain });
   if (v.nPublic !== 4) {
     await v.close();
     throw new AppError('internal', 'verification key is not the login circuit (nPublic != 4)');

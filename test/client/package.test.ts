@@ -15,7 +15,7 @@ let pkg: InstalledPackage;
 before(() => { pkg = installPackage(); });
 after(() => pkg?.cleanup());
 
-const CLIENT_DEPENDENCIES = new Set(['@noble/ciphers', '@noble/curves', '@noble/hashes', '@noble/post-quantum', 'openapi-fetch', 'poseidon-lite', 'snarkjs', 'commander']);
+const CLIENT_DEPENDENCIES = new Set(['@noble/ciphers', '@noble/curves', '@noble/hashes', '@noble/post-quantum', 'openapi-fetch', 'poseidon-lite', 'snarkjs', 'circom_runtime', 'commander']);
 // What must never be shipped: the service process and its capability internals (as in .dependency-cruiser.cjs), and the native backend.
 const SERVER_FILE = /^dist\/(store|http|workers)\/|^dist\/(app|server|cluster|config|context|capabilities|secrets)\.|^dist\/(keys|kex|zk|pir)\/(routes|repo|service|tasks|worker|plugin|server|kernel)\.|^dist\/crypto\/(native|hash)\./;
 
