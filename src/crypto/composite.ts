@@ -11,8 +11,13 @@
  * Valid iff both components verify (§3.3). Malformed components are refused here, identically on both
  * backends: ECDSA secret keys must be the exact RFC 5915 ECPrivateKey template with 1 ≤ d < n; public
  * points must be on the curve (ECDSA: uncompressed, coordinates < p; Ed25519: canonical y < p,
- * decodable and not of small order). ECDSA signatures must be strict DER with 0 < r, s < n; high S is accepted (§ the draft
- * does not require low-S, and the draft's own vectors have high-S signatures).
+ * decodable and not of small order). ECDSA signatures must be strict DER with 0 < r, s < n; high S
+ * is accepted (the draft does not require low-S, and its own vectors have high-S signatures).
+ *
+ * @example
+ * const b = getBackend('native');
+ * const { publicKey, secretKey } = b.signatureKeygen('MLDSA65-ECDSA-P256-SHA512');
+ * b.verify('MLDSA65-ECDSA-P256-SHA512', publicKey, msg, b.sign('MLDSA65-ECDSA-P256-SHA512', secretKey, msg, { context }), { context }); // true
  */
 import { COMPOSITE, SIZES, TRADITIONAL_SIZES, signatureLengthOk } from './algorithms.ts';
 import type { CompositeAlgorithm, MlDsaAlgorithm, TraditionalAlgorithm } from './algorithms.ts';
