@@ -11,8 +11,13 @@
  * Valid iff both components verify (§3.3). Malformed components are refused here, identically on both
  * backends: ECDSA secret keys must be the exact RFC 5915 ECPrivateKey template with 1 ≤ d < n; public
  * points must be on the curve (ECDSA: uncompressed, coordinates < p; Ed25519: canonical y < p,
- * decodable and not of small order). ECDSA signatures must be strict DER with 0 < r, s < n; high S is accepted (§ the draft
- * does not require low-S, and the draft's own vectors have high-S signatures).
+ * decodable and not of small order). ECDSA signatures must be strict DER with 0 < r, s < n; high S
+ * is accepted (the draft does not require low-S, and its own vectors have high-S signatures).
+ *
+ * @example
+ * const b = getBackend('native');
+ * const { publicKey, secretKey } = b.signatureKeygen('MLDSA65-ECDSA-P256-SHA512');
+ * b.verify('MLDSA65-ECDSA-P256-SHA512', publicKey, msg, b.sign('MLDSA65-ECDSA-P256-SHA512', secretKey, msg, { context }), { context }); // true
  */
 import { COMPOSITE, SIZES, TRADITIONAL_SIZES, signatureLengthOk } from './algorithms.ts';
 import type { CompositeAlgorithm, MlDsaAlgorithm, TraditionalAlgorithm } from './algorithms.ts';
@@ -79,6 +84,21 @@ function pow(b: bigint, e: bigint, m: bigint): bigint {
   return r;
 }
 
+const toBytes = (v: bigint, len: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => Number((v >> BigInt(8 * (len - 1 - i))) & 0xffn));
+const ORDER_BYTES = { 'P-256': toBytes(CURVES['P-256'].n, 32), 'P-384': toBytes(CURVES['P-384'].n, 48) };
+
+/** Whether the secret big-endian scalar d is in [1, n − 1], in constant time (no BigInt of the secret). */
+function scalarInRange(trad: 'P-256' | 'P-384', d: Uint8Array): boolean {
+  const n = ORDER_BYTES[trad];
+  let borrow = 0;
+  let any = 0;
+  for (let i = d.length - 1; i >= 0; i--) {
+    borrow = ((d[i]! - n[i]! - borrow) >> 8) & 1; // 1 while d < n on the bytes so far
+    any |= d[i]!;
+  }
+  return (borrow & (((any | -any) >> 31) & 1)) === 1;
+}
+
 /** Whether `pk` is a valid traditional public key (public data: variable time is fine). */
 export function tradPublicKeyOk(trad: TraditionalAlgorithm, pk: Uint8Array): boolean {
   if (pk.length !== TRADITIONAL_SIZES[trad].publicKey) return false;
@@ -123,8 +143,7 @@ export function splitSecretKey(alg: CompositeAlgorithm, sk: Uint8Array): { seed:
   let diff = 0;
   for (let i = 0; i < template.length; i++) diff |= template[i]! ^ t[i]!;
   if (diff !== 0) throw new CryptoInputError(`malformed ${trad} ECPrivateKey in the composite secret key`);
-  const v = be(d);
-  if (v === 0n || v >= CURVES[trad].n) throw new CryptoInputError(`${trad} private scalar out of range`);
+  if (!scalarInRange(trad, d)) throw new CryptoInputError(`${trad} private scalar out of range`);
   return { seed, secret: d };
 }
 
@@ -190,8 +209,8 @@ export function randomSecretKey(ml: MlDsaPart, alg: CompositeAlgorithm): Uint8Ar
   if (trad === 'Ed25519') return concatBytes(seed, ml.randomBytes(32));
   for (let i = 0; i < 128; i++) {
     const d = ml.randomBytes(TRADITIONAL_SIZES[trad].scalar);
-    const v = be(d);
-    if (v > 0n && v < CURVES[trad].n) return concatBytes(seed, encodeEcPrivateKey(trad, d));
+    if (scalarInRange(trad, d)) return concatBytes(seed, encodeEcPrivateKey(trad, d));
+    d.fill(0);
   }
   throw new CryptoInputError('randomness source failed to produce an ECDSA scalar');
 }

@@ -58,6 +58,7 @@ test('health and algorithms, human and --json', async () => {
   assert.deepEqual(json(hj), { status: 'ok' });
   assert.ok(json(aj).algorithms.some((x: { name: string }) => x.name === 'ML-DSA-65'));
   assert.match(a.stdout, /^backend: (native|noble)\n.*ML-DSA-65/s);
+  assert.match(a.stdout, /\nMLDSA87-ECDSA-P384-SHA512 +signature +pk 2689 B, sig 4731 B\n/);
 });
 
 test('keys: create, list, get, rotate, update, public, sign (stdin), verify, delete', async () => {

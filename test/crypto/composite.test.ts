@@ -163,3 +163,37 @@ test('encodings: SPKI and PKCS#8 with the draft OIDs (1.3.6.1.5.5.7.6.N), raw by
     assert.equal(seed.length, 32);
   }
 });
+
+test('the secret-scalar range check: 0, 1, n − 1, n, n + 1, 2^k − 1 at the boundaries', () => {
+  for (const trad of ['P-256', 'P-384'] as const) {
+    const alg = trad === 'P-256' ? 'MLDSA65-ECDSA-P256-SHA512' : 'MLDSA65-ECDSA-P384-SHA512';
+    const len = trad === 'P-256' ? 32 : 48;
+    const n = CURVES[trad].n;
+    const kp = backends[1]!.signatureKeygen(alg);
+    const withD = (d: bigint) => { const sk = kp.secretKey.slice(); sk.set(Buffer.from(d.toString(16).padStart(2 * len, '0'), 'hex'), 39); return sk; };
+    for (const [d, ok] of [[0n, false], [1n, true], [n - 1n, true], [n, false], [n + 1n, false], [(1n << BigInt(8 * len)) - 1n, false], [n >> 1n, true], [1n << 200n, true]] as const) {
+      if (ok) assert.equal(splitSecretKey(alg, withD(d)).secret.length, len);
+      else assert.throws(() => splitSecretKey(alg, withD(d)), isInput, `d = ${d}`);
+    }
+  }
+});
+
+test('hostile bytes: verify never throws an untyped error and answers false; random public keys are accepted or a CryptoInputError', () => {
+  for (const alg of COMPOSITE_ML_DSA) {
+    const kp = backends[1]!.signatureKeygen(alg);
+    const good = backends[1]!.sign(alg, kp.secretKey, msg);
+    for (const b of backends) {
+      const vk = b.prepareVerifyingKey(alg, kp.publicKey);
+      for (let i = 0; i < 40; i++) {
+        const mutated = good.slice();
+        for (let k = 0; k <= i % 4; k++) mutated[(i * 7919 + k * 104729) % mutated.length]! ^= 1 << ((i + k) % 8);
+        const random = crypto.getRandomValues(new Uint8Array(SIZES[alg].signature - (i % 70)));
+        for (const sig of [mutated, random, mutated.subarray(0, mutated.length - (i % 9)), new Uint8Array([...good, i])]) {
+          assert.equal(vk.verify(msg, sig), false, `${alg} ${b.name} case ${i}`);
+        }
+        const pk = crypto.getRandomValues(new Uint8Array(SIZES[alg].publicKey));
+        try { b.prepareVerifyingKey(alg, pk); } catch (e) { assert.ok(isInput(e), `${alg} ${b.name}: ${String(e)}`); }
+      }
+    }
+  }
+});

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { listeningTestApp, type TestApp } from '../support/app.ts';
 import { createClient, ServiceError } from '../../src/client/index.ts';
+import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from '../../src/crypto/algorithms.ts';
 
 let t: TestApp;
 let baseUrl: string;
@@ -16,7 +17,12 @@ test('health, ready and algorithms through the SDK', async () => {
   assert.equal((await ready).data?.ready, true);
   const algs = await client.algorithms();
   assert.equal(algs.backend, 'native');
-  assert.equal(algs.algorithms.length, 19);
+  // 4 KEMs, 3 ML-DSA, 12 SLH-DSA, 6 composite ML-DSA.
+  assert.equal(algs.algorithms.length, KEM_ALGORITHMS.length + SIGNATURE_ALGORITHMS.length);
+  assert.equal(algs.algorithms.length, 25);
+  const composite = algs.algorithms.find((a) => a.name === 'MLDSA65-ECDSA-P256-SHA512');
+  assert.equal(composite?.standard, 'draft-ietf-lamps-pq-composite-sigs-19');
+  assert.equal(composite?.publicKeySize, 2017);
 });
 
 test('errors arrive as ServiceError carrying the problem', async () => {
