@@ -220,6 +220,26 @@ describe('retention and destroy', () => {
     assert.equal(((await keys.sign('tenant:e', 'd', { message: msg })) as SignResult).version, 3);
   });
 
+  test('after destroy, neither the wrapped blob nor the seed is in any row of any table', async () => {
+    clock = T0;
+    await keys.create('tenant:e', { name: 'gone', algorithm: 'ML-DSA-65', exportable: true });
+    const seed = Buffer.from((await keys.export('tenant:e', 'gone', { version: 1 })).privateKey as string, 'base64url');
+    await keys.rotate('tenant:e', 'gone');
+    const [row] = await store.query<{ wrapped_secret: Uint8Array }>(
+      "SELECT v.wrapped_secret FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.name = 'gone' AND v.version = 1");
+    const needles = [Buffer.from(row!.wrapped_secret).toString('hex'), seed.toString('hex'), seed.toString('base64url')];
+    const dump = async () => {
+      const tables = await store.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+      let all = '';
+      for (const { table_name: t } of tables) all += (await store.query<{ x: string }>(`SELECT x::text AS x FROM "${t}" x`)).map((r) => r.x).join('\n');
+      return all;
+    };
+    assert.ok((await dump()).includes(needles[0]!), 'control: the blob is found before the destroy');
+    await keys.destroyVersion('tenant:e', 'gone', 1);
+    const after = await dump();
+    for (const n of needles) assert.ok(!after.includes(n), 'erased');
+  });
+
   test('KEM keys: decrypt, rewrap and decapsulate by a destroyed version are 410; getKey shows decapsulateAllowed', async () => {
     clock = T0;
     const created = await keys.create('tenant:f', { name: 'kem', algorithm: 'ML-KEM-768', decapsulateAllowed: true });
