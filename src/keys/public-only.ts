@@ -36,7 +36,14 @@ export async function latestIsPublicOnly(ring: Keyring, owner: string, name: str
  * warm it, so a row changed right after a create is read again by the next sign). The copy is wiped at once.
  */
 export async function latestIsPublicOnlyUncached(ring: Keyring, owner: string, name: string): Promise<boolean> {
-  const material = ring.unwrap(await ring.material(owner, name, undefined));
+  let material: Uint8Array;
+  try {
+    material = ring.unwrap(await ring.material(owner, name, undefined));
+  } catch (e) {
+    // The newest version is never destroyed through the API; if a database writer erased it, getKey still answers.
+    if (e instanceof AppError && e.code === 'key_version_destroyed') return false;
+    throw e;
+  }
   const only = isPublicOnly(material);
   material.fill(0);
   return only;

@@ -13,7 +13,8 @@ import { memoryStore } from '../support/app.ts';
 import { createWorkerPool, type WorkerPool } from '../../src/workers/pool.ts';
 import { KeyService, type KeyInfo, type SignResult } from '../../src/keys/service.ts';
 import type { Store } from '../../src/store/index.ts';
-import { AppError } from '../../src/errors.ts';
+import { AppError, CryptoInputError } from '../../src/errors.ts';
+import { parseDuration } from '../../src/client/keys.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import { nativeBackend } from '../../src/crypto/index.ts';
 import {
@@ -61,6 +62,11 @@ describe('rotation arithmetic (pure)', () => {
     assert.equal(parseMaxVersions(1, false), 1);
     assert.equal(parseMaxVersions(null, true), null);
     for (const bad of [0, 1001, -1, 2.5, '2', null]) assert.throws(() => parseMaxVersions(bad, false), code('invalid_input'), String(bad));
+  });
+
+  test('SDK parseDuration: seconds or one unit (s m h d w y); anything else throws', () => {
+    assert.deepEqual(['3600', '90m', '12h', '30d', '1w', '1y', ' 2h '].map(parseDuration), [3600, 5400, 43_200, 2_592_000, 604_800, 31_536_000, 7200]);
+    for (const bad of ['', '1h30m', '-1h', '1.5h', 'PT1H', '1H', 'h', '1 h', '1e3']) assert.throws(() => parseDuration(bad), CryptoInputError, bad);
   });
 
   test('next rotation: one period after the due one; after a longer outage one period from now', () => {
