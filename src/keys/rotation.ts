@@ -68,10 +68,13 @@ export function nextRotation(due: Date, periodSeconds: number, now: Date): Date 
 }
 
 /**
- * Inserts version `version` (inside the transaction that claimed it) and applies the key's retention;
- * returns the versions destroyed by it. The caller wipes `material` and invalidates the cache.
+ * Inserts the claimed version (inside the transaction that claimed it) and applies the key's retention
+ * as the claimed row has it, after checking that row's MAC (so a maxVersions forged after the caller's
+ * read destroys nothing: the transaction rolls back); returns the versions destroyed. The caller wipes
+ * `material` and invalidates the cache.
  */
 export async function insertVersionAndRetain(ring: Keyring, tx: Queryable, key: KeyRow, claimed: repo.Claimed, publicKey: Uint8Array, material: Uint8Array, now: Date): Promise<number[]> {
+  ring.checkKey(claimed);
   const version = claimed.latest_version;
   await repo.insertVersion(tx, key.id, version, publicKey, ring.wrap(key, version, material), ring.versionMac(key, version, publicKey));
   return claimed.max_versions === null ? [] : repo.destroyBeyond(tx, key.id, claimed.max_versions, now);
