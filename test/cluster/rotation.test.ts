@@ -54,7 +54,7 @@ test('both instances sweep concurrently, period after period: exactly one new ve
     const at = new Date(now0 + period * HOUR_MS + 1000);
     const sweeps = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? b : a).app.ctx.keys.sweepRotations(at)));
     const rotated = sweeps.reduce((n, s) => n + s.rotated, 0);
-    lost += sweeps.reduce((n, s) => n + s.lost, 0);
+    lost += sweeps.reduce((n, s) => n + s.lost + s.skipped, 0);
     assert.equal(sweeps.reduce((n, s) => n + s.failed, 0), 0);
     assert.equal(rotated, keys, `period ${period}: ${JSON.stringify(sweeps)}`);
     for (const r of await state(owner)) {
@@ -66,8 +66,8 @@ test('both instances sweep concurrently, period after period: exactly one new ve
     const again = await Promise.all([a.app.ctx.keys.sweepRotations(at), b.app.ctx.keys.sweepRotations(at)]);
     assert.deepEqual(again.map((s) => s.rotated), [0, 0]);
   }
-  // The race was real: sweeps generated material for rotations another sweep claimed first.
-  assert.ok(lost > 0, 'some sweeps lost the claim (both instances raced for the same rotations)');
+  // The race was real: sweeps found due keys that another sweep rotated first (before or after generating).
+  assert.ok(lost > 0, 'some sweeps lost the race (both instances went for the same rotations)');
   // Every version is its own key pair; each signs on one instance and verifies on the other.
   const k = await b.app.ctx.keys.get(owner, 'k00');
   assert.deepEqual(k.versions!.map((v) => v.version), [1, 2, 3, 4, 5]);
