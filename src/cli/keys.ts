@@ -3,7 +3,7 @@
  * Messages come from stdin (or --in / --message); signatures print as `v<N>:<base64url>`.
  */
 import { Command, Option } from 'commander';
-import type { Key, KeyAlgorithm, PreHash } from '../client/keys.ts';
+import { parseDuration, type Key, type KeyAlgorithm, type PreHash } from '../client/keys.ts';
 import { context, positiveInt, readInput, readText, RefusedError, UsageError } from './context.ts';
 
 const PREHASHES = ['SHA2-224', 'SHA2-256', 'SHA2-384', 'SHA2-512', 'SHA2-512/224', 'SHA2-512/256', 'SHA3-224', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'SHAKE-128', 'SHAKE-256', 'SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'];
@@ -15,6 +15,19 @@ const input = (c: Command) => c
   .option('--context <text>', 'FIPS 204/205 context string (UTF-8, at most 255 bytes)')
   .addOption(new Option('--prehash <hash>', 'HashML-DSA / HashSLH-DSA pre-hash').choices(PREHASHES));
 
+/** --rotation-period: a duration (3600, 90m, 12h, 30d, 1w, 1y); `off` (update only) turns rotation off. */
+const period = (allowOff: boolean) => (value: string): number | 'off' => {
+  // A sentinel, not null: commander replaces a parser's null with ''.
+  if (allowOff && value === 'off') return 'off';
+  try { return parseDuration(value); } catch { throw new UsageError(`--rotation-period must be seconds or a number with s, m, h, d, w or y (e.g. 30d)${allowOff ? ", or 'off'" : ''}, not '${value}'`); }
+};
+/** --max-versions: a positive integer; `all` (update only) removes the limit. */
+const maxVersions = (allowAll: boolean) => (value: string): number | 'all' => {
+  if (allowAll && value === 'all') return 'all';
+  return positiveInt('--max-versions')(value);
+};
+const orNull = <T>(v: T | 'off' | 'all'): T | null => (v === 'off' || v === 'all' ? null : v);
+
 const summary = (k: Key) => `${k.name}  ${k.algorithm}  v${k.latestVersion}  owner ${k.owner}`;
 const details = (k: Key) => [
   `name:             ${k.name}`,
@@ -23,8 +36,12 @@ const details = (k: Key) => [
   `latest version:   ${k.latestVersion} (minimum ${k.minVersion})`,
   `exportable:       ${k.exportable}`,
   `deletion allowed: ${k.deletionAllowed}`,
+  ...(k.publicKeyOnly ? ['public key only:  true'] : []),
+  ...(k.decapsulateAllowed !== undefined ? [`decapsulate:      ${k.decapsulateAllowed ? 'allowed' : 'not allowed'}`] : []),
+  `rotation:         ${k.rotationPeriod !== undefined ? `every ${k.rotationPeriod} s, next ${k.nextRotationAt}` : 'manual'}`,
+  `max versions:     ${k.maxVersions ?? 'all'}`,
   `created:          ${k.createdAt}`,
-  ...(k.versions ?? []).map((v) => `version ${v.version}:        ${v.publicKey.slice(0, 24)}… (${v.createdAt})`),
+  ...(k.versions ?? []).map((v) => `version ${v.version}:        ${v.publicKey.slice(0, 24)}… (${v.createdAt}${v.state === 'destroyed' ? `, destroyed ${v.destroyedAt ?? ''}` : ''})`),
 ];
 const ctxBytes = (text: string | undefined) => (text === undefined ? {} : { context: new TextEncoder().encode(text) });
 
@@ -36,9 +53,14 @@ export function keysCommand(): Command {
     .argument('<name>', 'key name')
     .requiredOption('-a, --algorithm <algorithm>', 'ML-DSA-44|65|87, SLH-DSA-…, MLDSA65-ECDSA-P256-SHA512 (composite, see docs/KEYS.md), ML-KEM-…, X-Wing')
     .option('--exportable', 'allow exporting the private key later (fixed at creation)', false)
-    .action(async (name: string, o: { algorithm: string; exportable: boolean }, cmd: Command) => {
+    .option('--rotation-period <duration>', 'rotate automatically: seconds or 90m, 12h, 30d, 1w, 1y (1 hour to 10 years)', period(false))
+    .option('--max-versions <n>', 'keep private material of the newest n versions only (older ones are destroyed on rotation)', maxVersions(false))
+    .action(async (name: string, o: { algorithm: string; exportable: boolean; rotationPeriod?: number | 'off'; maxVersions?: number | 'all' }, cmd: Command) => {
       const c = context(cmd);
-      const k = await c.client.keys.create({ name, algorithm: o.algorithm as KeyAlgorithm, exportable: o.exportable });
+      const k = await c.client.keys.create({
+        name, algorithm: o.algorithm as KeyAlgorithm, exportable: o.exportable,
+        ...(typeof o.rotationPeriod === 'number' ? { rotationPeriod: o.rotationPeriod } : {}), ...(typeof o.maxVersions === 'number' ? { maxVersions: o.maxVersions } : {}),
+      });
       c.print(k, () => `created ${k.name} (${k.algorithm}, version ${k.latestVersion})`);
     });
 
@@ -68,17 +90,30 @@ export function keysCommand(): Command {
       c.print(k, () => `rotated ${k.name}: version ${k.latestVersion}`);
     });
 
-  keys.command('update').description('set the minimum version and/or whether deletion is allowed')
+  keys.command('update').description('set the minimum version, whether deletion is allowed, the rotation period and/or the version limit')
     .argument('<name>').addOption(owner())
     .option('--min-version <n>', 'refuse older versions for signing and verification', positiveInt('--min-version'))
     .option('--deletion-allowed', 'allow deleting the key')
     .option('--no-deletion-allowed', 'forbid deleting the key')
-    .action(async (name: string, o: { owner?: string; minVersion?: number; deletionAllowed?: boolean }, cmd: Command) => {
+    .option('--rotation-period <duration>', "rotate automatically (seconds or 90m, 12h, 30d, 1w, 1y); 'off' to stop", period(true))
+    .option('--max-versions <n>', "keep private material of the newest n versions only; 'all' to keep every version", maxVersions(true))
+    .action(async (name: string, o: { owner?: string; minVersion?: number; deletionAllowed?: boolean; rotationPeriod?: number | 'off'; maxVersions?: number | 'all' }, cmd: Command) => {
       const c = context(cmd);
-      const patch = { ...(o.minVersion !== undefined ? { minVersion: o.minVersion } : {}), ...(o.deletionAllowed !== undefined ? { deletionAllowed: o.deletionAllowed } : {}) };
-      if (Object.keys(patch).length === 0) throw new UsageError('nothing to update: give --min-version and/or --[no-]deletion-allowed');
+      const patch = {
+        ...(o.minVersion !== undefined ? { minVersion: o.minVersion } : {}), ...(o.deletionAllowed !== undefined ? { deletionAllowed: o.deletionAllowed } : {}),
+        ...(o.rotationPeriod !== undefined ? { rotationPeriod: orNull(o.rotationPeriod) } : {}), ...(o.maxVersions !== undefined ? { maxVersions: orNull(o.maxVersions) } : {}),
+      };
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to update: give --min-version, --[no-]deletion-allowed, --rotation-period and/or --max-versions');
       const k = await c.client.keys.update(name, patch, o.owner !== undefined ? { owner: o.owner } : {});
       c.print(k, () => `updated ${k.name}: minimum version ${k.minVersion}, deletion ${k.deletionAllowed ? 'allowed' : 'forbidden'}`);
+    });
+
+  keys.command('destroy-version').description("erase one version's private material (not the current one); it stays listed as destroyed and its signatures still verify")
+    .argument('<name>').argument('<version>', 'the version to destroy', positiveInt('<version>')).addOption(owner())
+    .action(async (name: string, version: number, o: { owner?: string }, cmd: Command) => {
+      const c = context(cmd);
+      const k = await c.client.keys.destroyVersion(name, version, o);
+      c.print(k, () => `destroyed version ${version} of ${k.name} (current version ${k.latestVersion})`);
     });
 
   keys.command('delete').description('delete the key and all its versions (after keys update --deletion-allowed)')

@@ -97,16 +97,28 @@ const msgFields = (m: MessageInput) => ({
  * (`admin` or `tenant:<id>`); by default the caller's.
  */
 export interface KeysApi extends EncryptionApi {
-  /** Creates a key (version 1); `exportable` (default false) cannot be changed later. */
-  create(req: { name: string; algorithm: KeyAlgorithm; exportable?: boolean; decapsulateAllowed?: boolean }): Promise<Key>;
+  /**
+   * Creates a key (version 1); `exportable` (default false) cannot be changed later. `rotationPeriod`:
+   * automatic rotation every that many seconds (3600 to 315360000; `parseDuration('30d')` converts);
+   * `maxVersions`: how many of the newest versions keep their private material (older ones are destroyed on rotation).
+   */
+  create(req: { name: string; algorithm: KeyAlgorithm; exportable?: boolean; decapsulateAllowed?: boolean; rotationPeriod?: number; maxVersions?: number }): Promise<Key>;
   /** One page of keys ordered by owner/name; pass the page's `next` as `after` for the next one. */
   list(opts?: { owner?: string; limit?: number; after?: string }): Promise<S['KeyList']>;
   /** A key's metadata and the public key of every version. */
   get(name: string, opts?: { owner?: string }): Promise<Key>;
   /** Adds a new version; signing uses it from now on. */
   rotate(name: string, opts?: { owner?: string }): Promise<Key>;
-  /** Sets `minVersion` (older versions are refused for signing and verification) and/or `deletionAllowed`. */
-  update(name: string, patch: { minVersion?: number; deletionAllowed?: boolean }, opts?: { owner?: string }): Promise<Key>;
+  /**
+   * Sets `minVersion` (older versions are refused for signing and verification), `deletionAllowed`,
+   * `rotationPeriod` (seconds; null turns automatic rotation off) and/or `maxVersions` (null keeps all).
+   */
+  update(name: string, patch: { minVersion?: number; deletionAllowed?: boolean; rotationPeriod?: number | null; maxVersions?: number | null }, opts?: { owner?: string }): Promise<Key>;
+  /**
+   * Destroys one version's private material (not the current one): it stays listed as `destroyed`, its
+   * signatures still verify, and sign / decrypt / export with it are refused (410 key_version_destroyed).
+   */
+  destroyVersion(name: string, version: number, opts?: { owner?: string }): Promise<Key>;
   /** Deletes the key and all its versions; refused (409) unless `deletionAllowed` was set first. */
   delete(name: string, opts?: { owner?: string }): Promise<void>;
   /** Public key bytes (raw FIPS encoding) of the latest or given version. */
@@ -125,6 +137,26 @@ export interface KeysApi extends EncryptionApi {
   verifyWithPublicKey(req: MessageInput & { algorithm: SignatureAlgorithm; publicKey: Uint8Array | string | AkpJwk; signature: Uint8Array | string; prehash?: PreHash }): Promise<{ valid: boolean }>;
   /** The public keys that sign access tokens, as a JWK Set. */
   jwks(): Promise<Jwks>;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+
+/**
+ * A duration as whole seconds, for `rotationPeriod`: a number of seconds (`3600`) or a number with one
+ * unit, s, m, h, d, w or y (365 days): `90m`, `12h`, `30d`, `1y`. Throws a CryptoInputError otherwise.
+ * The range (1 hour to 10 years) is the service's to check.
+ *
+ * @example
+ *
+ * ```ts
+ * parseDuration('30d');   // 2592000
+ * parseDuration('3600');  // 3600
+ * ```
+ */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]{1,12})([smhdwy]?)$/.exec(text.trim());
+  if (!m) throw new CryptoInputError('a duration is a whole number of seconds, or a number with one of s, m, h, d, w, y (e.g. 30d)');
+  return Number(m[1]) * DURATION_UNITS[m[2] || 's']!;
 }
 
 /**
@@ -154,6 +186,7 @@ export function keysApi(api: Client<paths>, unwrap: Unwrap): KeysApi {
     get: async (name, o) => unwrap(await api.GET('/v1/keys/{name}', { params: path(name, o) })),
     rotate: async (name, o) => unwrap(await api.POST('/v1/keys/{name}/rotate', { params: path(name, o) })),
     update: async (name, patch, o) => unwrap(await api.PATCH('/v1/keys/{name}', { params: path(name, o), body: patch })),
+    destroyVersion: async (name, version, o) => unwrap(await api.DELETE('/v1/keys/{name}/versions/{version}', { params: { path: { name, version: String(version) }, query: q(o) } })),
     delete: async (name, o) => { unwrap(await api.DELETE('/v1/keys/{name}', { params: path(name, o), parseAs: 'text' })); },
     async publicKey(name, o = {}) {
       const r = unwrap(await api.GET('/v1/keys/{name}/public', { params: { path: { name }, query: { ...q(o), ...(o.version ? { version: o.version } : {}), format: 'raw' } } }));

@@ -181,8 +181,8 @@ export interface paths {
             path: {
                 /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
                 name: string;
-                /** @description The version to destroy (not the current one). */
-                version: number;
+                /** @description The version to destroy (not the current one), in decimal digits (no sign, exponent or hex). */
+                version: string;
             };
             cookie?: never;
         };
@@ -2056,8 +2056,8 @@ export interface operations {
             path: {
                 /** @description Key name (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit). */
                 name: string;
-                /** @description The version to destroy (not the current one). */
-                version: number;
+                /** @description The version to destroy (not the current one), in decimal digits (no sign, exponent or hex). */
+                version: string;
             };
             cookie?: never;
         };

@@ -15,7 +15,7 @@ import { SYSTEM_OWNER } from './owners.ts';
 import * as repo from './repo.ts';
 import type { KeyRow, LifecyclePolicy, VersionRow } from './repo.ts';
 import { purposesOf, storePurposes, type KeyPurpose } from './purposes.ts';
-import { latestIsPublicOnly, publicOnlyError } from './public-only.ts';
+import { latestIsPublicOnly, latestIsPublicOnlyUncached, publicOnlyError } from './public-only.ts';
 import { firstRotation, insertVersionAndRetain, parseMaxVersions, parseRotationPeriod, rfc3339Seconds } from './rotation.ts';
 
 const ALGORITHMS: readonly Algorithm[] = [...SIGNATURE_ALGORITHMS, ...KEM_ALGORITHMS];
@@ -61,7 +61,7 @@ function versionInfo(v: VersionRow): KeyVersionInfo {
 /** A key with its versions and what it may do: public-key-only (every kind), decapsulateAllowed (KEM keys). */
 export async function describe(ring: Keyring, row: KeyRow): Promise<KeyInfo> {
   const info = keyInfo(row, await ring.checkedVersions(row));
-  info.publicKeyOnly = await latestIsPublicOnly(ring, row.owner, row.name);
+  info.publicKeyOnly = await latestIsPublicOnlyUncached(ring, row.owner, row.name);
   if (info.kind === 'kem') info.decapsulateAllowed = (await purposesOf(ring, row)).includes('decapsulate');
   return info;
 }
@@ -181,7 +181,7 @@ export interface KeyPatch extends LifecycleRequest { minVersion?: number | undef
 export async function updateKey(ring: Keyring, owner: string, name: string, patch: KeyPatch): Promise<KeyInfo> {
   const period = parseRotationPeriod(patch.rotationPeriod, true);
   const maxVersions = parseMaxVersions(patch.maxVersions, true);
-  if (period !== undefined && period !== null && await latestIsPublicOnly(ring, owner, name)) throw publicOnlyError('rotate automatically');
+  if (period !== undefined && period !== null && await latestIsPublicOnlyUncached(ring, owner, name)) throw publicOnlyError('rotate automatically');
   const now = ring.now();
   let row: KeyRow;
   try {

@@ -30,3 +30,21 @@ export async function latestIsPublicOnly(ring: Keyring, owner: string, name: str
   material.fill(0);
   return only;
 }
+
+/**
+ * Whether the newest version is public-only, read from the store (not the ≤ 1 s cache: getKey must not
+ * warm it, so a row changed right after a create is read again by the next sign). The copy is wiped at once.
+ */
+export async function latestIsPublicOnlyUncached(ring: Keyring, owner: string, name: string): Promise<boolean> {
+  let material: Uint8Array;
+  try {
+    material = ring.unwrap(await ring.material(owner, name, undefined));
+  } catch (e) {
+    // The newest version is never destroyed through the API; if a database writer erased it, getKey still answers.
+    if (e instanceof AppError && e.code === 'key_version_destroyed') return false;
+    throw e;
+  }
+  const only = isPublicOnly(material);
+  material.fill(0);
+  return only;
+}

@@ -84,8 +84,8 @@ export async function findMaterial(q: Queryable, owner: string, name: string, ve
   return rows[0];
 }
 
-/** What a claimed version number comes with: the key's retention as it is inside the transaction. */
-export interface Claimed { latest_version: number; max_versions: number | null }
+/** The key row as it is inside the transaction that claimed a version number (latest_version is the new one). */
+export type Claimed = KeyRow;
 
 /**
  * Claims the next version number (row lock until the transaction ends); a key with a rotation period
@@ -93,9 +93,9 @@ export interface Claimed { latest_version: number; max_versions: number | null }
  */
 export async function bumpVersion(tx: Queryable, keyId: string, now: Date): Promise<Claimed | undefined> {
   const rows = await tx.query<Claimed & Record<string, unknown>>(
-    `UPDATE keys SET latest_version = latest_version + 1, updated_at = now(),
-       next_rotation_at = CASE WHEN rotation_period_seconds IS NULL THEN NULL ELSE $2::timestamptz + rotation_period_seconds * interval '1 second' END
-     WHERE id = $1 RETURNING latest_version, max_versions`, [keyId, now]);
+    `UPDATE keys k SET latest_version = k.latest_version + 1, updated_at = now(),
+       next_rotation_at = CASE WHEN k.rotation_period_seconds IS NULL THEN NULL ELSE $2::timestamptz + k.rotation_period_seconds * interval '1 second' END
+     WHERE k.id = $1 RETURNING ${KEY_COLS}`, [keyId, now]);
   return rows[0];
 }
 
@@ -106,9 +106,9 @@ export async function bumpVersion(tx: Queryable, keyId: string, now: Date): Prom
  */
 export async function claimRotation(tx: Queryable, keyId: string, seen: { latestVersion: number; nextRotationAt: Date; periodSeconds: number }, next: Date): Promise<Claimed | undefined> {
   const rows = await tx.query<Claimed & Record<string, unknown>>(
-    `UPDATE keys SET latest_version = latest_version + 1, updated_at = now(), next_rotation_at = $5
-     WHERE id = $1 AND latest_version = $2 AND next_rotation_at = $3 AND rotation_period_seconds = $4
-     RETURNING latest_version, max_versions`,
+    `UPDATE keys k SET latest_version = k.latest_version + 1, updated_at = now(), next_rotation_at = $5
+     WHERE k.id = $1 AND k.latest_version = $2 AND k.next_rotation_at = $3 AND k.rotation_period_seconds = $4
+     RETURNING ${KEY_COLS}`,
     [keyId, seen.latestVersion, seen.nextRotationAt, seen.periodSeconds, next]);
   return rows[0];
 }

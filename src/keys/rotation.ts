@@ -8,7 +8,8 @@
  *   ROTATION_BATCH due keys per tick, each rotated through the worker pool (`keys.generate`, like a
  *   manual rotation) and claimed by one conditional UPDATE on (latest version, next rotation time,
  *   period) in the transaction that inserts the new version: of instances racing for one due
- *   rotation exactly one adds a version, the others discard what they generated.
+ *   rotation exactly one adds a version, the others discard what they generated. (A re-read before
+ *   generating and a shuffled batch keep that waste small; they are not what makes it exact.)
  * - The next rotation is one period after the one that was due; when the service was down for longer
  *   than that, one rotation catches up and the next is one period from now (missed periods are not
  *   replayed). A manual rotation starts a new period (repo.bumpVersion).
@@ -68,29 +69,39 @@ export function nextRotation(due: Date, periodSeconds: number, now: Date): Date 
 }
 
 /**
- * Inserts version `version` (inside the transaction that claimed it) and applies the key's retention;
- * returns the versions destroyed by it. The caller wipes `material` and invalidates the cache.
+ * Inserts the claimed version (inside the transaction that claimed it) and applies the key's retention
+ * as the claimed row has it, after checking that row's MAC (so a maxVersions forged after the caller's
+ * read destroys nothing: the transaction rolls back); returns the versions destroyed. The caller wipes
+ * `material` and invalidates the cache.
  */
 export async function insertVersionAndRetain(ring: Keyring, tx: Queryable, key: KeyRow, claimed: repo.Claimed, publicKey: Uint8Array, material: Uint8Array, now: Date): Promise<number[]> {
+  ring.checkKey(claimed);
   const version = claimed.latest_version;
   await repo.insertVersion(tx, key.id, version, publicKey, ring.wrap(key, version, material), ring.versionMac(key, version, publicKey));
   return claimed.max_versions === null ? [] : repo.destroyBeyond(tx, key.id, claimed.max_versions, now);
 }
 
-/** What one sweep did: rotations this instance made, ones another instance (or a manual rotation) made first, keys that failed. */
-export interface SweepResult { rotated: number; lost: number; failed: number }
+/**
+ * What one sweep did: rotations this instance made; `skipped`, due keys someone else (another instance,
+ * a manual rotation) had rotated before this sweep generated anything; `lost`, rotations whose claim
+ * another transaction won after this sweep had generated the material (wiped); keys that failed.
+ */
+export interface SweepResult { rotated: number; skipped: number; lost: number; failed: number }
 
-/** Rotates one due key unless someone else already did; true when this call added the version. */
-async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<boolean> {
+/** Rotates one due key unless someone else already did. */
+async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<'rotated' | 'skipped' | 'lost'> {
   const key = ring.checkKey(due); // a forged period or limit fails here (logged), nothing is generated
   const seen = { latestVersion: key.latest_version, nextRotationAt: key.next_rotation_at!, periodSeconds: key.rotation_period_seconds! };
+  // A cheap re-read first: after a while in the batch another instance has often done it already.
+  const fresh = await repo.findKey(ring.store, key.owner, key.name);
+  if (!fresh || fresh.latest_version !== seen.latestVersion || fresh.next_rotation_at?.getTime() !== seen.nextRotationAt.getTime()) return 'skipped';
   const { publicKey, material } = await ring.generate(key.algorithm as Algorithm);
   try {
     return await ring.store.transaction(async (tx) => {
       const claimed = await repo.claimRotation(tx, key.id, seen, nextRotation(seen.nextRotationAt, seen.periodSeconds, now));
-      if (!claimed) return false;
+      if (!claimed) return 'lost' as const;
       await insertVersionAndRetain(ring, tx, key, claimed, publicKey, material, now);
-      return true;
+      return 'rotated' as const;
     });
   } finally {
     material.fill(0);
@@ -98,13 +109,24 @@ async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<boolean
   }
 }
 
-/** One sweep at `now` (the keyring's clock by default): rotates at most `limit` due keys, one at a time. */
+/** Fisher–Yates with Math.random: spreads instances sweeping one batch over different keys (not a security choice). */
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/**
+ * One sweep at `now` (the keyring's clock by default): the `limit` keys due longest, in random order
+ * (instances sweeping at once then mostly take different keys first), one at a time.
+ */
 export async function sweepRotations(ring: Keyring, now: Date = ring.now(), limit = ROTATION_BATCH): Promise<SweepResult> {
-  const out: SweepResult = { rotated: 0, lost: 0, failed: 0 };
-  for (const due of await repo.dueRotations(ring.store, now, limit)) {
+  const out: SweepResult = { rotated: 0, skipped: 0, lost: 0, failed: 0 };
+  for (const due of shuffled(await repo.dueRotations(ring.store, now, limit))) {
     try {
-      if (await rotateDue(ring, due, now)) out.rotated++;
-      else out.lost++;
+      out[await rotateDue(ring, due, now)]++;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       out.failed++;

@@ -43,7 +43,7 @@ export function keysHandlers(keys: KeyService, tokens: Pick<TokenService, 'jwks'
     },
     getKey: async (req: Req) => keys.get(owner(req), req.params.name),
     updateKey: async (req: Req) => keys.update(owner(req), req.params.name, req.body as KeyPatch),
-    destroyKeyVersion: async (req: Req) => keys.destroyVersion(owner(req), req.params.name, Number((req.params as unknown as { version: number }).version)),
+    destroyKeyVersion: async (req: Req) => keys.destroyVersion(owner(req), req.params.name, Number((req.params as unknown as { version: string }).version)),
     deleteKey: async (req: Req, reply: FastifyReply) => {
       await keys.delete(owner(req), req.params.name);
       return reply.code(204).send();

@@ -267,12 +267,44 @@ test('pir: upload from stdin, get (hex, --json, --raw), lookup several', async (
   fails(missing!, 1, /^error: not_found: /);
 });
 
+test('keys lifecycle: --rotation-period and --max-versions on create and update, destroy-version, refusals', async () => {
+  const created = json(await pqzk(['--json', 'keys', 'create', 'cycled', '-a', 'ML-DSA-44', '--rotation-period', '12h', '--max-versions', '2']));
+  assert.equal(created.rotationPeriod, 43_200);
+  assert.equal(created.maxVersions, 2);
+  assert.match(created.nextRotationAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.match((await pqzk(['keys', 'get', 'cycled'])).stdout, /rotation: +every 43200 s, next \S+Z\nmax versions: +2\n/);
+  for (let i = 0; i < 2; i++) assert.equal((await pqzk(['keys', 'rotate', 'cycled'])).code, 0);
+  const got = json(await pqzk(['--json', 'keys', 'get', 'cycled']));
+  assert.deepEqual(got.versions.map((v: { state: string }) => v.state), ['destroyed', 'enabled', 'enabled']);
+  assert.match((await pqzk(['keys', 'get', 'cycled'])).stdout, /version 1: .*destroyed \d{4}-/);
+  const destroyed = await pqzk(['keys', 'destroy-version', 'cycled', '2']);
+  assert.equal(destroyed.stdout, 'destroyed version 2 of cycled (current version 3)\n', destroyed.stderr);
+  const [again, current, unknown, badVersion, badPeriod, shortPeriod, off] = await Promise.all([
+    pqzk(['keys', 'destroy-version', 'cycled', '2']),
+    pqzk(['keys', 'destroy-version', 'cycled', '3']),
+    pqzk(['keys', 'destroy-version', 'cycled', '9']),
+    pqzk(['keys', 'destroy-version', 'cycled', '0']),
+    pqzk(['keys', 'update', 'cycled', '--rotation-period', '5x']),
+    pqzk(['keys', 'create', 'short', '-a', 'ML-DSA-44', '--rotation-period', '59m']),
+    pqzk(['--json', 'keys', 'update', 'cycled', '--rotation-period', 'off', '--max-versions', 'all']),
+  ]);
+  fails(again, 1, /^error: conflict: .*already destroyed/);
+  fails(current, 1, /^error: conflict: .*current version/);
+  fails(unknown, 1, /^error: not_found: .*no version 9/);
+  fails(badVersion, 2, /<version> must be a positive integer/);
+  fails(badPeriod, 2, /--rotation-period must be/);
+  fails(shortPeriod, 1, /^error: validation_failed: .*rotationPeriod/);
+  const k = json(off);
+  assert.equal(k.rotationPeriod, undefined);
+  assert.equal(k.maxVersions, undefined);
+});
+
 test('--help on every command (the whole command tree of the installed package), --version', async () => {
   const { program } = await import(join(pkg.installed, 'dist/cli/program.js')) as typeof import('../../src/cli/program.ts');
   const walk = (c: import('commander').Command, path: string[]): string[][] => [path, ...c.commands.filter((s) => s.name() !== 'help').flatMap((s) => walk(s, [...path, s.name()]))];
   const paths = walk(program('0'), []);
   assert.ok(paths.length >= 20, `${paths.length} commands`);
-  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'health', 'algorithms']) {
+  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys destroy-version', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'health', 'algorithms']) {
     assert.ok(paths.some((p) => p.join(' ') === path), `pqzk ${path} exists`);
   }
   // A few real --help runs for the exit code and stdout; the tree's help texts in-process (fast).

@@ -23,6 +23,7 @@ const CASES: Record<string, Case> = {
   updateKey: { url: '/v1/keys/alice-key', payload: { deletionAllowed: true }, otherTenant: 404 },
   deleteKey: { url: '/v1/keys/alice-key', otherTenant: 404 },
   rotateKey: { url: '/v1/keys/alice-key/rotate', otherTenant: 404 },
+  destroyKeyVersion: { url: '/v1/keys/alice-key/versions/1', otherTenant: 404 },
   getPublicKey: { url: '/v1/keys/alice-key/public', otherTenant: 404 },
   exportKey: { url: '/v1/keys/alice-key/export', payload: {}, otherTenant: 404 },
   sign: { url: '/v1/keys/alice-key/sign', payload: { message: b64u('hello') }, otherTenant: 404 },

@@ -13,7 +13,8 @@ import { memoryStore } from '../support/app.ts';
 import { createWorkerPool, type WorkerPool } from '../../src/workers/pool.ts';
 import { KeyService, type KeyInfo, type SignResult } from '../../src/keys/service.ts';
 import type { Store } from '../../src/store/index.ts';
-import { AppError } from '../../src/errors.ts';
+import { AppError, CryptoInputError } from '../../src/errors.ts';
+import { parseDuration } from '../../src/client/keys.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import { nativeBackend } from '../../src/crypto/index.ts';
 import {
@@ -63,6 +64,11 @@ describe('rotation arithmetic (pure)', () => {
     for (const bad of [0, 1001, -1, 2.5, '2', null]) assert.throws(() => parseMaxVersions(bad, false), code('invalid_input'), String(bad));
   });
 
+  test('SDK parseDuration: seconds or one unit (s m h d w y); anything else throws', () => {
+    assert.deepEqual(['3600', '90m', '12h', '30d', '1w', '1y', ' 2h '].map(parseDuration), [3600, 5400, 43_200, 2_592_000, 604_800, 31_536_000, 7200]);
+    for (const bad of ['', '1h30m', '-1h', '1.5h', 'PT1H', '1H', 'h', '1 h', '1e3']) assert.throws(() => parseDuration(bad), CryptoInputError, bad);
+  });
+
   test('next rotation: one period after the due one; after a longer outage one period from now', () => {
     const due = at(Date.UTC(2026, 0, 1, 0, 0, 0));
     assert.equal(rfc3339Seconds(nextRotation(due, HOUR, at(due.getTime() + 5_000))), '2026-01-01T01:00:00Z');
@@ -80,7 +86,7 @@ describe('automatic rotation (fake clock)', () => {
     assert.equal(k.nextRotationAt, '2026-12-01T11:00:00Z');
     assert.match(k.nextRotationAt!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     clock = T0 + HOUR * 1000 - 2000;
-    assert.deepEqual(await keys.sweepRotations(), { rotated: 0, lost: 0, failed: 0 });
+    assert.deepEqual(await keys.sweepRotations(), { rotated: 0, skipped: 0, lost: 0, failed: 0 });
     assert.equal((await keys.get('tenant:a', 'auto')).latestVersion, 1);
   });
 
@@ -218,6 +224,26 @@ describe('retention and destroy', () => {
     // The integrity MACs still verify (the public key is unchanged): getKey, rotation and signing work.
     assert.equal((await keys.rotate('tenant:e', 'd')).latestVersion, 3);
     assert.equal(((await keys.sign('tenant:e', 'd', { message: msg })) as SignResult).version, 3);
+  });
+
+  test('after destroy, neither the wrapped blob nor the seed is in any row of any table', async () => {
+    clock = T0;
+    await keys.create('tenant:e', { name: 'gone', algorithm: 'ML-DSA-65', exportable: true });
+    const seed = Buffer.from((await keys.export('tenant:e', 'gone', { version: 1 })).privateKey as string, 'base64url');
+    await keys.rotate('tenant:e', 'gone');
+    const [row] = await store.query<{ wrapped_secret: Uint8Array }>(
+      "SELECT v.wrapped_secret FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.name = 'gone' AND v.version = 1");
+    const needles = [Buffer.from(row!.wrapped_secret).toString('hex'), seed.toString('hex'), seed.toString('base64url')];
+    const dump = async () => {
+      const tables = await store.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+      let all = '';
+      for (const { table_name: t } of tables) all += (await store.query<{ x: string }>(`SELECT x::text AS x FROM "${t}" x`)).map((r) => r.x).join('\n');
+      return all;
+    };
+    assert.ok((await dump()).includes(needles[0]!), 'control: the blob is found before the destroy');
+    await keys.destroyVersion('tenant:e', 'gone', 1);
+    const after = await dump();
+    for (const n of needles) assert.ok(!after.includes(n), 'erased');
   });
 
   test('KEM keys: decrypt, rewrap and decapsulate by a destroyed version are 410; getKey shows decapsulateAllowed', async () => {
