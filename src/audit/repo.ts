@@ -45,6 +45,7 @@ export async function getNodes(q: Queryable, ids: readonly NodeId[]): Promise<Ma
   return out;
 }
 
+/** Rows per INSERT statement of the locked path. */
 const CHUNK = 500;
 
 /** Inserts records and nodes in multi-row statements (at most CHUNK rows each). */
@@ -61,6 +62,30 @@ export async function insertBatch(tx: Queryable, records: readonly RecordRow[], 
     const values = part.map((r) => { params.push(r.level, r.index, r.hash); const n = params.length; return `($${n - 2}, $${n - 1}, $${n})`; });
     await tx.query(`INSERT INTO audit_nodes (level, idx, hash) VALUES ${values.join(', ')}`, params);
   }
+}
+
+/**
+ * One statement (atomic on its own): moves the head from `size` to size + records.length and inserts
+ * the records and nodes, only if the head is still at `size`; resolves false, having changed
+ * nothing, when it is not (another instance appended meanwhile). The UPDATE takes the head row's
+ * lock, so a concurrent appender waits and then finds the head moved. The fast path of an instance
+ * whose cached head is current: no explicit transaction, one round trip per batch.
+ */
+export async function appendIfHead(q: Queryable, size: number, records: readonly RecordRow[], nodes: readonly StoredNode[]): Promise<boolean> {
+  const params: unknown[] = [size + records.length, size];
+  const tuple = (a: unknown, b: unknown, c: unknown, types: [string, string, string]) => {
+    params.push(a, b, c);
+    const n = params.length;
+    return `($${n - 2}::${types[0]}, $${n - 1}::${types[1]}, $${n}::${types[2]})`;
+  };
+  const recs = records.map((r) => tuple(r.seq, r.principal, r.leaf, ['bigint', 'text', 'bytea']));
+  const nds = nodes.map((n) => tuple(n.level, n.index, n.hash, ['smallint', 'bigint', 'bytea']));
+  const rows = await q.query<{ size: unknown }>(
+    `WITH h AS (UPDATE audit_head SET size = $1 WHERE id = 1 AND size = $2 RETURNING size),
+     r AS (INSERT INTO audit_records (seq, principal, leaf) SELECT v.seq, v.principal, v.leaf FROM (VALUES ${recs.join(', ')}) AS v(seq, principal, leaf), h),
+     n AS (INSERT INTO audit_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash FROM (VALUES ${nds.join(', ')}) AS v(level, idx, hash), h)
+     SELECT size FROM h`, params);
+  return rows.length === 1;
 }
 
 /** Records with seq in [from, from + limit) below `below`, optionally only one principal's, in order. */

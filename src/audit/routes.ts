@@ -18,7 +18,8 @@ export function auditHandlers(audit: AuditService): Handlers {
       return reply.code(201).send(await audit.signCheckpoint());
     },
     getAuditRecords: async (req: FastifyRequest) => {
-      const { from, limit } = req.query as { from: number; limit: number };
+      const { from, limit: asked } = req.query as { from: number; limit?: number };
+      const limit = asked ?? Math.min(100, audit.maxRange);
       const p = req.principal;
       if (p.kind === 'admin') return audit.records(from, limit);
       if (p.kind === 'tenant') return audit.records(from, limit, `tenant:${p.tenantId}`);

@@ -38,13 +38,14 @@ export class AuditService {
   readonly log: AuditLog;
   readonly #store: Store;
   readonly #signer: AuditSigner;
-  readonly #maxRange: number;
+  /** Most records one page holds (AUDIT_MAX_RANGE). */
+  readonly maxRange: number;
   readonly #now: () => Date;
 
   constructor(opts: AuditServiceOptions) {
     this.#store = opts.store;
     this.#signer = opts.signer;
-    this.#maxRange = opts.maxRange;
+    this.maxRange = opts.maxRange;
     this.#now = opts.now ?? (() => new Date());
     this.log = new AuditLog({ store: opts.store, maxBatch: opts.maxBatch, ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) });
   }
@@ -107,7 +108,7 @@ export class AuditService {
    * given; `treeSize` is the committed size they were read below.
    */
   async records(from: number, limit: number, principal?: string): Promise<{ treeSize: number; records: ListedRecord[]; next?: number }> {
-    if (limit > this.#maxRange) throw new AppError('invalid_input', `limit ${limit} exceeds the maximum ${this.#maxRange}`, { field: 'limit' });
+    if (limit > this.maxRange) throw new AppError('invalid_input', `limit ${limit} exceeds the maximum ${this.maxRange}`, { field: 'limit' });
     const treeSize = await this.size();
     const rows = await listRecords(this.#store, from, limit, treeSize, principal);
     const records = rows.map((r) => {

@@ -2993,7 +2993,7 @@ export interface operations {
             query?: {
                 /** @description First seq (default 0). */
                 from?: number;
-                /** @description Most records (default 100). */
+                /** @description Most records (default 100, or AUDIT_MAX_RANGE when that is smaller). */
                 limit?: number;
             };
             header?: never;

@@ -65,7 +65,7 @@ export function recordOf(op: Operation, req: FastifyRequest, status: number, pay
   const params = (req.params ?? {}) as Record<string, unknown>;
   const query = (req.query ?? {}) as Record<string, unknown>;
   const out = text(payload);
-  const version = out === undefined || status >= 400 ? undefined : (VERSION.exec(out) ?? SIGNATURE_VERSION.exec(out) ?? LATEST_VERSION.exec(out))?.[1];
+  const version = out === undefined || status >= 400 ? undefined : (LATEST_VERSION.exec(out) ?? SIGNATURE_VERSION.exec(out) ?? VERSION.exec(out))?.[1];
   const problem = out !== undefined && status >= 400 ? PROBLEM_CODE.exec(out)?.[1] : undefined;
   // The addressed name: a path parameter, else (createKey, registerUser) the body's name field.
   const body = (typeof req.body === 'object' && req.body !== null && !(req.body instanceof Uint8Array) ? req.body : {}) as Record<string, unknown>;
