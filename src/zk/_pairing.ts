@@ -83,6 +83,8 @@ export interface Points {
 
 /** Prepared pairing checks for one verification key on one (owned, single-thread) curve. */
 export class PreparedPairing {
+  /** The most ICⱼ points (public inputs + 1) whose tables fit beside a batch's scratch. */
+  static readonly MAX_IC = 12;
   readonly #curve: Bn128;
   readonly #tm: ThreadManager;
   readonly #x: Exports;

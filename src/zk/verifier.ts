@@ -6,7 +6,7 @@
  * - a proof has exactly one accepted encoding: canonical decimal strings < q, affine points
  *   with z written exactly "1" (G1) / ["1","0"] (G2), no extra members, protocol "groth16" and
  *   curve "bn128"; points must be on their curves, not the identity, and B must lie in G2
- *   (ψ-based subgroup test, see _bn254.ts). Any violation is `false`, never an exception;
+ *   (ψ-based subgroup tests, see _bn254.ts and _pairing.ts). Any violation is `false`, never an exception;
  * - per key, once: e(α, β), the G2 line coefficients of β, γ, δ and fixed-base tables for α and
  *   the ICⱼ, all resident in WASM memory (_pairing.ts); a check is one multi-Miller loop and one
  *   final exponentiation (`plain: true` keeps the earlier path: one Miller loop per pair through
@@ -177,7 +177,9 @@ export class Groth16Verifier {
     this.#preGamma = curve.prepareG2(jac2(gamma));
     this.#preDelta = curve.prepareG2(jac2(delta));
     this.#alphaBeta = curve.finalExponentiation(curve.millerLoop(this.#prepG1(this.#alpha), this.#preBeta));
-    this.#prepared = plain ? undefined : new PreparedPairing(curve, { alpha: this.#alpha, ic: this.#ic, beta, gamma, delta });
+    // One 61 KB table per ICⱼ in the curve's fixed 1.6 MB memory: keys with many public inputs stay plain.
+    const fits = this.#ic.length <= PreparedPairing.MAX_IC;
+    this.#prepared = plain || !fits ? undefined : new PreparedPairing(curve, { alpha: this.#alpha, ic: this.#ic, beta, gamma, delta });
   }
 
   /**
