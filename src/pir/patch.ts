@@ -114,6 +114,10 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
     row = await s.store.transaction((tx) => pirPatchRepo.insertPatch(tx, {
       name, version: baseVersion + 1, parentVersion: baseVersion, params: current.params, seed: current.seed,
       records, recordsSha256: sha256(records), hint: hintBytes, hintSha256: sha256(hintBytes), changedRows: u32ToBytes(deltas.rows),
+      changed: {
+        records: sorted.map((c) => [c.index * params.recordSize, (c.index + 1) * params.recordSize] as const),
+        hint: [...deltas.rows].map((r) => [r * params.n * 4, (r + 1) * params.n * 4] as const),
+      },
     }));
   } catch (err) {
     if (isUniqueViolation(err)) throw await conflict(s, name, `version ${baseVersion + 1} was created concurrently`);
