@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   const sizes = (args['sizes'] ?? '4,64,256').split(',').map(Number);
   const hintColumns = args['hint-columns'] ? Number(args['hint-columns']) : undefined;
   console.log(`Shapes (${RECORD}-byte records): download-minimising rule per queries per hint, and the square rule of v1.`);
-  table(shapeTableRows(sizes, RECORD));
+  table(shapeTableRows([...new Set([4, 64, 256, ...sizes])].sort((x, y) => x - y), RECORD));
   const wasm = await loadWasmKernel();
   const pool = new Piscina({ filename: new URL('../src/pir/worker.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
   const size = (b: number): string => (b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
