@@ -126,7 +126,8 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   s.adopt({ row, params, matrix, hint: hintBytes });
   s.log.info({ pir: name, version: row.version, records: sorted.length, rows: deltas.rows.length, hintMs: Math.round(hintMs), ms: Math.round(performance.now() - started) },
     'pir patch: version stored');
-  return s.signedConfig(row);
+  // Signed outside the request's deadline: the version is stored, a late 503 would hide that.
+  return runInScope(PATCH_SCOPE, () => s.signedConfig(row));
 }
 
 /**

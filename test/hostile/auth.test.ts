@@ -37,6 +37,7 @@ const CASES: Record<string, Case> = {
   importKeyVersion: { url: '/v1/keys/alice-key/import', payload: { importJob: 'x', wrappedKey: 'AAAA' }, otherTenant: 404 },
   decapsulate: { url: '/v1/keys/alice-key/decapsulate', payload: { ciphertext: b64u(new Uint8Array(1088)) }, otherTenant: 404 },
   putPirDatabase: { url: '/v1/pir/databases/alice-db?recordSize=4', payload: Buffer.alloc(64, 7), contentType: 'application/octet-stream', otherTenant: 403 },
+  patchPirDatabase: { url: '/v1/pir/databases/alice-db?baseVersion=1', payload: Buffer.from([0, 0, 0, 0, 0]), contentType: 'application/octet-stream', otherTenant: 403 },
 };
 
 let t: TestApp;
