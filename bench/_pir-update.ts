@@ -15,6 +15,8 @@ import { checkRecordChanges, type RecordChange } from '../src/pir/changes.ts';
 import type { PirConfigJson } from '../src/pir/config.ts';
 import { base64urlDecode } from '../src/crypto/bytes.ts';
 import { testApp, ADMIN_TOKEN } from '../test/support/app.ts';
+import { startPostgres, type TestPostgres } from '../test/support/postgres.ts';
+import { openStore, type Store } from '../src/store/index.ts';
 
 const MiB = 1 << 20;
 const fmt = (b: number): string => (b >= MiB ? `${(b / MiB).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -40,10 +42,19 @@ export function shapeTableRows(sizesMiB: number[], recordSize: number): Array<Re
 const cpuSince = (from: NodeJS.CpuUsage): number => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6; };
 const fill = (b: Uint8Array): Uint8Array => { for (let i = 0; i < b.length; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536)); return b; };
 
-/** Uploads `mib` MiB of `recordSize`-byte records, then patches 1 %, 0.1 % and one record. */
-export async function runPirUpdateBench(mib: number, recordSize: number): Promise<{ shape: string; uploadSeconds: number; uploadCpu: number; rows: Array<Record<string, string>> }> {
+/**
+ * Uploads `mib` MiB of `recordSize`-byte records, then patches 1 %, 0.1 % and one record; on PGlite
+ * (the default store) or, with `postgres`, on an embedded PostgreSQL server.
+ */
+export async function runPirUpdateBench(mib: number, recordSize: number, postgres = false): Promise<{ shape: string; uploadSeconds: number; uploadCpu: number; rows: Array<Record<string, string>> }> {
   const records = fill(new Uint8Array(mib * MiB));
-  const svc = await testApp({ RATE_LIMIT_MAX: '1000000000', PIR_MAX_DB_BYTES: String(mib * MiB) });
+  let pg: TestPostgres | undefined;
+  let store: Store | undefined;
+  if (postgres) {
+    pg = await startPostgres();
+    store = await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url });
+  }
+  const svc = await testApp({ RATE_LIMIT_MAX: '1000000000', PIR_MAX_DB_BYTES: String(mib * MiB) }, store ? { store } : {});
   try {
     let started = performance.now();
     let cpu0 = process.cpuUsage();
@@ -94,5 +105,7 @@ export async function runPirUpdateBench(mib: number, recordSize: number): Promis
     return { shape: `${params.rows}×${params.cols}`, uploadSeconds, uploadCpu, rows };
   } finally {
     await svc.close();
+    await store?.close();
+    await pg?.stop();
   }
 }
