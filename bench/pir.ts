@@ -18,8 +18,9 @@
  * the matrix) and in the worker pool (rows split across its threads), next to one in-process scan.
  *
  * Issue 16 (bench/_pir-update.ts): the shape table (hint/query/answer bytes per shape for the sizes
- * and 1–256 queries per hint) and live updates (`--update=MiB`, default 16, 0 skips): patches of
- * 1 %, 0.1 % and one record, server time and hint-delta bytes against the full hint.
+ * and 1–256 queries per hint) and live updates (`--update=MiB`, default 16, 0 skips;
+ * `--update-store=postgres` on an embedded PostgreSQL instead of PGlite): patches of 1 %, 0.1 % and
+ * one record, server time and hint-delta bytes against the full hint.
  * Keyword part (`--keyword=KEYS`, default 1000000, 0 skips; `--keyword-value=BYTES`, default 32):
  * keyword lookups through the SDK over a real socket, see bench/pir-keyword.ts.
  */
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
   const sizes = (args['sizes'] ?? '4,64,256').split(',').map(Number);
   const hintColumns = args['hint-columns'] ? Number(args['hint-columns']) : undefined;
   console.log(`Shapes (${RECORD}-byte records): download-minimising rule per queries per hint, and the square rule of v1.`);
-  table(shapeTableRows(sizes, RECORD));
+  table(shapeTableRows([...new Set([4, 64, 256, ...sizes])].sort((x, y) => x - y), RECORD));
   const wasm = await loadWasmKernel();
   const pool = new Piscina({ filename: new URL('../src/pir/worker.ts', import.meta.url).href, minThreads: 2, maxThreads: 2 });
   const size = (b: number): string => (b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -280,8 +281,10 @@ async function main(): Promise<void> {
 
   const updateMib = Number(args['update'] ?? 16);
   if (updateMib > 0) {
-    const u = await runPirUpdateBench(updateMib, RECORD);
-    console.log(`\nLive updates, ${updateMib} MiB database (${u.shape}), full upload through the service ${u.uploadSeconds.toFixed(1)} s:`);
+    const onPg = args['update-store'] === 'postgres';
+    const u = await runPirUpdateBench(updateMib, RECORD, onPg);
+    console.log(`\nLive updates, ${updateMib} MiB database (${u.shape}), store ${onPg ? 'PostgreSQL (embedded, loopback)' : 'PGlite'}; full upload through the service ${u.uploadSeconds.toFixed(1)} s (${u.uploadCpu.toFixed(1)} CPU s, all threads);`);
+    console.log(`CPU s = process CPU time, worker threads included${onPg ? ' (the PostgreSQL server\'s own CPU is not counted)' : '; PGlite runs in this process and its bytea writes run at ~1.5 MB/s here'}.`);
     table(u.rows);
     console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   }

@@ -791,8 +791,9 @@ export interface paths {
          * The current version's config, signed by the service identity key (ML-DSA-65)
          * @description SimplePIR parameters and shape, the public seed of the matrix A, the record size and count, the
          *     SHA-256 of the hint, and an ML-DSA-65 signature by the service identity key (FIPS 204 context
-         *     "pqzk pir config v1") over the canonical encoding in docs/PIR.md. Clients verify the signature
-         *     against a pinned identity key and recompute the shape from (recordCount, recordSize).
+         *     "pqzk pir config v2", or v1 for versions stored before queriesPerHint) over the canonical encoding in
+         *     docs/PIR.md. Clients verify the signature against a pinned identity key and recompute the shape from
+         *     (recordCount, recordSize, queriesPerHint). A patched version names its `parentVersion`.
          */
         get: operations["getPirConfig"];
         /**
@@ -1637,7 +1638,7 @@ export interface components {
          * @description Raw bytes (application/octet-stream).
          */
         PirBinary: string;
-        /** @description SimplePIR parameters and shape (docs/PIR.md); clients recompute the shape from recordCount and recordSize. */
+        /** @description SimplePIR parameters and shape (docs/PIR.md); clients recompute the shape from recordCount, recordSize and queriesPerHint. */
         PirParams: {
             /** @enum {string} */
             scheme: "simplepir-v1";

@@ -109,6 +109,9 @@ export function hintRowDeltas(seed: Uint8Array, n: number, cols: number, cells: 
     cellAt[i] = offsets.get(runStart)! + (c - runStart * A_WORDS_PER_BLOCK);
     cellDelta[i] = cells[3 * i + 2]!;
   }
+  // Runs of consecutive cells in one column of A share one load of A[c][k] (cells of a record are consecutive).
+  const groupEnd: number[] = [];
+  for (let i = 1; i <= count; i++) if (i === count || cellAt[i] !== cellAt[i - 1]) groupEnd.push(i);
   const R = rows.length;
   const acc = new Int32Array(R * n); // column-major while accumulating: acc[k·R + row]
   const buf = new Uint32Array(words);
@@ -117,8 +120,11 @@ export function hintRowDeltas(seed: Uint8Array, n: number, cols: number, cells: 
       const off = offsets.get(first)!;
       expandABlocks(seed, k, first, len, buf.subarray(off, off + len * A_WORDS_PER_BLOCK));
     }
-    const base = k * R;
-    for (let i = 0; i < count; i++) acc[base + cellRow[i]!] = (acc[base + cellRow[i]!]! + Math.imul(buf[cellAt[i]!]!, cellDelta[i]!)) | 0;
+    const column = acc.subarray(k * R, (k + 1) * R);
+    for (let g = 0, i = 0; g < groupEnd.length; g++) {
+      const a = buf[cellAt[i]!]! | 0;
+      for (const end = groupEnd[g]!; i < end; i++) column[cellRow[i]!] = (column[cellRow[i]!]! + Math.imul(a, cellDelta[i]!)) | 0;
+    }
   }
   const values = new Uint32Array(R * n);
   for (let k = 0; k < n; k++) for (let r = 0; r < R; r++) values[r * n + k] = acc[k * R + r]!;

@@ -4,13 +4,28 @@
  * loser gets a 409), and read the patch chain between two versions for a hint delta.
  */
 import type { Queryable } from '../store/index.ts';
-import { COLUMNS, insertChunks, type NewPirVersion, type PirVersionRow } from './repo.ts';
+import { COLUMNS, type NewPirVersion, type PirVersionRow } from './repo.ts';
 
 /** A patched version to insert: parent + 1, with the hint rows the patch changed (u32le, ascending). */
 export interface NewPirPatch extends NewPirVersion {
   version: number;
   parentVersion: number;
   changedRows: Uint8Array;
+  /** Byte ranges [start, end) of records and hint that differ from the parent's, ascending by start. */
+  changed: { records: ReadonlyArray<readonly [number, number]>; hint: ReadonlyArray<readonly [number, number]> };
+}
+
+type Kind = 'records' | 'hint';
+
+/** Chunks (seq, [start, end)) overlapping any range; both lists ascending. */
+function overlapping(chunks: ReadonlyArray<{ seq: number; start: number; end: number }>, ranges: ReadonlyArray<readonly [number, number]>): typeof chunks {
+  const out: Array<{ seq: number; start: number; end: number }> = [];
+  let i = 0;
+  for (const c of chunks) {
+    while (i < ranges.length && ranges[i]![1] <= c.start) i++;
+    if (i < ranges.length && ranges[i]![0] < c.end) out.push(c);
+  }
+  return out;
 }
 
 /** One link of a patch chain. */
@@ -23,15 +38,41 @@ export type PirChainRow = {
 
 /** The live-update statements; each takes the store or a transaction and propagates store errors. */
 export const pirPatchRepo = {
-  /** Inserts a patched version with its blobs and retires the older ones (call inside one transaction). */
+  /**
+   * Inserts a patched version and retires the older ones (call inside one transaction). Its blobs are
+   * the parent's chunks, with the parent's boundaries: those no changed byte range overlaps are copied
+   * inside the database (no bytes through the driver), the others written from `records` and `hint`.
+   * A load checks the SHA-256s of the reassembled blobs against the row.
+   *
+   * @throws Error when the parent's chunks are not all there (the transaction rolls back).
+   */
   async insertPatch(db: Queryable, v: NewPirPatch): Promise<PirVersionRow> {
     const rows = await db.query<PirVersionRow>(
       `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, parent_version, changed_rows)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
       [v.name, v.version, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.parentVersion, v.changedRows]);
     const row = rows[0]!;
-    await insertChunks(db, v.name, row.version, 'records', v.records);
-    await insertChunks(db, v.name, row.version, 'hint', v.hint);
+    // The parent's chunk boundaries (length() reads the stored size, not the bytes).
+    const parent = await db.query<{ kind: Kind; seq: number; len: number }>(
+      'SELECT kind, seq, length(bytes)::int AS len FROM pir_blobs WHERE name = $1 AND version = $2 ORDER BY kind, seq', [v.name, v.parentVersion]);
+    const rewrite: Record<Kind, ReadonlyArray<{ seq: number; start: number; end: number }>> = { records: [], hint: [] };
+    for (const [kind, bytes] of [['records', v.records], ['hint', v.hint]] as const) {
+      const chunks: Array<{ seq: number; start: number; end: number }> = [];
+      let off = 0;
+      for (const c of parent) if (c.kind === kind) { chunks.push({ seq: c.seq, start: off, end: off + c.len }); off += c.len; }
+      if (off !== bytes.length || chunks.some((c, i) => c.seq !== i)) throw new Error(`pir patch: the ${kind} chunks of ${v.name} v${v.parentVersion} are incomplete`);
+      rewrite[kind] = overlapping(chunks, v.changed[kind]);
+    }
+    await db.query(
+      `INSERT INTO pir_blobs (name, version, kind, seq, bytes)
+       SELECT name, $2, kind, seq, bytes FROM pir_blobs
+       WHERE name = $1 AND version = $3 AND NOT ((kind = 'records' AND seq = ANY($4::int[])) OR (kind = 'hint' AND seq = ANY($5::int[])))`,
+      [v.name, row.version, v.parentVersion, rewrite.records.map((c) => c.seq), rewrite.hint.map((c) => c.seq)]);
+    for (const [kind, bytes] of [['records', v.records], ['hint', v.hint]] as const) {
+      for (const c of rewrite[kind]) {
+        await db.query('INSERT INTO pir_blobs (name, version, kind, seq, bytes) VALUES ($1, $2, $3, $4, $5)', [v.name, row.version, kind, c.seq, bytes.subarray(c.start, c.end)]);
+      }
+    }
     await db.query('UPDATE pir_databases SET retired_at = now() WHERE name = $1 AND version < $2 AND retired_at IS NULL', [v.name, row.version]);
     return row;
   },

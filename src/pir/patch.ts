@@ -116,6 +116,10 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
     row = await s.store.transaction((tx) => pirPatchRepo.insertPatch(tx, {
       name, version: baseVersion + 1, parentVersion: baseVersion, params: current.params, seed: current.seed,
       records, recordsSha256: sha256(records), hint: hintBytes, hintSha256: sha256(hintBytes), changedRows: u32ToBytes(deltas.rows),
+      changed: {
+        records: sorted.map((c) => [c.index * params.recordSize, (c.index + 1) * params.recordSize] as const),
+        hint: [...deltas.rows].map((r) => [r * params.n * 4, (r + 1) * params.n * 4] as const),
+      },
     }));
   } catch (err) {
     if (isUniqueViolation(err)) throw await conflict(s, name, `version ${baseVersion + 1} was created concurrently`);
@@ -124,7 +128,8 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   s.adopt({ row, params, matrix, hint: hintBytes });
   s.log.info({ pir: name, version: row.version, records: sorted.length, rows: deltas.rows.length, hintMs: Math.round(hintMs), ms: Math.round(performance.now() - started) },
     'pir patch: version stored');
-  return s.signedConfig(row);
+  // Signed outside the request's deadline: the version is stored, a late 503 would hide that.
+  return runInScope(PATCH_SCOPE, () => s.signedConfig(row));
 }
 
 /**

@@ -6,8 +6,11 @@
  */
 import type { Queryable } from '../store/index.ts';
 
-/** Bytes per stored chunk of records or hint. */
-export const BLOB_CHUNK = 4 * 1024 * 1024;
+/**
+ * Bytes per stored chunk of records or hint. Small enough that a patch (patch-repo.ts) rewrites only
+ * the chunks it touches; a load reads chunks of any length in order, so older 4 MiB chunks still load.
+ */
+export const BLOB_CHUNK = 256 * 1024;
 
 /** A pir_databases row (`params` is the PirParams JSON). */
 export type PirVersionRow = {
@@ -46,8 +49,7 @@ export interface NewPirVersion {
 /** The columns of a PirVersionRow (patch-repo.ts selects the same). */
 export const COLUMNS = 'name, version, params, seed, records_bytes, records_sha256, hint_sha256, created_at, retired_at, purged_at, parent_version, keyword, source_sha256';
 
-/** Inserts `bytes` as BLOB_CHUNK-sized rows of pir_blobs. */
-export async function insertChunks(db: Queryable, name: string, version: number, kind: 'records' | 'hint', bytes: Uint8Array): Promise<void> {
+async function insertChunks(db: Queryable, name: string, version: number, kind: 'records' | 'hint', bytes: Uint8Array): Promise<void> {
   for (let off = 0, seq = 0; off < bytes.length; off += BLOB_CHUNK, seq++) {
     await db.query('INSERT INTO pir_blobs (name, version, kind, seq, bytes) VALUES ($1, $2, $3, $4, $5)',
       [name, version, kind, seq, bytes.subarray(off, Math.min(bytes.length, off + BLOB_CHUNK))]);

@@ -69,6 +69,8 @@ const META_TTL_MS = 2000;
 const META_MISS_REFRESH_MS = 200;
 const META_CACHE_MAX = 1024;
 const HINT_COLUMNS_PER_TASK = 64;
+/** Versions of one name a patch leaves in memory (the newest); older answerable ones reload on demand. */
+const MAX_LOADED_PER_NAME = 3;
 const INSERT_ATTEMPTS = 3;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -142,7 +144,8 @@ export class PirService {
     const loaded: LoadedVersion = { row, params, matrix, hint };
     this.#loaded.set(`${name}@${row.version}`, Promise.resolve(loaded));
     log.info({ version: row.version, ms: Math.round(performance.now() - started) }, 'pir upload: version stored');
-    return this.#signedConfig(row, params);
+    // Signed outside the request's deadline: the version is stored, a late 503 would hide that.
+    return runInScope(UPLOAD_SCOPE, () => this.#signedConfig(row, params));
   }
 
   /**
@@ -222,6 +225,10 @@ export class PirService {
       adopt: (lv) => {
         this.#meta.delete(lv.row.name);
         this.#loaded.set(`${lv.row.name}@${lv.row.version}`, Promise.resolve(lv));
+        // Frequent patches: keep the newest few in memory; an older answerable one reloads from the store if asked for.
+        const versionOf = (k: string): number => Number(k.slice(k.lastIndexOf('@') + 1));
+        const mine = [...this.#loaded.keys()].filter((k) => k.startsWith(`${lv.row.name}@`)).sort((x, y) => versionOf(y) - versionOf(x));
+        for (const k of mine.slice(MAX_LOADED_PER_NAME)) this.#loaded.delete(k);
       },
       forget: (name) => this.#meta.delete(name),
     };

@@ -44,6 +44,7 @@ const CASES: Record<string, Case> = {
   getAuditRecords: { url: '/v1/audit/records?limit=1', otherTenant: 'own-namespace' },
   getAuditInclusionProof: { url: '/v1/audit/proofs/inclusion?seq=0&treeSize=1', otherTenant: 'own-namespace' },
   getAuditConsistencyProof: { url: '/v1/audit/proofs/consistency?from=1&to=1', otherTenant: 'own-namespace' },
+  patchPirDatabase: { url: '/v1/pir/databases/alice-db?baseVersion=1', payload: Buffer.from([0, 0, 0, 0, 0]), contentType: 'application/octet-stream', otherTenant: 403 },
 };
 
 let t: TestApp;

@@ -20,6 +20,7 @@ import { choosePirParams } from '../../src/pir/params.ts';
 import { loadWasmKernel } from '../../src/pir/wasm-kernel.ts';
 import { base64urlDecode, toHex } from '../../src/crypto/bytes.ts';
 import { u32ToBytes } from '../../src/pir/wire.ts';
+import { pirRepo } from '../../src/pir/repo.ts';
 import { fillRandom } from './_helpers.ts';
 
 const SIZE = 32, COUNT = 4000;
@@ -108,6 +109,22 @@ describe('patch through the SDK over a real socket', () => {
     await old.refresh();
     assert.equal(old.lastHintUpdate.kind, 'delta');
     assert.deepEqual(await old.get(3), more[0]!.record);
+    // At rest: each version's blobs (parent chunks copied in SQL, touched chunks rewritten) reassemble to its records and hint.
+    const v3 = applyLocally(v2, more);
+    for (const [version, expected] of [[1, v1], [2, v2], [3, v3]] as const) {
+      const [row] = await t.store.query<{ hint_sha256: Uint8Array; records_bytes: number }>("SELECT hint_sha256, records_bytes FROM pir_databases WHERE name = 'live' AND version = $1", [version]);
+      assert.deepEqual(await pirRepo.blob(t.store, 'live', version, 'records', Number(row!.records_bytes)), expected, `records of version ${version}`);
+      const hint = await pirRepo.blob(t.store, 'live', version, 'hint', up.sizes.hint);
+      assert.equal(toHex(createHash('sha256').update(hint).digest()), toHex(row!.hint_sha256), `hint of version ${version}`);
+    }
+    const chunks = await t.store.query<{ n: number }>("SELECT count(*)::int AS n FROM pir_blobs WHERE name = 'live' AND version = 3");
+    assert.ok(chunks[0]!.n >= 2);
+    // A fourth version: only the newest three stay in memory; version 1 (in its grace period) reloads when asked for.
+    await t.app.ctx.pir.applyRecordChanges('live', 3, [{ index: 4, record: null }]);
+    assert.deepEqual(t.app.ctx.pir.loadedVersions().filter((k) => k.startsWith('live@')).sort(), ['live@2', 'live@3', 'live@4']);
+    const q1 = await t.app.inject({ method: 'POST', url: '/v1/pir/databases/live/query?version=1', headers: octet, payload: Buffer.alloc(up.sizes.query) });
+    assert.equal(q1.statusCode, 200, q1.body.slice(0, 200));
+    assert.ok(t.app.ctx.pir.loadedVersions().includes('live@1'));
   });
 
   test('a tampered delta is detected by the signed hint hash: the SDK downloads the whole hint instead', async () => {
