@@ -148,7 +148,8 @@ export class PirService {
     const loaded: LoadedVersion = { row, params, matrix, hint };
     this.#loaded.set(`${name}@${row.version}`, Promise.resolve(loaded));
     log.info({ version: row.version, ms: Math.round(performance.now() - started) }, 'pir upload: version stored');
-    return this.#signedConfig(row, params);
+    // Signing runs in the pool: outside the request's deadline, which a long build has spent.
+    return runInScope(UPLOAD_SCOPE, () => this.#signedConfig(row, params));
   }
 
   /**

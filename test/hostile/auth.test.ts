@@ -37,6 +37,10 @@ const CASES: Record<string, Case> = {
   importKeyVersion: { url: '/v1/keys/alice-key/import', payload: { importJob: 'x', wrappedKey: 'AAAA' }, otherTenant: 404 },
   decapsulate: { url: '/v1/keys/alice-key/decapsulate', payload: { ciphertext: b64u(new Uint8Array(1088)) }, otherTenant: 404 },
   putPirDatabase: { url: '/v1/pir/databases/alice-db?recordSize=4', payload: Buffer.alloc(64, 7), contentType: 'application/octet-stream', otherTenant: 403 },
+  // Key directory (issue 16): bob cannot publish alice's key nor remove an entry he does not own.
+  publishDirectoryEntry: { url: '/v1/pir/directory/alice-entry', payload: { keyName: 'alice-key' }, otherTenant: 404 },
+  unpublishDirectoryEntry: { url: '/v1/pir/directory/alice-entry', otherTenant: 404 },
+  listDirectoryEntries: { url: '/v1/pir/directory', otherTenant: 'own-namespace' },
 };
 
 let t: TestApp;

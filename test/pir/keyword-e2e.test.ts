@@ -113,6 +113,23 @@ describe('keyword PIR through the SDK over a real socket', () => {
     assert.equal(gone, null);
   });
 
+  test('directory: an entry whose key was deleted is left out of the next version; the others stay', async () => {
+    const { token } = await t.app.ctx.tokens.mint('fay', {});
+    const fay = createClient(url, { token });
+    await fay.keys.create({ name: 'fay-tmp', algorithm: 'ML-KEM-768' });
+    await fay.keys.create({ name: 'fay-keep', algorithm: 'ML-DSA-44' });
+    await fay.pir.directory.publish('fay-tmp', 'fay-tmp');
+    await fay.pir.directory.publish('fay', 'fay-keep');
+    await t.app.ctx.pirDirectory.rebuildDirectory();
+    const dir = createClient(url).pir.directory;
+    assert.equal((await until(() => dir.lookup('fay-tmp', { identityPublicKey: identity }), (v) => v !== null))?.algorithm, 'ML-KEM-768');
+    await fay.keys.update('fay-tmp', { deletionAllowed: true });
+    await fay.keys.delete('fay-tmp');
+    assert.equal(typeof await t.app.ctx.pirDirectory.rebuildDirectory(), 'number');
+    assert.equal(await until(() => dir.lookup('fay-tmp', { identityPublicKey: identity }), (v) => v === null), null);
+    assert.equal((await dir.lookup('fay', { identityPublicKey: identity }))?.algorithm, 'ML-DSA-44');
+  });
+
   test('a wrong pin is refused; the directory name cannot be uploaded by the admin', async () => {
     const other = rand(1952);
     await assert.rejects(createClient(url).pir.directory.lookup('bob@example.org', { identityPublicKey: other }), /pinned key/);
