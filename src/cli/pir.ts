@@ -46,6 +46,28 @@ export function pirCommand(): Command {
         () => records.map((r) => `${r.index} ${toHex(r.record)}`));
     });
 
+  pir.command('find').description('keyword database: the value under a key, privately (hex, or "(absent)"; same queries either way)')
+    .argument('<database>').argument('<key>', 'the key (UTF-8; --hex-key for hex bytes)')
+    .option('--hex-key', 'the key is hex')
+    .action(async (name: string, key: string, o: { hexKey?: boolean }, cmd: Command) => {
+      const c = context(cmd);
+      const db = await open(c, name);
+      const value = await db.lookup(o.hexKey ? Uint8Array.from(Buffer.from(key, 'hex')) : key);
+      c.print({ database: name, version: db.version, found: value !== null, value: value === null ? null : base64urlEncode(value) },
+        () => (value === null ? '(absent)' : toHex(value)));
+    });
+
+  pir.command('whois').description('the key directory: the public key published under a name, privately, signature verified')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const c = context(cmd);
+      const pin = c.identity();
+      if (pin === undefined) process.stderr.write('warning: no PQZK_IDENTITY_KEY: the directory is trusted on first use\n');
+      const entry = await c.client.pir.directory.lookup(name, pin === undefined ? {} : { identityPublicKey: pin });
+      c.print(entry === null ? { name, found: false } : { name, found: true, algorithm: entry.algorithm, version: entry.version, publicKey: base64urlEncode(entry.publicKey), signedAt: entry.signedAt },
+        () => (entry === null ? '(not published)' : `${entry.algorithm} v${entry.version} ${base64urlEncode(entry.publicKey)}`));
+    });
+
   pir.command('upload').description('admin: upload concatenated fixed-size records (stdin or --in) as a new version')
     .argument('<database>')
     .requiredOption('--record-size <bytes>', 'size of each record', positiveInt('--record-size'))

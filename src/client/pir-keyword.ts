@@ -43,7 +43,14 @@ export async function keywordLookup(handle: KeywordHandle, key: Uint8Array | str
     const cfg = handle.config;
     if (!cfg.keyword) throw fail('this PIR database is not a keyword database');
     const indices = candidateRecords(cfg.keyword, k);
-    const records = await Promise.all(indices.map((i) => handle.get(i)));
+    let records: Uint8Array[];
+    try {
+      records = await Promise.all(indices.map((i) => handle.get(i)));
+    } catch (err) {
+      // get() followed a new version and retried an index of the old layout (perhaps out of range): redo.
+      if (handle.version !== cfg.version) continue;
+      throw err;
+    }
     // The handle followed a new version during the lookup: its layout (salt, buckets) changed, redo.
     if (handle.version !== cfg.version) continue;
     try {

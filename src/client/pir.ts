@@ -247,6 +247,10 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         state = await fetchVerified(name, next, pinnedKey, cacheA, state);
       };
 
+      // Parallel reads (a keyword lookup) that all meet the 409 share one hint download.
+      let adopting: Promise<void> | undefined;
+      const adoptOnce = (next: unknown): Promise<void> => (adopting ??= adopt(next).finally(() => { adopting = undefined; }));
+
       const attempt = async (index: number): Promise<{ stale?: unknown; record?: Uint8Array }> => {
         const s = state;
         const { query, state: q } = makeQuery(s.config.params, s.seed, index, s.A ? { A: s.A } : {});
@@ -275,7 +279,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
         async get(index) {
           const first = await attempt(index);
           if (first.record) return first.record;
-          await adopt(first.stale);
+          await adoptOnce(first.stale);
           const second = await attempt(index);
           if (second.record) return second.record;
           throw new PirIntegrityError('the PIR database changed version twice during one read');

@@ -16,6 +16,7 @@ export * from './kex.ts';
 export * from './zk.ts';
 export * from './pir.ts';
 export * from './audit.ts';
+export * from './pir-keyword.ts';
 /** Thrown before any request for input the SDK can tell is invalid (sizes, encodings, field elements). */
 export { CryptoInputError, DecryptionError, AppError } from '../errors.ts';
 /** base64url (RFC 4648 §5, no padding) as the service's JSON carries bytes. */

@@ -160,8 +160,9 @@ export class DirectoryService {
         const pk = await keys.publicKey(row.owner, row.key_name, { format: 'raw' });
         current.push({ row, algorithm: pk.algorithm, version: pk.version, publicKey: base64urlDecode(String(pk.publicKey)) });
       } catch (err) {
-        if (!(err instanceof AppError) || err.code !== 'not_found') throw err;
-        this.#o.log.info({ entry: row.entry_name }, 'pir directory: the published key is gone; entry left out');
+        // A key that is gone or refuses (any 4xx) drops its entry; it must not block the others.
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        this.#o.log.info({ entry: row.entry_name, code: err.code }, 'pir directory: the published key is unavailable; entry left out');
       }
     }
     const digest = sha256(concatBytes(lp(idTag), ...current.flatMap((c) => [lp(c.row.entry_name), lp(c.algorithm), u64(c.version), lp(c.publicKey)])));

@@ -65,7 +65,8 @@ export class KeywordPirService {
     if (table.records.length > this.#o.maxDbBytes) {
       throw new AppError('payload_too_large', `the keyword table of ${table.records.length} bytes exceeds ${this.#o.maxDbBytes} bytes`);
     }
-    return this.#o.pir.put(name, table.recordSize, table.records, undefined, { layout: table.layout, sourceSha256: sourceDigest ?? sha256(body) });
+    // The whole version build (layout, hint, config signature) is upload work, not bound by the request deadline.
+    return runInScope(BUILD_SCOPE, () => this.#o.pir.put(name, table.recordSize, table.records, undefined, { layout: table.layout, sourceSha256: sourceDigest ?? sha256(body) }));
   }
 
   /** SHA-256 of the upload the current version of `name` was built from, or undefined (none, or not keyword). */

@@ -210,8 +210,14 @@ export interface KeywordEntries {
  */
 export function parseKeywordEntries(body: Uint8Array, maxValueSize: number): KeywordEntries {
   if (body.length < MAGIC.length || MAGIC.some((b, i) => body[i] !== b)) throw new CryptoInputError('a keyword database starts with "PQKW"');
-  // Each entry takes at least 5 bytes: a bound for the arrays before parsing.
-  const cap = Math.min(MAX_KEYWORD_ENTRIES, Math.floor((body.length - MAGIC.length) / 5));
+  // First pass: count (and bound) the entries, so the arrays are allocated at their exact size.
+  let cap = 0;
+  for (let o = MAGIC.length; o + 2 <= body.length && cap <= MAX_KEYWORD_ENTRIES; cap++) {
+    const kl = body[o]! << 8 | body[o + 1]!;
+    if (o + 4 + kl > body.length) { cap++; break; }
+    o += 4 + kl + (body[o + 2 + kl]! << 8 | body[o + 3 + kl]!);
+  }
+  cap = Math.min(cap + 1, MAX_KEYWORD_ENTRIES + 1);
   const e = { count: 0, keyOff: new Uint32Array(cap), keyLen: new Uint16Array(cap), valOff: new Uint32Array(cap), valLen: new Uint16Array(cap) };
   let o = MAGIC.length;
   while (o < body.length) {

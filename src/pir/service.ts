@@ -144,7 +144,7 @@ export class PirService {
     const loaded: LoadedVersion = { row, params, matrix, hint };
     this.#loaded.set(`${name}@${row.version}`, Promise.resolve(loaded));
     log.info({ version: row.version, ms: Math.round(performance.now() - started) }, 'pir upload: version stored');
-    // Signed outside the request's deadline: the version is stored, a late 503 would hide that.
+    // Signing runs in the pool: outside the request's deadline, which a long build has spent.
     return runInScope(UPLOAD_SCOPE, () => this.#signedConfig(row, params));
   }
 

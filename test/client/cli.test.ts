@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { listeningTestApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { installPackage, nodeBinaries, type InstalledPackage } from '../support/client-package.ts';
 import { freePort } from '../support/net.ts';
+import { encodeKeywordEntries } from '../../src/pir/keyword.ts';
 
 let pkg: InstalledPackage;
 let t: TestApp & { baseUrl: string };
@@ -299,12 +300,35 @@ test('keys lifecycle: --rotation-period and --max-versions on create and update,
   assert.equal(k.maxVersions, undefined);
 });
 
+test('pir find (keyword database) and pir whois (key directory), present and absent', async () => {
+  const enc = new TextEncoder();
+  await t.app.ctx.pirKeyword.put('kw-cli', 8, encodeKeywordEntries([{ key: enc.encode('alice'), value: enc.encode('A1') }, { key: Uint8Array.of(0xff, 1), value: enc.encode('bin') }]));
+  const owner = await t.app.ctx.keys.create('admin', { name: 'cli-dir-key', algorithm: 'ML-DSA-44' });
+  assert.equal(owner.name, 'cli-dir-key');
+  await t.app.ctx.pirDirectory.publish('admin', 'cli-user', 'cli-dir-key');
+  await t.app.ctx.pirDirectory.rebuildDirectory();
+  const anon = { PQZK_TOKEN: '' };
+  const [found, absent, hexKey, whois, nobody] = await Promise.all([
+    ['pir', 'find', 'kw-cli', 'alice'], ['--json', 'pir', 'find', 'kw-cli', 'bob'], ['pir', 'find', 'kw-cli', 'ff01', '--hex-key'],
+    ['--json', 'pir', 'whois', 'cli-user'], ['pir', 'whois', 'nobody'],
+  ].map((args) => pqzk(args, { env: anon })));
+  assert.equal(found!.code, 0, found!.stderr);
+  assert.equal(found!.stdout, Buffer.from('A1').toString('hex') + '\n');
+  assert.deepEqual(json(absent!), { database: 'kw-cli', version: 1, found: false, value: null });
+  assert.equal(hexKey!.stdout, Buffer.from('bin').toString('hex') + '\n');
+  const w = json(whois!);
+  assert.equal(w.algorithm, 'ML-DSA-44');
+  assert.equal(w.publicKey, (await t.app.ctx.keys.publicKey('admin', 'cli-dir-key', { format: 'raw' })).publicKey);
+  assert.equal(nobody!.code, 0, nobody!.stderr);
+  assert.equal(nobody!.stdout, '(not published)\n');
+});
+
 test('--help on every command (the whole command tree of the installed package), --version', async () => {
   const { program } = await import(join(pkg.installed, 'dist/cli/program.js')) as typeof import('../../src/cli/program.ts');
   const walk = (c: import('commander').Command, path: string[]): string[][] => [path, ...c.commands.filter((s) => s.name() !== 'help').flatMap((s) => walk(s, [...path, s.name()]))];
   const paths = walk(program('0'), []);
   assert.ok(paths.length >= 20, `${paths.length} commands`);
-  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys destroy-version', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'health', 'algorithms']) {
+  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys destroy-version', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'pir find', 'pir whois', 'health', 'algorithms']) {
     assert.ok(paths.some((p) => p.join(' ') === path), `pqzk ${path} exists`);
   }
   // A few real --help runs for the exit code and stdout; the tree's help texts in-process (fast).

@@ -45,6 +45,10 @@ const CASES: Record<string, Case> = {
   getAuditInclusionProof: { url: '/v1/audit/proofs/inclusion?seq=0&treeSize=1', otherTenant: 'own-namespace' },
   getAuditConsistencyProof: { url: '/v1/audit/proofs/consistency?from=1&to=1', otherTenant: 'own-namespace' },
   patchPirDatabase: { url: '/v1/pir/databases/alice-db?baseVersion=1', payload: Buffer.from([0, 0, 0, 0, 0]), contentType: 'application/octet-stream', otherTenant: 403 },
+  // Key directory (issue 16): bob cannot publish alice's key nor remove an entry he does not own.
+  publishDirectoryEntry: { url: '/v1/pir/directory/alice-entry', payload: { keyName: 'alice-key' }, otherTenant: 404 },
+  unpublishDirectoryEntry: { url: '/v1/pir/directory/alice-entry', otherTenant: 404 },
+  listDirectoryEntries: { url: '/v1/pir/directory', otherTenant: 'own-namespace' },
 };
 
 let t: TestApp;

@@ -27,7 +27,7 @@ function countingFetch(): { fetch: typeof globalThis.fetch; queries: () => numbe
   };
 }
 
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await f();
@@ -113,11 +113,49 @@ describe('keyword PIR through the SDK over a real socket', () => {
     assert.equal(gone, null);
   });
 
+  test('directory: an entry whose key was deleted is left out of the next version; the others stay', async () => {
+    const { token } = await t.app.ctx.tokens.mint('fay', {});
+    const fay = createClient(url, { token });
+    await fay.keys.create({ name: 'fay-tmp', algorithm: 'ML-KEM-768' });
+    await fay.keys.create({ name: 'fay-keep', algorithm: 'ML-DSA-44' });
+    await fay.pir.directory.publish('fay-tmp', 'fay-tmp');
+    await fay.pir.directory.publish('fay', 'fay-keep');
+    await t.app.ctx.pirDirectory.rebuildDirectory();
+    const dir = createClient(url).pir.directory;
+    assert.equal((await until(() => dir.lookup('fay-tmp', { identityPublicKey: identity }), (v) => v !== null))?.algorithm, 'ML-KEM-768');
+    await fay.keys.update('fay-tmp', { deletionAllowed: true });
+    await fay.keys.delete('fay-tmp');
+    assert.equal(typeof await t.app.ctx.pirDirectory.rebuildDirectory(), 'number');
+    assert.equal(await until(() => dir.lookup('fay-tmp', { identityPublicKey: identity }), (v) => v === null), null);
+    assert.equal((await dir.lookup('fay', { identityPublicKey: identity }))?.algorithm, 'ML-DSA-44');
+  });
+
   test('a wrong pin is refused; the directory name cannot be uploaded by the admin', async () => {
     const other = rand(1952);
     await assert.rejects(createClient(url).pir.directory.lookup('bob@example.org', { identityPublicKey: other }), /pinned key/);
     const res = await t.app.inject({ method: 'PUT', url: `/v1/pir/databases/${DIRECTORY_DB_NAME}?format=keyword&maxValueSize=8`,
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from('PQKW') });
     assert.equal(res.statusCode, 403, res.body);
+  });
+
+  test('a version change during a lookup (409) is followed and the lookup redone under the new layout', async () => {
+    const g = await testApp({ RATE_LIMIT_MAX: '1000000', PIR_GRACE_SECONDS: '1' });
+    try {
+      const gurl = await g.app.listen({ port: 0, host: '127.0.0.1' });
+      const admin = createClient(gurl, { token: ADMIN_TOKEN });
+      const key = enc.encode('moving');
+      await admin.pir.uploadKeyword('moving', [{ key, value: enc.encode('one') }, { key: enc.encode('other'), value: enc.encode('x') }], 8);
+      const db = await createClient(gurl).pir.open('moving', { identityPublicKey: (await g.app.ctx.systemKeys.identity()).publicKey });
+      assert.deepEqual(await db.lookup(key), enc.encode('one'));
+      const salt1 = db.config.keyword!.salt;
+      await admin.pir.uploadKeyword('moving', [{ key, value: enc.encode('two') }], 8);
+      await new Promise((r) => setTimeout(r, 2500)); // past the grace period and the metadata cache
+      assert.deepEqual(await db.lookup(key), enc.encode('two'));
+      assert.equal(db.version, 2);
+      assert.notEqual(db.config.keyword!.salt, salt1, 'a new version has a new salt');
+      assert.equal(await db.lookup('other'), null);
+    } finally {
+      await g.close();
+    }
   });
 });

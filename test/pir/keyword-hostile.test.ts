@@ -131,3 +131,21 @@ test('directory: at most MAX_PER_OWNER entries per owner (403, nothing changed)'
   assert.equal(again.statusCode, 200, again.body);
   await t.store.query("DELETE FROM pir_directory WHERE entry_name LIKE 'bulk-%'");
 });
+
+test('HTTP: a keyword upload answers 201 with the layout; getPirConfig serves the same signed layout', async () => {
+  const body = Buffer.from(encodeKeywordEntries(Array.from({ length: 40 }, (_, i) => ({ key: enc.encode(`h${i}`), value: enc.encode(String(i)) }))));
+  const put = await t.app.inject({ method: 'PUT', url: '/v1/pir/databases/http-kw?format=keyword&maxValueSize=4', headers: { ...admin, ...octet }, payload: body });
+  assert.equal(put.statusCode, 201, put.body);
+  const created = put.json() as PirConfigJson;
+  assert.equal(created.keyword?.entries, 40);
+  assert.equal(created.keyword?.maxValueSize, 4);
+  assert.equal(created.params.recordCount, created.keyword!.buckets * created.keyword!.recordsPerBucket);
+  const got = await t.app.inject({ method: 'GET', url: '/v1/pir/databases/http-kw' });
+  assert.equal(got.statusCode, 200);
+  assert.deepEqual((got.json() as PirConfigJson).keyword, created.keyword);
+  verifyPirConfig(got.json(), (await t.app.ctx.systemKeys.identity()).publicKey);
+  // An index database's config has no layout.
+  const plain = await t.app.inject({ method: 'PUT', url: '/v1/pir/databases/http-plain?recordSize=4', headers: { ...admin, ...octet }, payload: Buffer.alloc(64) });
+  assert.equal(plain.statusCode, 201, plain.body);
+  assert.equal((plain.json() as PirConfigJson).keyword, undefined);
+});
