@@ -10,6 +10,7 @@ import { createSystemKeys } from './system.ts';
 import { keysHandlers } from './routes.ts';
 import { chargerOf } from '../http/charge.ts';
 import { every } from '../http/periodic.ts';
+import { auditRotations } from './audit-events.ts';
 
 /** Expired import jobs (and their wrapped private keys) are deleted at least this often. */
 const IMPORT_SWEEP_MS = 60_000;
@@ -19,7 +20,12 @@ export const keysPlugin: CapabilityPlugin = async (scope, { ctx, bind }) => {
   ctx.keys = keys;
   const sweeper = every(IMPORT_SWEEP_MS, () => keys.sweepImportJobs(), (err) => ctx.log.warn({ err }, 'import-job sweep failed'));
   // Automatic rotation (rotation.ts): every instance sweeps; a due rotation is claimed by exactly one.
-  const rotations = every(ctx.config.keyRotationSweepMs, () => keys.sweepRotations(), (err) => ctx.log.warn({ err }, 'key rotation sweep failed'));
+  // The audit capability is set up after this one; its sink is read when a sweep has something to record.
+  const sweeperId = crypto.randomUUID(); // names this instance's sweeper in its records' requestId
+  const rotations = every(ctx.config.keyRotationSweepMs, async () => {
+    const { events } = await keys.sweepRotations();
+    await auditRotations(ctx.audit, events, sweeperId, (obj, msg) => ctx.log.warn(obj, msg));
+  }, (err) => ctx.log.warn({ err }, 'key rotation sweep failed'));
   scope.addHook('onClose', async () => { await sweeper.stop(); await rotations.stop(); keys.close(); });
   ctx.systemKeys = await createSystemKeys(keys);
   ctx.tokens = new TokenService(ctx, keys);

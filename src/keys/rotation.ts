@@ -86,10 +86,13 @@ export async function insertVersionAndRetain(ring: Keyring, tx: Queryable, key: 
  * a manual rotation) had rotated before this sweep generated anything; `lost`, rotations whose claim
  * another transaction won after this sweep had generated the material (wiped); keys that failed.
  */
-export interface SweepResult { rotated: number; skipped: number; lost: number; failed: number }
+export interface SweepResult { rotated: number; skipped: number; lost: number; failed: number; events: RotationEvent[] }
+
+/** One rotation this sweep made: the key, its new version and the versions retention destroyed with it (for the audit log). */
+export interface RotationEvent { owner: string; name: string; version: number; destroyed: number[] }
 
 /** Rotates one due key unless someone else already did. */
-async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<'rotated' | 'skipped' | 'lost'> {
+async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<'skipped' | 'lost' | RotationEvent> {
   const key = ring.checkKey(due); // a forged period or limit fails here (logged), nothing is generated
   const seen = { latestVersion: key.latest_version, nextRotationAt: key.next_rotation_at!, periodSeconds: key.rotation_period_seconds! };
   // A cheap re-read first: after a while in the batch another instance has often done it already.
@@ -100,8 +103,8 @@ async function rotateDue(ring: Keyring, due: KeyRow, now: Date): Promise<'rotate
     return await ring.store.transaction(async (tx) => {
       const claimed = await repo.claimRotation(tx, key.id, seen, nextRotation(seen.nextRotationAt, seen.periodSeconds, now));
       if (!claimed) return 'lost' as const;
-      await insertVersionAndRetain(ring, tx, key, claimed, publicKey, material, now);
-      return 'rotated' as const;
+      const destroyed = await insertVersionAndRetain(ring, tx, key, claimed, publicKey, material, now);
+      return { owner: key.owner, name: key.name, version: claimed.latest_version, destroyed };
     });
   } finally {
     material.fill(0);
@@ -123,10 +126,12 @@ function shuffled<T>(items: T[]): T[] {
  * (instances sweeping at once then mostly take different keys first), one at a time.
  */
 export async function sweepRotations(ring: Keyring, now: Date = ring.now(), limit = ROTATION_BATCH): Promise<SweepResult> {
-  const out: SweepResult = { rotated: 0, skipped: 0, lost: 0, failed: 0 };
+  const out: SweepResult = { rotated: 0, skipped: 0, lost: 0, failed: 0, events: [] };
   for (const due of shuffled(await repo.dueRotations(ring.store, now, limit))) {
     try {
-      out[await rotateDue(ring, due, now)]++;
+      const done = await rotateDue(ring, due, now);
+      if (typeof done === 'string') out[done]++;
+      else { out.rotated++; out.events.push(done); }
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       out.failed++;

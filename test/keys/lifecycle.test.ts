@@ -86,7 +86,7 @@ describe('automatic rotation (fake clock)', () => {
     assert.equal(k.nextRotationAt, '2026-12-01T11:00:00Z');
     assert.match(k.nextRotationAt!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     clock = T0 + HOUR * 1000 - 2000;
-    assert.deepEqual(await keys.sweepRotations(), { rotated: 0, skipped: 0, lost: 0, failed: 0 });
+    assert.deepEqual(await keys.sweepRotations(), { rotated: 0, skipped: 0, lost: 0, failed: 0, events: [] });
     assert.equal((await keys.get('tenant:a', 'auto')).latestVersion, 1);
   });
 
