@@ -9,8 +9,9 @@
  * params, request id, a SHA-256 of the body) and the answer about to be sent (status, problem
  * code, the key version it shows), appends it and waits for its commit before the answer leaves:
  * an acknowledged operation always has its record. When the append fails or times out, fail-closed
- * mode (the default) replaces the answer with a 503 `audit_unavailable` problem; fail-open mode
- * sends it anyway and logs the failure. Load-shedding refusals (429) are not recorded.
+ * mode (the default) replaces the answer with a 503 `audit_unavailable` problem (except an answer
+ * that is itself a 5xx: it acknowledges nothing and is sent as it is); fail-open mode sends it
+ * anyway and logs the failure. Load-shedding refusals (429) are not recorded.
  *
  * Records never carry request or response bodies: plaintexts, secrets, tokens and signatures stay
  * out (the body's hash is omitted for operations whose body carries key material).
@@ -107,7 +108,9 @@ export function auditCapture(opts: AuditCaptureOptions): (op: Operation) => Audi
         return payload;
       } catch (err) {
         opts.log.error({ err: { message: (err as Error).message }, operationId: op.operationId, reqId: req.id }, 'audit record not written');
-        if (opts.failMode === 'open') return payload;
+        // A server-side failure (store down, overload) is already an answer that acknowledges nothing:
+        // it goes out as it is, the more accurate of the two 5xx.
+        if (opts.failMode === 'open' || status >= 500) return payload;
         const problem = toProblem(new AppError('audit_unavailable', 'the audit log could not record this operation, so its answer is withheld; retry later', { retryAfter: 2 }));
         reply.code(503).header('content-type', 'application/problem+json; charset=utf-8').header('retry-after', '2').removeHeader('etag');
         return JSON.stringify(problem);
