@@ -30,6 +30,9 @@ import { assertPirConfigShape, pirConfigContext, pirConfigSignedMessage, PIR_IDE
 import { applyHintDelta, decodeHintDelta } from '../pir/delta.ts';
 import { encodeRecordChanges, type RecordChange } from '../pir/changes.ts';
 
+/** One record change of `client.pir.patch`: new bytes (upsert) or null (delete: the record becomes zeros). */
+export type { RecordChange } from '../pir/changes.ts';
+
 /** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
 type Problem = components['schemas']['Problem'];
