@@ -9,7 +9,7 @@
 import { choosePirParams } from '../src/pir/params.ts';
 import { LWE_N } from '../src/pir/params.ts';
 import { shapeTraffic } from '../src/pir/shape.ts';
-import { applyChangesToMatrix, hintRowDeltas } from '../src/pir/delta.ts';
+import { applyChangesToMatrix, decodeRecordDelta, hintRowDeltas, recordDeltaCells } from '../src/pir/delta.ts';
 import { allocateMatrix, layoutRecords } from '../src/pir/server.ts';
 import { checkRecordChanges, type RecordChange } from '../src/pir/changes.ts';
 import type { PirConfigJson } from '../src/pir/config.ts';
@@ -92,12 +92,19 @@ export async function runPirUpdateBench(mib: number, recordSize: number, postgre
       const serverCpu = cpuSince(cpu0);
       const delta = await svc.app.inject({ method: 'GET', url: `/v1/pir/databases/upd/hint-delta?from=${cfg.version}&version=${next.version}` });
       if (delta.statusCode !== 200) throw new Error(`delta failed: ${delta.statusCode}`);
+      const auto = await svc.app.inject({ method: 'GET', url: `/v1/pir/databases/upd/hint-delta?from=${cfg.version}&version=${next.version}&format=auto` });
+      if (auto.statusCode !== 200) throw new Error(`record delta failed: ${auto.statusCode}`);
+      // What the SDK does with a record delta: Σ δ·A[c,·] from the seed, one thread.
+      const c1 = process.cpuUsage();
+      hintRowDeltas(seed, params.n, params.cols, recordDeltaCells(params, decodeRecordDelta(new Uint8Array(auto.rawPayload), params)));
+      const clientCpu = cpuSince(c1);
       rows.push({
         update: `${label} (${k} records)`, 'hint rows touched': `${d.rows.length} of ${params.rows}`,
         'server patch s (CPU s)': `${server.toFixed(2)} (${serverCpu.toFixed(2)})`,
         'incremental hint alone s (CPU s)': `${hintOnly.toFixed(3)} (${hintOnlyCpu.toFixed(3)})`,
         'vs full upload, CPU': `${(serverCpu / uploadCpu).toFixed(3)}x`,
-        'delta bytes': fmt(delta.rawPayload.length), 'full hint': fmt(next.sizes.hint), 'delta/hint': (delta.rawPayload.length / next.sizes.hint).toFixed(4),
+        'rows delta': fmt(delta.rawPayload.length), 'record delta (auto)': fmt(auto.rawPayload.length), 'full hint': fmt(next.sizes.hint),
+        'record delta/hint': (auto.rawPayload.length / next.sizes.hint).toFixed(4), 'client CPU s to apply it': clientCpu.toFixed(2),
       });
       cfg = next;
       console.error(`done update ${label}`);

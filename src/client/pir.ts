@@ -27,10 +27,13 @@ import { expandA } from '../pir/matrixA.ts';
 import { bytesToU32, u32ToBytes } from '../pir/wire.ts';
 import type { PirParams } from '../pir/params.ts';
 import { assertPirConfigShape, pirConfigContext, pirConfigSignedMessage, PIR_IDENTITY_ALGORITHM, type PirConfigJson } from '../pir/config.ts';
-import { applyHintDelta, decodeHintDelta } from '../pir/delta.ts';
+import { addRowDeltas, applyHintDelta, decodeHintDelta, decodeRecordDelta, hintRowDeltas, recordDeltaCells, RECORD_DELTA_MAGIC } from '../pir/delta.ts';
 import { encodeRecordChanges, type RecordChange } from '../pir/changes.ts';
 import { encodeKeywordEntries } from '../pir/keyword.ts';
 import { directoryApi, keywordLookup, type DirectoryApi } from './pir-keyword.ts';
+
+/** One record change of `client.pir.patch`: new bytes (upsert) or null (delete: the record becomes zeros). */
+export type { RecordChange } from '../pir/changes.ts';
 
 /** A database version's config as the service sends it (parameters, seed, hint hash, identity, signature). */
 export type PirConfig = components['schemas']['PirConfig'];
@@ -74,8 +77,11 @@ export interface PirDatabaseHandle {
   readonly identity: PirIdentity;
   /** True when the identity was pinned (option or earlier open on this client), false on first use. */
   readonly pinned: boolean;
-  /** How the current hint was obtained: the whole hint, or a delta from the previous version (bytes downloaded). */
-  readonly lastHintUpdate: { kind: 'full' | 'delta'; bytes: number };
+  /**
+   * How the current hint was obtained (bytes downloaded): the whole hint, a hint delta (the changed
+   * rows), or a record delta (the changed records' differences, turned into rows locally).
+   */
+  readonly lastHintUpdate: { kind: 'full' | 'delta' | 'records'; bytes: number };
   /**
    * Fetches record `index` privately: a fresh query of constant size, one answer, local decode.
    * If the server moved to a new version (409), verifies the new config and hint and retries once;
@@ -179,23 +185,34 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
   // Trust on first use, per client: the first identity seen pins later opens.
   let firstSeen: Uint8Array | undefined;
 
-  type Fetched = Verified & { identity: PirIdentity; update: { kind: 'full' | 'delta'; bytes: number } };
+  type Fetched = Verified & { identity: PirIdentity; update: { kind: 'full' | 'delta' | 'records'; bytes: number } };
 
   /** The hint of `cfg` from a hint delta over `prev`'s, or undefined (refused, malformed, or not matching the signed hash). */
-  async function hintByDelta(name: string, cfg: PirConfigJson, prev: Verified): Promise<{ hint: Uint32Array; bytes: number } | undefined> {
+  async function hintByDelta(name: string, cfg: PirConfigJson, prev: Verified): Promise<{ hint: Uint32Array; bytes: number; kind: 'delta' | 'records' } | undefined> {
     const p = prev.config.params, q = cfg.params;
     if (cfg.parentVersion === undefined || prev.config.seed !== cfg.seed || p.rows !== q.rows || p.cols !== q.cols || p.n !== q.n) return undefined;
     const res = await api.GET('/v1/pir/databases/{name}/hint-delta', {
-      params: { path: { name }, query: { from: prev.config.version, version: cfg.version } }, parseAs: 'arrayBuffer',
+      params: { path: { name }, query: { from: prev.config.version, version: cfg.version, format: 'auto' } }, parseAs: 'arrayBuffer',
     });
     if (!res.response.ok || !(res.data instanceof ArrayBuffer)) return undefined;
     try {
-      const delta = decodeHintDelta(new Uint8Array(res.data), q.n, q.rows);
-      if (delta.fromVersion !== prev.config.version || delta.toVersion !== cfg.version) return undefined;
-      const hint = applyHintDelta(prev.hint, delta);
+      const bytes = new Uint8Array(res.data);
+      const records = bytes.length >= 4 && new DataView(res.data).getUint32(0, true) === RECORD_DELTA_MAGIC;
+      let hint: Uint32Array;
+      if (records) {
+        // Record differences: δ·A[c,·] per changed byte, computed here (the rows of A from the seed).
+        const rd = decodeRecordDelta(bytes, q);
+        if (rd.fromVersion !== prev.config.version || rd.toVersion !== cfg.version) return undefined;
+        hint = Uint32Array.from(prev.hint);
+        addRowDeltas(hint, q.n, hintRowDeltas(prev.seed, q.n, q.cols, recordDeltaCells(q, rd)));
+      } else {
+        const delta = decodeHintDelta(bytes, q.n, q.rows);
+        if (delta.fromVersion !== prev.config.version || delta.toVersion !== cfg.version) return undefined;
+        hint = applyHintDelta(prev.hint, delta);
+      }
       // The delta is trusted only through the signed hash of the hint it produces.
       if (!constantTimeEqual(sha256(u32ToBytes(hint)), fromHex(cfg.hintSha256))) return undefined;
-      return { hint, bytes: res.data.byteLength };
+      return { hint, bytes: res.data.byteLength, kind: records ? 'records' : 'delta' };
     } catch {
       return undefined;
     }
@@ -210,7 +227,7 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
     let hint: Uint32Array, update: Fetched['update'];
     if (viaDelta) {
       hint = viaDelta.hint;
-      update = { kind: 'delta', bytes: viaDelta.bytes };
+      update = { kind: viaDelta.kind, bytes: viaDelta.bytes };
     } else {
       const res = await api.GET('/v1/pir/databases/{name}/hint', {
         params: { path: { name }, query: { version: cfg.version } }, parseAs: 'arrayBuffer',

@@ -2889,6 +2889,12 @@ export interface operations {
                 from: number;
                 /** @description The target version (default the current one). */
                 version?: number;
+                /**
+                 * @description `rows` (default): the changed hint rows. `auto`: the record delta instead when it is smaller —
+                 *     "PIRC" ‖ from ‖ to ‖ recordSize ‖ count ‖ u32 index[count] ‖ i16 difference[count · recordSize]
+                 *     (new − old bytes), which the client turns into hint rows itself; the first four bytes say which.
+                 */
+                format?: "rows" | "auto";
             };
             header?: never;
             path: {

@@ -23,6 +23,8 @@ import { CryptoInputError } from '../errors.ts';
 
 /** First four bytes of a hint delta: "PIRD". */
 export const HINT_DELTA_MAGIC = 0x44524950;
+/** First four bytes of a record delta: "PIRC". */
+export const RECORD_DELTA_MAGIC = 0x43524950;
 const HEADER_BYTES = 20;
 /** Blocks of A between two needed ones that are expanded anyway rather than paying another ChaCha20 call. */
 const BLOCK_GAP = 8;
@@ -48,18 +50,107 @@ export interface HintDelta {
  * entries) and returns the changed cells as packed triples [row, col, δ] (δ = new − old entry ≠ 0).
  * `changes` must have been checked (changes.ts `checkRecordChanges`).
  */
-export function applyChangesToMatrix(params: PirParams, data: Int8Array, changes: readonly RecordChange[]): Int32Array {
+export function applyChangesToMatrix(params: PirParams, data: Int8Array, changes: readonly RecordChange[], byteDeltas?: Int16Array): Int32Array {
   const { cols, recordSize } = params;
+  if (byteDeltas && byteDeltas.length !== changes.length * recordSize) throw new CryptoInputError('byteDeltas has the wrong length');
   const cells: number[] = [];
-  for (const ch of changes) {
+  changes.forEach((ch, j) => {
     const { column, firstRow } = recordPosition(params, ch.index);
     for (let t = 0, at = firstRow * cols + column; t < recordSize; t++, at += cols) {
       const next = (ch.record === null ? 0 : ch.record[t]!) - 128;
       const delta = next - data[at]!;
+      if (byteDeltas) byteDeltas[j * recordSize + t] = delta;
       if (delta !== 0) cells.push(firstRow + t, column, delta);
       data[at] = next;
     }
+  });
+  return Int32Array.from(cells);
+}
+
+/**
+ * A record delta: per changed record its index and the recordSize byte differences (new − old, in
+ * [−255, 255]); indices may repeat across the versions of a chain (differences add up). Wire format
+ * (getPirHintDelta `format=auto` when it is the smaller one), little-endian:
+ *
+ *   "PIRC" ‖ u32 from ‖ u32 to ‖ u32 recordSize ‖ u32 count ‖ u32 index[count] ‖ i16 delta[count · recordSize]
+ *
+ * The client turns it into hint rows itself (`recordDeltaCells` then `hintRowDeltas`): k·S·n
+ * multiply-adds instead of downloading the touched rows. Verified like a hint delta, by the SHA-256
+ * of the resulting hint against the signed config.
+ */
+export interface RecordDelta {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly recordSize: number;
+  readonly indices: Uint32Array;
+  readonly deltas: Int16Array;
+}
+
+/** Stored form of one patch's record delta (patch-repo.ts `changed_records`): u32le index[k] ‖ i16le delta[k·S]. */
+export function packRecordDeltas(indices: readonly number[], deltas: Int16Array): Uint8Array {
+  const out = new Uint8Array(4 * indices.length + 2 * deltas.length);
+  const view = new DataView(out.buffer);
+  indices.forEach((x, i) => view.setUint32(4 * i, x, true));
+  deltas.forEach((d, i) => view.setInt16(4 * indices.length + 2 * i, d, true));
+  return out;
+}
+
+/** Wire bytes of a record delta over stored packs (each `packRecordDeltas` of one version, in version order). */
+export function encodeRecordDelta(fromVersion: number, toVersion: number, recordSize: number, packs: readonly Uint8Array[]): Uint8Array {
+  let count = 0;
+  for (const p of packs) {
+    if (p.length % (4 + 2 * recordSize) !== 0) throw new CryptoInputError('stored record delta has the wrong length');
+    count += p.length / (4 + 2 * recordSize);
   }
+  const out = new Uint8Array(HEADER_BYTES + count * (4 + 2 * recordSize));
+  const view = new DataView(out.buffer);
+  [RECORD_DELTA_MAGIC, fromVersion, toVersion, recordSize, count].forEach((x, i) => view.setUint32(4 * i, x, true));
+  let idx = HEADER_BYTES, dl = HEADER_BYTES + 4 * count;
+  for (const p of packs) {
+    const k = p.length / (4 + 2 * recordSize);
+    out.set(p.subarray(0, 4 * k), idx);
+    out.set(p.subarray(4 * k), dl);
+    idx += 4 * k;
+    dl += 2 * k * recordSize;
+  }
+  return out;
+}
+
+/**
+ * Parses a record delta for `params`: magic, record size, exact length, indices below recordCount,
+ * differences in [−255, 255].
+ *
+ * @throws CryptoInputError on anything malformed.
+ */
+export function decodeRecordDelta(bytes: Uint8Array, params: PirParams): RecordDelta {
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) throw new CryptoInputError('record delta too short');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [magic, fromVersion, toVersion, size, count] = [0, 1, 2, 3, 4].map((i) => view.getUint32(4 * i, true)) as [number, number, number, number, number];
+  if (magic !== RECORD_DELTA_MAGIC || size !== params.recordSize) throw new CryptoInputError('not a record delta for this shape');
+  if (bytes.length !== HEADER_BYTES + count * (4 + 2 * size)) throw new CryptoInputError('record delta has the wrong length');
+  const indices = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    indices[i] = view.getUint32(HEADER_BYTES + 4 * i, true);
+    if (indices[i]! >= params.recordCount) throw new CryptoInputError('record delta index out of range');
+  }
+  const deltas = new Int16Array(count * size);
+  for (let i = 0, off = HEADER_BYTES + 4 * count; i < deltas.length; i++, off += 2) {
+    deltas[i] = view.getInt16(off, true);
+    if (deltas[i]! < -255 || deltas[i]! > 255) throw new CryptoInputError('record delta difference out of range');
+  }
+  return { fromVersion, toVersion, recordSize: size, indices, deltas };
+}
+
+/** The changed cells [row, col, δ] of a record delta (zero differences left out), for `hintRowDeltas`. */
+export function recordDeltaCells(params: PirParams, d: RecordDelta): Int32Array {
+  const cells: number[] = [];
+  d.indices.forEach((index, j) => {
+    const { column, firstRow } = recordPosition(params, index);
+    for (let t = 0; t < d.recordSize; t++) {
+      const delta = d.deltas[j * d.recordSize + t]!;
+      if (delta !== 0) cells.push(firstRow + t, column, delta);
+    }
+  });
   return Int32Array.from(cells);
 }
 

@@ -1,5 +1,5 @@
 /**
- * SimplePIR public API. Client (SDK): params, matrixA, client, wire. Server: server, the
+ * SimplePIR public API. Client (SDK): params, shape, matrixA, client, wire, changes, delta. Server: server, the
  * kernels, and worker.ts for a piscina pool (not re-exported: it is a worker entry point).
  * No module re-exported here imports `node:`.
  */
@@ -21,3 +21,12 @@ export {
 } from './server.ts';
 export { referenceKernel, type PirKernel, type PirMatrix } from './reference-kernel.ts';
 export { loadWasmKernel, WasmKernel } from './wasm-kernel.ts';
+export {
+  chooseShape, shapeTraffic, shapeFor, DEFAULT_QUERIES_PER_HINT, MAX_QUERIES_PER_HINT, MAX_QUERY_BYTES,
+  type PirShape, type ShapeTraffic,
+} from './shape.ts';
+export { checkRecordChanges, encodeRecordChanges, decodeRecordChanges, type RecordChange } from './changes.ts';
+export {
+  applyChangesToMatrix, hintRowDeltas, addRowDeltas, encodeHintDelta, decodeHintDelta, applyHintDelta, extractRecords,
+  type HintDelta, type RowDeltas,
+} from './delta.ts';

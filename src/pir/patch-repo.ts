@@ -11,6 +11,8 @@ export interface NewPirPatch extends NewPirVersion {
   version: number;
   parentVersion: number;
   changedRows: Uint8Array;
+  /** delta.ts `packRecordDeltas` of this patch. */
+  changedRecords: Uint8Array;
   /** Byte ranges [start, end) of records and hint that differ from the parent's, ascending by start. */
   changed: { records: ReadonlyArray<readonly [number, number]>; hint: ReadonlyArray<readonly [number, number]> };
 }
@@ -33,6 +35,7 @@ export type PirChainRow = {
   version: number;
   parent_version: number | null;
   changed_rows: Uint8Array | null;
+  changed_records: Uint8Array | null;
   purged_at: Date | null;
 };
 
@@ -48,9 +51,9 @@ export const pirPatchRepo = {
    */
   async insertPatch(db: Queryable, v: NewPirPatch): Promise<PirVersionRow> {
     const rows = await db.query<PirVersionRow>(
-      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, parent_version, changed_rows)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-      [v.name, v.version, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.parentVersion, v.changedRows]);
+      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, parent_version, changed_rows, changed_records)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [v.name, v.version, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.parentVersion, v.changedRows, v.changedRecords]);
     const row = rows[0]!;
     // The parent's chunk boundaries (length() reads the stored size, not the bytes).
     const parent = await db.query<{ kind: Kind; seq: number; len: number }>(
@@ -80,7 +83,7 @@ export const pirPatchRepo = {
   /** Versions from..to of `name` (inclusive, ascending) with their parents and changed rows. */
   async chain(db: Queryable, name: string, from: number, to: number): Promise<PirChainRow[]> {
     return db.query<PirChainRow>(
-      `SELECT version, parent_version, changed_rows, purged_at FROM pir_databases
+      `SELECT version, parent_version, changed_rows, changed_records, purged_at FROM pir_databases
        WHERE name = $1 AND version >= $2 AND version <= $3 ORDER BY version`,
       [name, from, to]);
   },

@@ -19,7 +19,7 @@ import { checkRecordChanges, type RecordChange } from './changes.ts';
 import type { PirParams } from './params.ts';
 import type { PirConfigJson } from './config.ts';
 import {
-  addRowDeltas, applyChangesToMatrix, encodeHintDelta, hintDeltaFromRows, mergeRowDeltas, unionRows, type RowDeltas,
+  addRowDeltas, applyChangesToMatrix, encodeHintDelta, encodeRecordDelta, hintDeltaFromRows, mergeRowDeltas, packRecordDeltas, unionRows, type RowDeltas,
 } from './delta.ts';
 import type { LoadedVersion, PirServiceInternals } from './internals.ts';
 import { A_WORDS_PER_BLOCK } from './matrixA.ts';
@@ -104,7 +104,8 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   const matrix = allocateMatrix(params.rows, params.cols);
   if (!matrix.memory) throw new AppError('internal', 'shared WebAssembly memory is unavailable');
   matrix.data.set(base.matrix.data.subarray(0, params.rows * params.cols));
-  const cells = applyChangesToMatrix(params, matrix.data, sorted);
+  const byteDeltas = new Int16Array(sorted.length * params.recordSize);
+  const cells = applyChangesToMatrix(params, matrix.data, sorted, byteDeltas);
   const deltas = await rowDeltas(s, base, cells);
   const hint = Uint32Array.from(hintWords(base.hint));
   addRowDeltas(hint, params.n, deltas);
@@ -116,6 +117,7 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
     row = await s.store.transaction((tx) => pirPatchRepo.insertPatch(tx, {
       name, version: baseVersion + 1, parentVersion: baseVersion, params: current.params, seed: current.seed,
       records, recordsSha256: sha256(records), hint: hintBytes, hintSha256: sha256(hintBytes), changedRows: u32ToBytes(deltas.rows),
+      changedRecords: packRecordDeltas(sorted.map((c) => c.index), byteDeltas),
       changed: {
         records: sorted.map((c) => [c.index * params.recordSize, (c.index + 1) * params.recordSize] as const),
         hint: [...deltas.rows].map((r) => [r * params.n * 4, (r + 1) * params.n * 4] as const),
@@ -132,15 +134,19 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   return runInScope(PATCH_SCOPE, () => s.signedConfig(row));
 }
 
+/** Which delta getPirHintDelta serves: the hint rows (default), or the smaller of rows and record differences. */
+export type DeltaFormat = 'rows' | 'auto';
+
 /**
  * The hint delta from version `from` to `version` (default the current one): the rows any patch in
- * between changed, with their values in `version`'s hint (delta.ts wire format).
+ * between changed, with their values in `version`'s hint (delta.ts wire format); with `format`
+ * 'auto', the record delta (the patches' record differences) instead when it is smaller.
  *
  * @throws AppError `invalid_input` (from not below version), `not_found`, `conflict` (version not
  * answerable, with currentConfig), `gone` (from is purged, or a full upload lies in between: fetch
  * the whole hint).
  */
-export async function hintDelta(s: PirServiceInternals, name: string, from: number, version: number | undefined): Promise<{ version: number; bytes: Uint8Array }> {
+export async function hintDelta(s: PirServiceInternals, name: string, from: number, version: number | undefined, format: DeltaFormat = 'rows'): Promise<{ version: number; bytes: Uint8Array }> {
   if (!Number.isSafeInteger(from) || from < 1) throw new CryptoInputError('from must be a positive integer');
   const toRow = await s.resolve(name, version);
   const to = toRow.version;
@@ -151,11 +157,19 @@ export async function hintDelta(s: PirServiceInternals, name: string, from: numb
   if (chain.length !== to - from + 1 || chain[0]!.version !== from) throw gone('version unknown');
   if (chain[0]!.purged_at !== null) throw gone('that version is no longer held');
   const lists: Uint32Array[] = [];
+  const packs: Uint8Array[] = [];
   for (const link of chain.slice(1)) {
     if (link.parent_version !== link.version - 1 || !link.changed_rows) throw gone(`version ${link.version} is a full upload`);
     lists.push(bytesToU32(link.changed_rows, link.changed_rows.length / 4));
+    if (link.changed_records) packs.push(link.changed_records);
   }
   const lv = await s.load(toRow);
   const rows = unionRows(lists);
-  return { version: to, bytes: encodeHintDelta(hintDeltaFromRows(hintWords(lv.hint), lv.params.n, rows, from, to)) };
+  const { n, recordSize } = lv.params;
+  const rowsBytes = 20 + 4 * rows.length * (1 + n);
+  const recordBytes = packs.reduce((a, p) => a + p.length, 20);
+  if (format === 'auto' && packs.length === chain.length - 1 && recordBytes < rowsBytes) {
+    return { version: to, bytes: encodeRecordDelta(from, to, recordSize, packs) };
+  }
+  return { version: to, bytes: encodeHintDelta(hintDeltaFromRows(hintWords(lv.hint), n, rows, from, to)) };
 }

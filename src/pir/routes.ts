@@ -46,8 +46,8 @@ export function pirHandlers(pir: PirService, charge: Charge, keyword: KeywordPir
       return reply.code(201).send(config);
     },
     getPirHintDelta: async (req: FastifyRequest, reply: FastifyReply) => {
-      const { from, version } = req.query as { from: number; version?: number };
-      const d = await pir.hintDelta((req.params as NameParams).name, from, version);
+      const { from, version, format } = req.query as { from: number; version?: number; format?: 'rows' | 'auto' };
+      const d = await pir.hintDelta((req.params as NameParams).name, from, version, format);
       reply.header('x-pir-version', String(d.version))
         .header('cache-control', version === undefined ? 'public, max-age=5' : 'public, max-age=31536000, immutable');
       return reply.type(OCTET).send(toBuffer(d.bytes));

@@ -29,7 +29,7 @@ import { SEED_BYTES } from './matrixA.ts';
 import { pirConfigContext, pirConfigSignedMessage, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
 import { pirRepo, type PirVersionRow } from './repo.ts';
 import type { LoadedVersion, PirServiceInternals } from './internals.ts';
-import { applyRecordChanges, hintDelta, type RecordChanges } from './patch.ts';
+import { applyRecordChanges, hintDelta, type DeltaFormat, type RecordChanges } from './patch.ts';
 import type { KeywordLayout } from './keyword.ts';
 /** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
 const UPLOAD_SCOPE = { principal: 'admin' } as const;
@@ -211,8 +211,8 @@ export class PirService {
   }
 
   /** The hint rows changed from version `from` to `version` (default current), patch.ts `hintDelta`. */
-  hintDelta(name: string, from: number, version: number | undefined): Promise<{ version: number; bytes: Uint8Array }> {
-    return hintDelta(this.internals(), name, from, version);
+  hintDelta(name: string, from: number, version: number | undefined, format?: DeltaFormat): Promise<{ version: number; bytes: Uint8Array }> {
+    return hintDelta(this.internals(), name, from, version, format);
   }
 
   /** The state and steps patch.ts uses (one capability, split across files). */

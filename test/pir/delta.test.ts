@@ -9,8 +9,8 @@ import { buildDatabase, computeHint } from '../../src/pir/server.ts';
 import { referenceKernel } from '../../src/pir/reference-kernel.ts';
 import { expandABlocks, expandAColumn } from '../../src/pir/matrixA.ts';
 import {
-  addRowDeltas, applyChangesToMatrix, applyHintDelta, decodeHintDelta, encodeHintDelta, extractRecords,
-  hintDeltaFromRows, hintRowDeltas, mergeRowDeltas, unionRows,
+  addRowDeltas, applyChangesToMatrix, applyHintDelta, decodeHintDelta, decodeRecordDelta, encodeHintDelta, encodeRecordDelta, extractRecords,
+  hintDeltaFromRows, hintRowDeltas, mergeRowDeltas, packRecordDeltas, recordDeltaCells, unionRows,
 } from '../../src/pir/delta.ts';
 import { checkRecordChanges, decodeRecordChanges, encodeRecordChanges, type RecordChange } from '../../src/pir/changes.ts';
 import { AppError } from '../../src/errors.ts';
@@ -39,7 +39,8 @@ describe('incremental hint', () => {
     test(`${count} records of ${size} B, ${k} changed: the patched hint equals a fresh one`, () => {
       const s = scenario(count, size, k);
       const data = Int8Array.from(s.db.matrix.data);
-      const cells = applyChangesToMatrix(s.db.params, data, s.changes);
+      const byteDeltas = new Int16Array(s.changes.length * size);
+      const cells = applyChangesToMatrix(s.db.params, data, s.changes, byteDeltas);
       const fresh = buildDatabase(s.next, size);
       assert.deepEqual(data, Int8Array.from(fresh.matrix.data), 'the patched matrix is the layout of the new records');
       assert.deepEqual(extractRecords(s.db.params, data), s.next, 'records read back out of the matrix');
@@ -63,6 +64,11 @@ describe('incremental hint', () => {
       assert.equal(delta.fromVersion, 4);
       assert.equal(delta.toVersion, 5);
       assert.deepEqual(applyHintDelta(s.hint, delta), expected);
+      // The record delta: the same cells, so the client's own Σ δ·A[c,·] gives the same hint.
+      const rd = decodeRecordDelta(encodeRecordDelta(4, 5, size, [packRecordDeltas(s.changes.map((c) => c.index), byteDeltas)]), s.db.params);
+      const fromRecords = Uint32Array.from(s.hint);
+      addRowDeltas(fromRecords, s.db.params.n, hintRowDeltas(seed, s.db.params.n, s.db.params.cols, recordDeltaCells(s.db.params, rd)));
+      assert.deepEqual(fromRecords, expected);
     });
   }
 
@@ -81,6 +87,28 @@ describe('incremental hint', () => {
   test('unionRows sorts and deduplicates', () => {
     assert.deepEqual([...unionRows([Uint32Array.of(1, 5, 9), Uint32Array.of(0, 5, 10)])], [0, 1, 5, 9, 10]);
   });
+});
+
+test('a record delta over a chain of two patches adds up (the same record changed twice)', () => {
+  const s = scenario(500, 16, 3);
+  const data = Int8Array.from(s.db.matrix.data);
+  const first = checkRecordChanges([{ index: 7, record: fillRandom(new Uint8Array(16)) }], 500, 16);
+  const second = checkRecordChanges([{ index: 7, record: null }, { index: 9, record: fillRandom(new Uint8Array(16)) }], 500, 16);
+  const d1 = new Int16Array(16), d2 = new Int16Array(32);
+  applyChangesToMatrix(s.db.params, data, first, d1);
+  applyChangesToMatrix(s.db.params, data, second, d2);
+  const wire = encodeRecordDelta(1, 3, 16, [packRecordDeltas([7], d1), packRecordDeltas([7, 9], d2)]);
+  const rd = decodeRecordDelta(wire, s.db.params);
+  assert.deepEqual([...rd.indices], [7, 7, 9]);
+  const hint = Uint32Array.from(s.hint);
+  addRowDeltas(hint, s.db.params.n, hintRowDeltas(seed, s.db.params.n, s.db.params.cols, recordDeltaCells(s.db.params, rd)));
+  assert.deepEqual(hint, computeHint({ params: s.db.params, matrix: { ...s.db.matrix, data } }, seed, referenceKernel));
+  const edit = (f: (v: DataView) => void): Uint8Array => { const b = wire.slice(); f(new DataView(b.buffer)); return b; };
+  for (const [name, bytes] of [
+    ['wrong magic', edit((v) => v.setUint32(0, 1, true))], ['another record size', edit((v) => v.setUint32(12, 8, true))],
+    ['an index out of range', edit((v) => v.setUint32(20, 500, true))], ['a difference out of range', edit((v) => v.setInt16(32, 256, true))],
+    ['truncated', wire.subarray(0, wire.length - 2)], ['too short', wire.subarray(0, 10)],
+  ] as const) assert.throws(() => decodeRecordDelta(bytes, s.db.params), AppError, name);
 });
 
 describe('hostile hint deltas', () => {

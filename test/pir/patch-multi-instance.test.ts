@@ -57,8 +57,10 @@ test('patch on A, served by B with a hint delta; stale and racing patches get 40
     if (db.version < 2) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(db.version, 2);
-  assert.equal(db.lastHintUpdate.kind, 'delta', 'B served the delta from the chain in the store');
-  assert.ok(db.lastHintUpdate.bytes < v2.sizes.hint / 2);
+  assert.deepEqual(db.lastHintUpdate, { kind: 'records', bytes: 20 + 2 * (4 + 2 * SIZE) }, 'B served the record delta from the chain in the store');
+  const rowsDelta = await b.app.inject({ method: 'GET', url: '/v1/pir/databases/shared/hint-delta?from=1&version=2' });
+  assert.equal(rowsDelta.statusCode, 200);
+  assert.ok(rowsDelta.rawPayload.length < v2.sizes.hint / 2, 'and the rows delta');
   assert.ok(b.app.ctx.pir.loadedVersions().includes('shared@2'), 'B loaded the patched version from the store');
   assert.deepEqual(await db.get(10), fresh);
   assert.deepEqual(await db.get(4321), new Uint8Array(SIZE));

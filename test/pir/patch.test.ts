@@ -14,7 +14,7 @@ import { storeDigest } from '../support/digest.ts';
 import { createClient } from '../../src/client/index.ts';
 import type { PirConfigJson } from '../../src/pir/config.ts';
 import { encodeRecordChanges, type RecordChange } from '../../src/pir/changes.ts';
-import { decodeHintDelta } from '../../src/pir/delta.ts';
+import { decodeHintDelta, decodeRecordDelta } from '../../src/pir/delta.ts';
 import { allocateMatrix, computeHint, layoutRecords } from '../../src/pir/server.ts';
 import { choosePirParams } from '../../src/pir/params.ts';
 import { loadWasmKernel } from '../../src/pir/wasm-kernel.ts';
@@ -83,8 +83,8 @@ describe('patch through the SDK over a real socket', () => {
     await db.refresh();
     for (const i of [17, 0, COUNT - 1, 2000, 5, 1999]) assert.deepEqual(await db.get(i), rec(v2, i), `record ${i} after the patch`);
     assert.equal(db.version, 2);
-    assert.equal(db.lastHintUpdate.kind, 'delta');
-    assert.ok(db.lastHintUpdate.bytes < up.sizes.hint / 2, `delta ${db.lastHintUpdate.bytes} B vs hint ${up.sizes.hint} B`);
+    // The record delta (4 records' differences) is far smaller than the touched hint rows.
+    assert.deepEqual(db.lastHintUpdate, { kind: 'records', bytes: 20 + 4 * (4 + 2 * SIZE) });
     assert.deepEqual(await db.get(0), new Uint8Array(SIZE), 'a deleted record reads as zeros');
     // The handle still on version 1 is answered from version 1 (grace period), with the old bytes.
     assert.deepEqual(await old.get(17), rec(v1, 17));
@@ -96,7 +96,7 @@ describe('patch through the SDK over a real socket', () => {
     assert.equal(v3cfg.version, 3);
     await db.refresh();
     assert.equal(db.version, 3);
-    assert.equal(db.lastHintUpdate.kind, 'delta');
+    assert.equal(db.lastHintUpdate.kind, 'records');
     assert.deepEqual(await db.get(3), more[0]!.record);
     // Version 1 → 3 in one delta: the union of both patches' rows.
     const d13 = await t.app.inject({ method: 'GET', url: '/v1/pir/databases/live/hint-delta?from=1&version=3' });
@@ -105,9 +105,14 @@ describe('patch through the SDK over a real socket', () => {
     assert.deepEqual([parsed.fromVersion, parsed.toVersion], [1, 3]);
     const d23 = decodeHintDelta(new Uint8Array((await t.app.inject({ method: 'GET', url: '/v1/pir/databases/live/hint-delta?from=2' })).rawPayload), v3cfg.params.n, v3cfg.params.rows);
     assert.ok(parsed.rows.length > d23.rows.length && d23.rows.every((r) => parsed.rows.includes(r)));
+    assert.ok(d13.rawPayload.length < up.sizes.hint / 2, `rows delta ${d13.rawPayload.length} B vs hint ${up.sizes.hint} B`);
+    // format=auto: the record delta of both patches, in version order.
+    const r13 = await t.app.inject({ method: 'GET', url: '/v1/pir/databases/live/hint-delta?from=1&version=3&format=auto' });
+    const rd = decodeRecordDelta(new Uint8Array(r13.rawPayload), v3cfg.params);
+    assert.deepEqual([rd.fromVersion, rd.toVersion, [...rd.indices]], [1, 3, [0, 17, 2000, COUNT - 1, 3]]);
     // The old handle moves on with a delta from 1 to 3.
     await old.refresh();
-    assert.equal(old.lastHintUpdate.kind, 'delta');
+    assert.equal(old.lastHintUpdate.kind, 'records');
     assert.deepEqual(await old.get(3), more[0]!.record);
     // At rest: each version's blobs (parent chunks copied in SQL, touched chunks rewritten) reassemble to its records and hint.
     const v3 = applyLocally(v2, more);
@@ -146,6 +151,23 @@ describe('patch through the SDK over a real socket', () => {
     assert.equal(db.version, 2);
     assert.deepEqual(db.lastHintUpdate, { kind: 'full', bytes: cfg.sizes.hint });
     assert.deepEqual(await db.get(9), next);
+  });
+
+  test('a server that serves only hint rows (format=rows): the SDK applies the rows delta', async () => {
+    const adminClient = createClient(url, { token: ADMIN_TOKEN });
+    const v1 = fillRandom(new Uint8Array(SIZE * 2000));
+    await adminClient.pir.upload('rows', v1, SIZE, { queriesPerHint: 4096 });
+    const rowsOnly = async (input: string | URL | Request, init?: RequestInit) => {
+      const req = new Request(input, init);
+      return fetch(new Request(req.url.replace('format=auto', 'format=rows'), req));
+    };
+    const db = await createClient(url, { fetch: rowsOnly }).pir.open('rows', { identityPublicKey: identity });
+    const next = rec(v1, 11).map((b) => b ^ 0x5a); // every byte differs: all 32 rows change
+    const cfg = await adminClient.pir.patch('rows', 1, [{ index: 11, record: next }], SIZE);
+    await db.refresh();
+    assert.equal(db.lastHintUpdate.kind, 'delta');
+    assert.equal(db.lastHintUpdate.bytes, 20 + SIZE * 4 * (1 + cfg.params.n), 'one record: its 32 hint rows');
+    assert.deepEqual(await db.get(11), next);
   });
 
   test('a full upload in between, or a purged base: 410, and the SDK takes the whole hint', async () => {
