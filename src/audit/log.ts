@@ -20,10 +20,10 @@
  */
 import type { Store } from '../store/index.ts';
 import { appendNodes, frontierOf, leafHash } from './merkle.ts';
-import { encodeRecord, type AuditRecord, type PendingRecord } from './format.ts';
+import { encodeRecordTail, leafOf, type AuditRecord, type PendingRecord } from './format.ts';
 import { appendIfHead, getNodes, insertBatch, lockHead, setHead, type RecordRow, type StoredNode } from './repo.ts';
 
-interface Waiter { record: PendingRecord; resolve: (seq: number) => void; reject: (err: unknown) => void }
+interface Waiter { record: PendingRecord; tail: Uint8Array; resolve: (seq: number) => void; reject: (err: unknown) => void }
 
 /** Options of the appender. */
 export interface AuditLogOptions {
@@ -65,10 +65,11 @@ export class AuditLog {
   /** Queues a record; resolves with its seq after its commit, rejects when its transaction failed. */
   append(record: PendingRecord): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('audit log closed'));
-    // A malformed record fails alone, before it could take its batch down with it.
-    try { encodeRecord({ seq: 0, ...record }); } catch (err) { return Promise.reject(err); }
+    // Encoded once, now (all but the seq): a malformed record fails alone, before it could take its batch down with it.
+    let tail: Uint8Array;
+    try { tail = encodeRecordTail(record); } catch (err) { return Promise.reject(err); }
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      this.#queue.push({ record, tail, resolve, reject });
       if (!this.#running) this.#kick();
     });
   }
@@ -111,7 +112,7 @@ export class AuditLog {
       const batch = this.#queue.splice(0, this.#maxBatch);
       this.#concurrent = batch.length > 1;
       try {
-        const committed = await this.#write(batch.map((w) => w.record));
+        const committed = await this.#write(batch);
         this.stats.commits++;
         this.stats.records += committed.length;
         batch.forEach((w, i) => w.resolve(committed[i]!.seq));
@@ -123,14 +124,14 @@ export class AuditLog {
   }
 
   /** Seqs, leaves and new nodes of a batch appended at `size` (pure computation). */
-  #prepare(size: number, frontier: readonly Uint8Array[], pending: PendingRecord[]) {
-    const records: AuditRecord[] = pending.map((r, i) => ({ seq: size + i, ...r }));
-    const rows: RecordRow[] = records.map((r) => ({ seq: r.seq, principal: r.principal, leaf: encodeRecord(r) }));
+  #prepare(size: number, frontier: readonly Uint8Array[], pending: Waiter[]) {
+    const records: AuditRecord[] = pending.map((w, i) => ({ seq: size + i, ...w.record }));
+    const rows: RecordRow[] = records.map((r, i) => ({ seq: r.seq, principal: r.principal, leaf: leafOf(r.seq, pending[i]!.tail) }));
     const out = appendNodes(size, frontier, rows.map((r) => leafHash(r.leaf)));
     return { records, rows, nodes: out.nodes as StoredNode[], frontier: out.frontier };
   }
 
-  async #write(pending: PendingRecord[]): Promise<AuditRecord[]> {
+  async #write(pending: Waiter[]): Promise<AuditRecord[]> {
     const head = this.#head;
     this.#head = undefined; // until this batch is known to be written
     if (head) {
