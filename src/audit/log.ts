@@ -116,7 +116,8 @@ export class AuditLog {
         this.stats.commits++;
         this.stats.records += committed.length;
         batch.forEach((w, i) => w.resolve(committed[i]!.seq));
-        this.#onCommit?.(committed);
+        // The stream is a copy: its failure must not touch the committed (and resolved) batch.
+        try { this.#onCommit?.(committed); } catch { /* logged by the stream's own error handler */ }
       } catch (err) {
         for (const w of batch) w.reject(err);
       }
