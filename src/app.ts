@@ -175,7 +175,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     done(null, payload);
   });
   registerMetrics(app, { access: config.metricsAccess, adminToken: secrets.adminToken }, () => ({ worker_pool_queue_size: pool.queueSize, worker_pool_threads: pool.threads, ...admission.gauges(), ...budgetGauges(budget), tarpit_held_answers: tarpit.held,
-    kex_sessions_held: (ctx as Partial<AppContext>).kex?.quota.size ?? 0 }));
+    kex_sessions_held: (ctx as Partial<AppContext>).kex?.quota.size ?? 0,
+    audit_records_pending: ctx.audit?.log.pending ?? 0, audit_records_written: ctx.audit?.log.stats.records ?? 0, audit_commits: ctx.audit?.log.stats.commits ?? 0 }));
   // Every request's CPU work is accounted to its principal, with a deadline (src/workers/request-scope.ts).
   registerRequestScope(app, { deadlineMs: config.schedDeadlineMs });
 

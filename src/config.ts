@@ -60,6 +60,7 @@ const schema = {
     AUDIT_STREAM: { type: 'string', minLength: 1, maxLength: 4096, default: 'off' },
     AUDIT_CHECKPOINT_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
     AUDIT_MAX_BATCH: { type: 'integer', minimum: 1, maximum: 4096, default: 256 },
+    AUDIT_BATCH_WAIT_MS: { type: 'integer', minimum: 0, maximum: 100, default: 2 },
     AUDIT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 5000 },
     AUDIT_MAX_RANGE: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
   },
@@ -158,6 +159,8 @@ export interface Config {
   auditCheckpointMs: number;
   /** audit: most records appended in one transaction (group commit). */
   auditMaxBatch: number;
+  /** audit: under concurrent load, how long a batch waits for more records before its transaction, ms. */
+  auditBatchWaitMs: number;
   /** audit: an operation waits this long for its record's commit before failing (closed mode: 503). */
   auditTimeoutMs: number;
   /** audit: most records one getAuditRecords answer returns. */
@@ -185,7 +188,7 @@ interface RawEnv {
   SCHED_MAX_QUEUED_CPU_MS: number; COST_CALIBRATE_MS: number;
   ANON_CPU_MS_PER_MINUTE: number; ANON_CPU_BURST_MS: number; ANON_BUDGET_MAX_PREFIXES: number;
   AUDIT_LOG: 'on' | 'off'; AUDIT_FAIL_MODE: 'closed' | 'open'; AUDIT_STREAM: string; AUDIT_CHECKPOINT_MS: number;
-  AUDIT_MAX_BATCH: number; AUDIT_TIMEOUT_MS: number; AUDIT_MAX_RANGE: number;
+  AUDIT_MAX_BATCH: number; AUDIT_BATCH_WAIT_MS: number; AUDIT_TIMEOUT_MS: number; AUDIT_MAX_RANGE: number;
 }
 
 /** Reads and validates the configuration; throws ConfigError with a one-line message. */
@@ -252,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditStream: raw.AUDIT_STREAM,
     auditCheckpointMs: raw.AUDIT_CHECKPOINT_MS,
     auditMaxBatch: raw.AUDIT_MAX_BATCH,
+    auditBatchWaitMs: raw.AUDIT_BATCH_WAIT_MS,
     auditTimeoutMs: raw.AUDIT_TIMEOUT_MS,
     auditMaxRange: raw.AUDIT_MAX_RANGE,
   };

@@ -72,16 +72,32 @@ const int = (v: unknown, what: string): number => {
   return v as number;
 };
 
-/** The canonical leaf bytes of a record; throws CryptoInputError on a malformed field. */
-export function encodeRecord(r: AuditRecord): Uint8Array {
+const LABEL_FIELD = lp(RECORD_LABEL);
+
+/**
+ * Every field of the leaf after the seq (the part known before the record has a position): the
+ * appender encodes it once, when the record is queued. Throws CryptoInputError on a malformed field.
+ */
+export function encodeRecordTail(r: PendingRecord): Uint8Array {
   if (typeof r !== 'object' || r === null) throw new CryptoInputError('audit record must be an object');
   const input = str(r.inputSha256, 'inputSha256');
   if (input !== '' && !/^[0-9a-f]{64}$/.test(input)) throw new CryptoInputError('audit record: inputSha256 must be 64 hex digits');
   return concatBytes(
-    lp(RECORD_LABEL), lp(u64(int(r.seq, 'seq'))), lp(str(r.time, 'time')), lp(str(r.principal, 'principal')), lp(str(r.operation, 'operation')),
+    lp(str(r.time, 'time')), lp(str(r.principal, 'principal')), lp(str(r.operation, 'operation')),
     lp(str(r.key, 'key')), lp(str(r.owner, 'owner')), lp(u64(int(r.version, 'version'))), lp(u64(int(r.status, 'status'))),
     lp(str(r.problem, 'problem')), lp(str(r.requestId, 'requestId')), lp(input === '' ? new Uint8Array(0) : fromHex(input)),
   );
+}
+
+/** The leaf of the record at `seq` whose tail is `tail` (encodeRecordTail). */
+export function leafOf(seq: number, tail: Uint8Array): Uint8Array {
+  return concatBytes(LABEL_FIELD, lp(u64(int(seq, 'seq'))), tail);
+}
+
+/** The canonical leaf bytes of a record; throws CryptoInputError on a malformed field. */
+export function encodeRecord(r: AuditRecord): Uint8Array {
+  if (typeof r !== 'object' || r === null) throw new CryptoInputError('audit record must be an object');
+  return leafOf(int(r.seq, 'seq'), encodeRecordTail(r));
 }
 
 /** RFC 9162 leaf hash of a record: SHA-256(0x00 ‖ encodeRecord(r)). */

@@ -2,7 +2,9 @@
  * The appender with group commit. `append(record)` queues the record and resolves with its seq once
  * the transaction that wrote it has committed; one transaction at a time per instance takes every
  * queued record (at most `maxBatch`), so under load many operations share one commit and idle
- * operations wait for nothing but their own.
+ * operations wait for nothing but their own (and one event-loop turn). A commit costs about 0.7 ms
+ * of PGlite CPU alone and about 0.15 ms per record in batches of 16 or more (measured, loaded
+ * 2-core machine), which is what keeps audited signing near unaudited signing.
  *
  * One transaction: lock the head row (SELECT … FOR UPDATE: appenders on every instance queue here,
  * which gives one linear order with no gaps or duplicates), read the right-edge subtree hashes
@@ -18,10 +20,10 @@
  */
 import type { Store } from '../store/index.ts';
 import { appendNodes, frontierOf, leafHash } from './merkle.ts';
-import { encodeRecord, type AuditRecord, type PendingRecord } from './format.ts';
+import { encodeRecordTail, leafOf, type AuditRecord, type PendingRecord } from './format.ts';
 import { appendIfHead, getNodes, insertBatch, lockHead, setHead, type RecordRow, type StoredNode } from './repo.ts';
 
-interface Waiter { record: PendingRecord; resolve: (seq: number) => void; reject: (err: unknown) => void }
+interface Waiter { record: PendingRecord; tail: Uint8Array; resolve: (seq: number) => void; reject: (err: unknown) => void }
 
 /** Options of the appender. */
 export interface AuditLogOptions {
@@ -30,6 +32,11 @@ export interface AuditLogOptions {
   maxBatch: number;
   /** Called with the committed records, in seq order, after each commit (the stream). */
   onCommit?: (records: AuditRecord[]) => void;
+  /**
+   * Under concurrent load (the last batch held more than one record), how long a new batch waits
+   * for more records before its transaction, ms; 0 = no wait beyond one event-loop turn.
+   */
+  batchWaitMs?: number;
 }
 
 /** The group-commit appender of one instance (see the module header). */
@@ -37,6 +44,9 @@ export class AuditLog {
   readonly #store: Store;
   readonly #maxBatch: number;
   readonly #onCommit: ((records: AuditRecord[]) => void) | undefined;
+  readonly #batchWaitMs: number;
+  /** The last batch held more than one record: records are arriving concurrently. */
+  #concurrent = false;
   #queue: Waiter[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
@@ -49,15 +59,17 @@ export class AuditLog {
     this.#store = opts.store;
     this.#maxBatch = opts.maxBatch;
     this.#onCommit = opts.onCommit;
+    this.#batchWaitMs = opts.batchWaitMs ?? 0;
   }
 
   /** Queues a record; resolves with its seq after its commit, rejects when its transaction failed. */
   append(record: PendingRecord): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('audit log closed'));
-    // A malformed record fails alone, before it could take its batch down with it.
-    try { encodeRecord({ seq: 0, ...record }); } catch (err) { return Promise.reject(err); }
+    // Encoded once, now (all but the seq): a malformed record fails alone, before it could take its batch down with it.
+    let tail: Uint8Array;
+    try { tail = encodeRecordTail(record); } catch (err) { return Promise.reject(err); }
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      this.#queue.push({ record, tail, resolve, reject });
       if (!this.#running) this.#kick();
     });
   }
@@ -70,6 +82,14 @@ export class AuditLog {
   #kick(): void {
     this.#running = (async () => {
       try {
+        // One event-loop turn first: the records of every answer completed in this turn (worker
+        // results arrive together) share the first transaction instead of the first going alone.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Under concurrent load, a short window more: fewer, larger transactions (each costs the
+        // database far more than a record does). A lone caller never waits for it.
+        if (this.#concurrent && this.#batchWaitMs > 0 && this.#queue.length < this.#maxBatch) {
+          await new Promise<void>((resolve) => setTimeout(resolve, this.#batchWaitMs));
+        }
         await this.#drain();
       } finally {
         this.#running = undefined;
@@ -90,12 +110,14 @@ export class AuditLog {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
+      this.#concurrent = batch.length > 1;
       try {
-        const committed = await this.#write(batch.map((w) => w.record));
+        const committed = await this.#write(batch);
         this.stats.commits++;
         this.stats.records += committed.length;
         batch.forEach((w, i) => w.resolve(committed[i]!.seq));
-        this.#onCommit?.(committed);
+        // The stream is a copy: its failure must not touch the committed (and resolved) batch.
+        try { this.#onCommit?.(committed); } catch { /* logged by the stream's own error handler */ }
       } catch (err) {
         for (const w of batch) w.reject(err);
       }
@@ -103,14 +125,14 @@ export class AuditLog {
   }
 
   /** Seqs, leaves and new nodes of a batch appended at `size` (pure computation). */
-  #prepare(size: number, frontier: readonly Uint8Array[], pending: PendingRecord[]) {
-    const records: AuditRecord[] = pending.map((r, i) => ({ seq: size + i, ...r }));
-    const rows: RecordRow[] = records.map((r) => ({ seq: r.seq, principal: r.principal, leaf: encodeRecord(r) }));
+  #prepare(size: number, frontier: readonly Uint8Array[], pending: Waiter[]) {
+    const records: AuditRecord[] = pending.map((w, i) => ({ seq: size + i, ...w.record }));
+    const rows: RecordRow[] = records.map((r, i) => ({ seq: r.seq, principal: r.principal, leaf: leafOf(r.seq, pending[i]!.tail) }));
     const out = appendNodes(size, frontier, rows.map((r) => leafHash(r.leaf)));
     return { records, rows, nodes: out.nodes as StoredNode[], frontier: out.frontier };
   }
 
-  async #write(pending: PendingRecord[]): Promise<AuditRecord[]> {
+  async #write(pending: Waiter[]): Promise<AuditRecord[]> {
     const head = this.#head;
     this.#head = undefined; // until this batch is known to be written
     if (head) {

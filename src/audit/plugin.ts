@@ -15,7 +15,7 @@ import { openAuditStream } from './stream.ts';
 export const auditPlugin: CapabilityPlugin<AuditRequires> = async (scope, { ctx, deps, bind }) => {
   const stream = openAuditStream(ctx.config.auditStream, (err) => ctx.log.error({ err: { message: err.message } }, 'audit stream write failed'));
   const audit = new AuditService({
-    store: ctx.store, signer: deps.identity, maxBatch: ctx.config.auditMaxBatch, maxRange: ctx.config.auditMaxRange,
+    store: ctx.store, signer: deps.identity, maxBatch: ctx.config.auditMaxBatch, batchWaitMs: ctx.config.auditBatchWaitMs, maxRange: ctx.config.auditMaxRange,
     ...(stream ? { onCommit: (records) => stream.write(records) } : {}),
   });
   ctx.audit = audit;

@@ -23,6 +23,8 @@ export interface AuditServiceOptions {
   store: Store;
   signer: AuditSigner;
   maxBatch: number;
+  /** See AuditLogOptions.batchWaitMs. */
+  batchWaitMs?: number;
   maxRange: number;
   onCommit?: (records: AuditRecord[]) => void;
   now?: () => Date;
@@ -47,7 +49,7 @@ export class AuditService {
     this.#signer = opts.signer;
     this.maxRange = opts.maxRange;
     this.#now = opts.now ?? (() => new Date());
-    this.log = new AuditLog({ store: opts.store, maxBatch: opts.maxBatch, ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) });
+    this.log = new AuditLog({ store: opts.store, maxBatch: opts.maxBatch, batchWaitMs: opts.batchWaitMs ?? 0, ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) });
   }
 
   /** Appends a record; resolves with its seq once committed. */

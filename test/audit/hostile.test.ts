@@ -2,7 +2,9 @@
  * Hostile input against the audit log: malformed, out-of-range and oversized proof and range
  * queries are 4xx problems and change nothing; the SDK verifiers and the leaf decoder refuse
  * malformed data with their own error types (never a crash, never "valid"); odd but legal request
- * values (Unicode names, admin `?owner=`) are recorded and verify.
+ * values (Unicode names, admin `?owner=`) are recorded and verify; and the capture itself under
+ * malformed requests to every audited operation (test/hostile/fuzz.test.ts runs with the log off):
+ * no 5xx, and exactly one record per answer.
  */
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,9 @@ import { storeDigest } from '../support/digest.ts';
 import { AuditVerificationError, verifyCheckpoint, verifyCheckpointConsistency, verifyRecordInclusion, type Checkpoint } from '../../src/client/audit.ts';
 import { decodeRecord, encodeRecord, type AuditRecord } from '../../src/audit/format.ts';
 import { CryptoInputError } from '../../src/errors.ts';
+import { loadSpec, type Operation } from '../../src/http/openapi.ts';
+import { isAudited } from '../../src/http/audit-capture.ts';
+import { Rng, malformedRequests, type SchemaLike } from '../support/malform.ts';
 
 let t: TestApp;
 let cp: Checkpoint;
@@ -117,5 +122,44 @@ test('odd but legal values are recorded faithfully and verify', async () => {
   for (const r of [refused, rotated]) {
     const proof = (await callAs(t, 'GET', `/v1/audit/proofs/inclusion?seq=${r.seq}&treeSize=${fresh.treeSize}`, undefined, ADMIN_TOKEN)).body;
     verifyRecordInclusion(r as never, proof, fresh);
+  }
+});
+
+/** The operation's body, path and query schemas (as test/hostile/fuzz.test.ts derives them). */
+function schemasOf(op: Operation): { body?: SchemaLike; bodyType?: string; params: SchemaLike[]; query: SchemaLike[] } {
+  type Param = { in: string; name: string; schema: SchemaLike; required?: boolean };
+  const raw = loadSpec().raw as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: SchemaLike }> }; parameters?: Param[] }> & { parameters?: Param[] }>; components: { schemas: Record<string, SchemaLike> } };
+  const deref = (x: SchemaLike | undefined): SchemaLike | undefined => (x && typeof x.$ref === 'string' ? deref(raw.components.schemas[x.$ref.split('/').pop()!]) : x);
+  const def = raw.paths[op.path]![op.method.toLowerCase()]!;
+  const [bodyType, media] = Object.entries(def.requestBody?.content ?? {})[0] ?? [];
+  const shared = (raw.paths[op.path]!.parameters ?? []) as Param[];
+  const params = [...shared.filter((p) => !(def.parameters ?? []).some((q) => q.name === p.name && q.in === p.in)), ...(def.parameters ?? [])]
+    .map((p) => ({ ...deref(p.schema), 'x-name': p.name, 'x-in': p.in, 'x-required': p.required ?? false } as SchemaLike));
+  return { ...(media ? { body: deref(media.schema)!, bodyType: bodyType! } : {}), params: params.filter((p) => p['x-in'] === 'path'), query: params.filter((p) => p['x-in'] === 'query') };
+}
+
+const CAPTURE_FUZZ = Number(process.env.AUDIT_FUZZ_COUNT ?? 150);
+
+test(`capture under ${CAPTURE_FUZZ} malformed requests per audited operation: no 5xx, one record per answer`, { timeout: 900_000 }, async (tt) => {
+  const rng = new Rng(Number(process.env.FUZZ_SEED ?? 0xa0d17));
+  const ops = loadSpec().operations.filter(isAudited);
+  assert.ok(ops.length >= 15, `audited operations: ${ops.length}`);
+  for (const op of ops) {
+    await tt.test(op.operationId, async () => {
+      const before = ((await callAs(t, 'GET', '/v1/audit/records?limit=1', undefined, ADMIN_TOKEN)).body as { treeSize: number }).treeSize;
+      let answered = 0;
+      for (const req of malformedRequests(rng, op, schemasOf(op), CAPTURE_FUZZ, ADMIN_TOKEN)) {
+        const res = await t.app.inject(req);
+        assert.ok(res.statusCode < 500, `${op.operationId}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+        // A path parameter over the router's maxParamLength (200) never reaches the operation
+        // (app.ts frameworkErrors answers 400): no operation ran, so there is nothing to record.
+        const routed = String(req.url).split('?')[0]!.split('/').every((seg) => seg.length <= 200);
+        if (res.statusCode !== 429 && routed) answered++;
+      }
+      const after = ((await callAs(t, 'GET', '/v1/audit/records?limit=1', undefined, ADMIN_TOKEN)).body as { treeSize: number }).treeSize;
+      assert.equal(after - before, answered, `${op.operationId}: one record per answer`);
+      const page = (await callAs(t, 'GET', `/v1/audit/records?from=${after - 1}&limit=1`, undefined, ADMIN_TOKEN)).body as { records: AuditRecord[] };
+      assert.equal(page.records[0]?.operation, op.operationId);
+    });
   }
 });
