@@ -18,6 +18,7 @@ import { AppError, CryptoInputError } from '../errors.ts';
 import { MAX_BUILD_ATTEMPTS, MAX_VALUE_BYTES, SALT_BYTES } from './keyword.ts';
 import type { PirConfigJson } from './config.ts';
 import type { PirService } from './service.ts';
+import type { KeywordPatchPlan } from './patch.ts';
 import { pirRepo } from './repo.ts';
 
 /** The build is the admin's (or the service's own) work, with no request deadline. */
@@ -67,6 +68,18 @@ export class KeywordPirService {
     }
     // The whole version build (layout, hint, config signature) is upload work, not bound by the request deadline.
     return runInScope(BUILD_SCOPE, () => this.#o.pir.put(name, table.recordSize, table.records, undefined, { layout: table.layout, sourceSha256: sourceDigest ?? sha256(body) }));
+  }
+
+  /**
+   * Patches the current version of `name` in place of an upload: `plan` (keyword-patch.ts
+   * `keywordRecordChanges` over the base table) gives the record changes; the new version keeps the
+   * layout and salt, so clients follow with a hint delta. Returns the signed config, or
+   * `{ rebuild }` when the change does not fit the table (the caller uploads instead).
+   *
+   * @throws AppError `conflict` (a concurrent upload or patch won), `invalid_input` (not a keyword database), `not_found`.
+   */
+  async patch(name: string, plan: KeywordPatchPlan, sourceDigest: Uint8Array): Promise<PirConfigJson | { rebuild: string }> {
+    return runInScope(BUILD_SCOPE, () => this.#o.pir.applyKeywordPatch(name, plan, sourceDigest));
   }
 
   /** SHA-256 of the upload the current version of `name` was built from, or undefined (none, or not keyword). */
