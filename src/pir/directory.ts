@@ -37,6 +37,8 @@ export const MAX_PER_OWNER = 256;
 const DEBOUNCE_MS = 1000;
 /** Entries a patch may change (beyond it, or when a new entry finds no free slot, the directory is rebuilt in full). */
 export const maxPatchEntries = (entries: number): number => Math.max(16, Math.floor(entries / 4));
+/** Keys a full rebuild sizes the table for: a quarter (at least 8) more than it holds, at most MAX_ENTRIES, so later publishes find free slots. */
+export const directoryCapacity = (entries: number): number => Math.max(entries, Math.min(MAX_ENTRIES, entries + Math.max(8, Math.ceil(entries / 4))));
 
 const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -212,7 +214,7 @@ export class DirectoryService {
         throw err;
       }
     }
-    const config = await this.#o.keyword.put(DIRECTORY_DB_NAME, DIRECTORY_MAX_VALUE, encodeKeywordEntries(entries), digest);
+    const config = await this.#o.keyword.put(DIRECTORY_DB_NAME, DIRECTORY_MAX_VALUE, encodeKeywordEntries(entries), digest, directoryCapacity(entries.length));
     this.#o.log.info({ version: config.version, entries: entries.length }, 'pir directory: new version');
     return config.version;
   }

@@ -51,18 +51,19 @@ export class KeywordPirService {
   /**
    * Creates the next version of `name` from a framed upload (keyword.ts `encodeKeywordEntries`)
    * with values of at most `maxValueSize` bytes. Returns the signed config (with `keyword`).
-   * `sourceDigest` (default SHA-256 of the body) is stored as the version's source digest.
+   * `sourceDigest` (default SHA-256 of the body) is stored as the version's source digest;
+   * `capacity` sizes the table for that many keys (free slots for later patches, see buildKeywordTable).
    *
    * @throws AppError `invalid_input` (bad framing, duplicate or oversize key, oversize value, no salt
    * worked), `payload_too_large` (upload or table over PIR_MAX_DB_BYTES), `conflict` (racing uploads).
    */
-  async put(name: string, maxValueSize: number, body: Uint8Array, sourceDigest?: Uint8Array): Promise<PirConfigJson> {
+  async put(name: string, maxValueSize: number, body: Uint8Array, sourceDigest?: Uint8Array, capacity?: number): Promise<PirConfigJson> {
     if (!Number.isSafeInteger(maxValueSize) || maxValueSize < 0 || maxValueSize > MAX_VALUE_BYTES) {
       throw new CryptoInputError(`maxValueSize must be 0..${MAX_VALUE_BYTES}`);
     }
     if (body.length > this.#o.maxDbBytes) throw new AppError('payload_too_large', `keyword database larger than ${this.#o.maxDbBytes} bytes`);
     const salts = Array.from({ length: MAX_BUILD_ATTEMPTS }, () => this.#o.backend.randomBytes(SALT_BYTES));
-    const table = await runInScope(BUILD_SCOPE, () => this.#o.pool.run('pir.keywordBuild', { body, maxValueSize, salts }));
+    const table = await runInScope(BUILD_SCOPE, () => this.#o.pool.run('pir.keywordBuild', { body, maxValueSize, salts, ...(capacity === undefined ? {} : { capacity }) }));
     if (table.records.length > this.#o.maxDbBytes) {
       throw new AppError('payload_too_large', `the keyword table of ${table.records.length} bytes exceeds ${this.#o.maxDbBytes} bytes`);
     }

@@ -243,13 +243,16 @@ export interface KeywordTable { layout: KeywordLayout; records: Uint8Array; reco
  * Builds the cuckoo table from an upload body, trying the given salts in order (at most
  * MAX_BUILD_ATTEMPTS): a salt fails when an insertion exceeds MAX_KICKS evictions or two distinct
  * keys share a tag. Work is bounded by attempts × entries × MAX_KICKS hash-free steps plus one
- * SHA-256 per key per attempt.
+ * SHA-256 per key per attempt. `capacity` (default the entry count) sizes the table for more keys
+ * than it holds, leaving free slots for later inserts (keyword-patch.ts); the layout's `entries` is
+ * then the capacity.
  *
- * @throws CryptoInputError on bad framing, a duplicate key, or when every salt failed.
+ * @throws CryptoInputError on bad framing, a duplicate key, a capacity out of range, or when every salt failed.
  */
-export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts: Uint8Array[]): KeywordTable {
+export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts: Uint8Array[], capacity?: number): KeywordTable {
   const e = parseKeywordEntries(body, maxValueSize);
-  const shape = keywordShape(e.count, maxValueSize);
+  const sized = capacity === undefined ? e.count : Math.max(e.count, capacity);
+  const shape = keywordShape(sized, maxValueSize);
   const n = e.count;
   const key = (i: number): Uint8Array => body.subarray(e.keyOff[i]!, e.keyOff[i]! + e.keyLen[i]!);
   const tags = new Uint8Array(n * TAG_BYTES);
@@ -279,7 +282,7 @@ export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts:
     }
     const layout: KeywordLayout = {
       scheme: KEYWORD_SCHEME, salt: base64urlEncode(salt), hashes: KEYWORD_HASHES, slotsPerBucket: SLOTS_PER_BUCKET, tagBytes: TAG_BYTES,
-      maxValueSize, entries: n, buckets: shape.buckets, recordsPerBucket: shape.recordsPerBucket,
+      maxValueSize, entries: sized, buckets: shape.buckets, recordsPerBucket: shape.recordsPerBucket,
     };
     return { layout, records, recordSize: shape.recordSize, attempts };
   }

@@ -104,11 +104,13 @@ export interface KeywordBuildTask {
   readonly body: Uint8Array;
   readonly maxValueSize: number;
   readonly salts: Uint8Array[];
+  /** Keys the table is sized for (≥ the entries; default their count). */
+  readonly capacity?: number;
 }
 
 /** Builds a keyword table off the event loop (keyword.ts `buildKeywordTable`; 1 M keys ≈ 3 s). */
 export function keywordBuild(task: KeywordBuildTask): KeywordTable {
-  return buildKeywordTable(task.body, task.maxValueSize, task.salts);
+  return buildKeywordTable(task.body, task.maxValueSize, task.salts, task.capacity);
 }
 
 /** The pir capability's worker tasks, for the registry in src/workers/tasks.ts. */

@@ -2,14 +2,16 @@
  * Directory live updates (src/pir/directory.ts over keyword-patch.ts): publishing a new entry,
  * re-pointing after a key rotation and unpublishing each make one version whose parentVersion is
  * the previous one, with the same keyword layout and salt; an SDK handle follows with a hint delta
- * (no full hint download) and then finds the new state. A new entry that finds no free slot falls
- * back to a full rebuild (new salt, full hint).
+ * (no full hint download) and then finds the new state. A change of more than maxPatchEntries
+ * entries falls back to a full rebuild (new salt, full hint), sized with headroom.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, type TestApp } from '../support/app.ts';
 import { createClient } from '../../src/client/index.ts';
 import { decodeDirectoryValue, DIRECTORY_DB_NAME } from '../../src/pir/directory-entry.ts';
+import { directoryCapacity, maxPatchEntries } from '../../src/pir/directory.ts';
+import { keywordShape } from '../../src/pir/keyword.ts';
 
 /** A fetch that counts full hint downloads (GET …/hint) and hint deltas (GET …/hint-delta). */
 function countingFetch(): { fetch: typeof globalThis.fetch; hints: () => number; deltas: () => number } {
@@ -38,10 +40,12 @@ describe('directory changes are keyword patches followed by hint deltas', () => 
   });
   after(() => t.close());
 
-  test('publish, rotate, unpublish: parentVersion chain, same salt, delta refresh, new state found; full rebuild when full', async () => {
+  test('publish, rotate, unpublish: parentVersion chain, same salt, delta refresh, new state found; full rebuild for a large change', async () => {
+    // Debounced rebuilds off: each step's explicit rebuildDirectory() is the one that runs (no timer races).
+    await t.app.ctx.pirDirectory.close();
     const { token } = await t.app.ctx.tokens.mint('carol', {});
     const carol = createClient(url, { token });
-    for (const k of ['k1', 'k2', 'k3', 'k4', 'k5', 'k6']) await carol.keys.create({ name: k, algorithm: 'X-Wing' });
+    for (const k of ['k1', 'k2', 'k3', 'k4']) await carol.keys.create({ name: k, algorithm: 'X-Wing' });
     await carol.pir.directory.publish('e1', 'k1');
     await carol.pir.directory.publish('e2', 'k2');
     await t.app.ctx.pirDirectory.rebuildDirectory();
@@ -49,7 +53,9 @@ describe('directory changes are keyword patches followed by hint deltas', () => 
     const counter = countingFetch();
     const db = await createClient(url, { fetch: counter.fetch }).pir.open(DIRECTORY_DB_NAME, { identityPublicKey: identity });
     const salt = db.config.keyword!.salt;
-    assert.equal(db.config.keyword!.buckets, 2, 'two entries: two buckets of two slots');
+    assert.equal(db.config.keyword!.entries, directoryCapacity(2), 'a full rebuild leaves headroom');
+    assert.ok(directoryCapacity(2) > 2);
+    assert.equal(db.config.keyword!.buckets, keywordShape(directoryCapacity(2), db.config.keyword!.maxValueSize).buckets);
     const pkOf = async (name: string): Promise<Uint8Array | undefined> => {
       const v = await db.lookup(name);
       return v === null ? undefined : decodeDirectoryValue(name, v).publicKey;
@@ -92,21 +98,20 @@ describe('directory changes are keyword patches followed by hint deltas', () => 
     const found = await createClient(url).pir.directory.lookup('e1', { identityPublicKey: identity });
     assert.equal(found?.version, 2);
 
-    // e1, e3, e4, e5 fill the four slots (every key has both buckets as candidates); e6 needs a rebuild.
-    await carol.pir.directory.publish('e4', 'k4');
-    await step('publish e4');
-    await carol.pir.directory.publish('e5', 'k5');
-    await step('publish e5');
-    await carol.pir.directory.publish('e6', 'k6');
+    // More entries change at once than a patch takes: a full rebuild (the third entry above always found
+    // a free slot: at most one bucket was full and b1 ≠ b2).
+    const many = Array.from({ length: maxPatchEntries(3) + 1 }, (_, i) => `bulk-${i}`);
+    for (const name of many) await carol.pir.directory.publish(name, 'k4');
     const prev = db.version, hints = counter.hints();
     await t.app.ctx.pirDirectory.rebuildDirectory();
     await db.refresh();
     assert.equal(db.version, prev + 1);
-    assert.equal(db.config.parentVersion, undefined, 'a full table falls back to a full upload');
+    assert.equal(db.config.parentVersion, undefined, 'a large change falls back to a full upload');
+    assert.equal(db.config.keyword!.entries, directoryCapacity(2 + many.length), 'e1, e3 and the bulk entries, with headroom');
     assert.notEqual(db.config.keyword!.salt, salt);
     assert.equal(db.lastHintUpdate.kind, 'full');
     assert.equal(counter.hints() - hints, 1);
-    for (const e of ['e1', 'e3', 'e4', 'e5', 'e6']) assert.ok(await pkOf(e), `${e} after the rebuild`);
+    for (const e of ['e1', 'e3', many[0]!, many[many.length - 1]!]) assert.ok(await pkOf(e), `${e} after the rebuild`);
     assert.equal(await db.lookup('e2'), null);
     assert.equal(await t.app.ctx.pirDirectory.rebuildDirectory(), undefined, 'nothing changed: no new version');
   });
