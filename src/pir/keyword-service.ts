@@ -52,7 +52,8 @@ export class KeywordPirService {
    * Creates the next version of `name` from a framed upload (keyword.ts `encodeKeywordEntries`)
    * with values of at most `maxValueSize` bytes. Returns the signed config (with `keyword`).
    * `sourceDigest` (default SHA-256 of the body) is stored as the version's source digest;
-   * `capacity` sizes the table for that many keys (free slots for later patches, see buildKeywordTable).
+   * `capacity` sizes the table for up to that many keys (free slots for later patches, lowered to fit
+   * PIR_MAX_DB_BYTES; see buildKeywordTable).
    *
    * @throws AppError `invalid_input` (bad framing, duplicate or oversize key, oversize value, no salt
    * worked), `payload_too_large` (upload or table over PIR_MAX_DB_BYTES), `conflict` (racing uploads).
@@ -63,7 +64,7 @@ export class KeywordPirService {
     }
     if (body.length > this.#o.maxDbBytes) throw new AppError('payload_too_large', `keyword database larger than ${this.#o.maxDbBytes} bytes`);
     const salts = Array.from({ length: MAX_BUILD_ATTEMPTS }, () => this.#o.backend.randomBytes(SALT_BYTES));
-    const table = await runInScope(BUILD_SCOPE, () => this.#o.pool.run('pir.keywordBuild', { body, maxValueSize, salts, ...(capacity === undefined ? {} : { capacity }) }));
+    const table = await runInScope(BUILD_SCOPE, () => this.#o.pool.run('pir.keywordBuild', { body, maxValueSize, salts, ...(capacity === undefined ? {} : { capacity, maxTableBytes: this.#o.maxDbBytes }) }));
     if (table.records.length > this.#o.maxDbBytes) {
       throw new AppError('payload_too_large', `the keyword table of ${table.records.length} bytes exceeds ${this.#o.maxDbBytes} bytes`);
     }

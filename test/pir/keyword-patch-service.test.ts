@@ -13,6 +13,7 @@ import { createClient } from '../../src/client/index.ts';
 import { encodeRecordChanges } from '../../src/pir/changes.ts';
 import { keywordRecordChanges } from '../../src/pir/keyword-patch.ts';
 import { AppError } from '../../src/errors.ts';
+import { matrixReader } from '../../src/pir/patch.ts';
 
 const enc = new TextEncoder();
 const rand = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
@@ -77,4 +78,24 @@ describe('keyword patches through the service', () => {
       (e: unknown) => e instanceof AppError && e.code === 'invalid_input');
     assert.equal(await storeDigest(t.store), afterUpload);
   });
+});
+
+test('matrixReader reads the records blob back out of a loaded matrix, at any offset and length', async () => {
+  const t = await testApp({});
+  try {
+    for (const [count, size] of [[64, 8], [5, 300], [1000, 3]] as const) {
+      const records = rand(count * size);
+      await t.app.ctx.pir.put(`m${size}`, size, records);
+      const s = t.app.ctx.pir.internals();
+      const lv = await s.load(await s.resolve(`m${size}`, undefined));
+      const read = matrixReader(lv);
+      assert.deepEqual(read(0, records.length), records, `${count} × ${size} (recordsPerColumn ${lv.params.recordsPerColumn})`);
+      for (let i = 0; i < 20; i++) {
+        const o = Math.floor(Math.random() * records.length), l = Math.floor(Math.random() * (records.length - o));
+        assert.deepEqual(read(o, l), records.subarray(o, o + l));
+      }
+    }
+  } finally {
+    await t.close();
+  }
 });

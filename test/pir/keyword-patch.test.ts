@@ -103,7 +103,7 @@ test('slots cleared by position; bad input is refused', () => {
 test('a table built with headroom (capacity) holds its keys and takes new ones without rebuilds', () => {
   const model = new Map<string, { key: Uint8Array; value: Uint8Array }>();
   while (model.size < 100) { const key = rand(12); model.set(hex(key), { key, value: rand(4) }); }
-  const t = buildKeywordTable(encodeKeywordEntries(model.values()), 8, salts(), 200);
+  const t = buildKeywordTable(encodeKeywordEntries(model.values()), 8, salts(), { capacity: 200 });
   assert.equal(t.layout.entries, 200, 'the layout is sized for the capacity');
   for (const { key, value } of model.values()) assert.deepEqual(lookup(t, key), value);
   let rebuilds = 0;
@@ -117,5 +117,11 @@ test('a table built with headroom (capacity) holds its keys and takes new ones w
   for (const { key, value } of model.values()) assert.deepEqual(lookup(t, key), value);
   // At load ≤ 0.6 of 2-slot buckets a new key rarely finds both buckets full.
   assert.ok(rebuilds <= 10, `${rebuilds} of 50 inserts needed a rebuild`);
-  assert.throws(() => buildKeywordTable(encodeKeywordEntries(model.values()), 8, salts(), 200.5), /entries/);
+  assert.throws(() => buildKeywordTable(encodeKeywordEntries(model.values()), 8, salts(), { capacity: 200.5 }), /entries/);
+  // A capacity is lowered until the table fits maxTableBytes, never below the entries.
+  const body = encodeKeywordEntries(model.values());
+  const full = buildKeywordTable(body, 8, salts(), { capacity: 1000 }).records.length;
+  const fit = buildKeywordTable(body, 8, salts(), { capacity: 1000, maxTableBytes: Math.floor(full / 2) });
+  assert.ok(fit.records.length <= full / 2 && fit.layout.entries > model.size && fit.layout.entries < 1000, `capacity ${fit.layout.entries}`);
+  assert.equal(buildKeywordTable(body, 8, salts(), { capacity: 1000, maxTableBytes: 1 }).layout.entries, model.size);
 });
