@@ -4,8 +4,10 @@
  * keyword database DIRECTORY_DB_NAME (name → entry signed by the identity key, directory-entry.ts),
  * which anyone queries privately like any keyword database.
  *
- * Rebuild: `rebuildDirectory` (the one place that turns the entry table into a database version; it
- * will switch to incremental patches once patchPirDatabase exists) runs debounced (DEBOUNCE_MS after the
+ * Rebuild: `rebuildDirectory` (the one place that turns the entry table into a database version)
+ * patches the current version when it can (directoryPlan: keyword-patch.ts over the current table,
+ * same layout and salt, so clients follow with a hint delta) and uploads a new table when a new
+ * entry finds no free slot, more than maxPatchEntries change, or nothing exists yet. It runs debounced (DEBOUNCE_MS after the
  * last change, never two at once on an instance) after publish/unpublish, and on every sweep tick to
  * pick up key rotations and changes made on other instances. It builds a new version only when the
  * content digest (names, algorithms, key versions, public keys, identity) differs from the current
@@ -19,7 +21,8 @@ import { base64urlDecode, concatBytes, constantTimeEqual, lp, u64 } from '../cry
 import type { CryptoBackend } from '../crypto/backend.ts';
 import type { Store } from '../store/index.ts';
 import { AppError } from '../errors.ts';
-import { encodeKeywordEntries } from './keyword.ts';
+import { encodeKeywordEntries, keywordHash, saltPrefix, type KeywordLayout } from './keyword.ts';
+import { keywordRecordChanges, keywordSlots, type KeywordPatchResult, type TableReader } from './keyword-patch.ts';
 import {
   assertDirectoryName, directoryEntrySignedMessage, directoryKey, encodeDirectoryValue, DIRECTORY_DB_NAME, DIRECTORY_ENTRY_CONTEXT,
   DIRECTORY_MAX_VALUE, type DirectoryEntry,
@@ -32,6 +35,34 @@ export const MAX_ENTRIES = 4096;
 /** Most entries one owner may publish. */
 export const MAX_PER_OWNER = 256;
 const DEBOUNCE_MS = 1000;
+/** Entries a patch may change (beyond it, or when a new entry finds no free slot, the directory is rebuilt in full). */
+export const maxPatchEntries = (entries: number): number => Math.max(16, Math.floor(entries / 4));
+/**
+ * Keys a full rebuild sizes the table for: half (at least 8) more than it holds, at most MAX_ENTRIES,
+ * so later publishes find free slots (a new key finds both buckets full with probability ≈ 0.48 at
+ * load 0.8, ≈ 0.12 at 1.5× capacity; docs/PIR.md).
+ */
+export const directoryCapacity = (entries: number): number => Math.max(entries, Math.min(MAX_ENTRIES, entries + Math.max(8, Math.ceil(entries / 2))));
+
+const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The patch that turns the current directory table into `entries`: slots whose tag no desired
+ * entry has are cleared (unpublished or left out), entries that are new or whose value differs are
+ * upserted. Reads every slot header and the values of slots a desired entry owns.
+ */
+export function directoryPlan(layout: KeywordLayout, recordSize: number, read: TableReader,
+  entries: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): KeywordPatchResult {
+  const prefix = saltPrefix(base64urlDecode(layout.salt));
+  const want = new Map<string, { key: Uint8Array; value: Uint8Array }>();
+  for (const e of entries) want.set(hexOf(keywordHash(prefix, e.key, layout.buckets).tag), e);
+  const slots = keywordSlots(layout, recordSize, read);
+  const held = new Map(slots.map((s) => [hexOf(s.tag), s]));
+  const clear = slots.filter((s) => !want.has(hexOf(s.tag))).map(({ bucket, slot }) => ({ bucket, slot }));
+  const upserts = [...want].filter(([tag, e]) => { const h = held.get(tag); return !h || !constantTimeEqual(h.value, e.value); }).map(([, e]) => e);
+  if (clear.length + upserts.length > maxPatchEntries(entries.length)) return { kind: 'rebuild', reason: `${clear.length + upserts.length} entries change` };
+  return keywordRecordChanges(layout, recordSize, read, { upserts, clear });
+}
 
 /** What the directory needs of the keys capability: the current public key of an owner's managed key. */
 export interface DirectoryKeySource {
@@ -137,8 +168,8 @@ export class DirectoryService {
   }
 
   /**
-   * Rebuilds the directory database from the entry table, as a new version when its content changed
-   * (the one function to switch to incremental patches later). Entries whose key is gone are left
+   * Rebuilds the directory database from the entry table, as a new version when its content changed:
+   * a patch of the current version when it fits (see the module comment), else a full upload. Entries whose key is gone are left
    * out (and logged). Returns the new version, or undefined when nothing changed (or nothing was
    * ever published: the directory database is created with its first entry).
    */
@@ -149,7 +180,7 @@ export class DirectoryService {
     return run;
   }
 
-  async #rebuild(): Promise<number | undefined> {
+  async #rebuild(attempt = 0): Promise<number | undefined> {
     const { store, keys } = this.#o;
     const rows = await store.query<EntryRow>('SELECT * FROM pir_directory ORDER BY entry_name LIMIT $1', [MAX_ENTRIES]);
     const identity = await this.#o.signer.identity();
@@ -173,7 +204,21 @@ export class DirectoryService {
 
     const entries: Array<{ key: Uint8Array; value: Uint8Array }> = [];
     for (const c of current) entries.push({ key: directoryKey(c.row.entry_name), value: encodeDirectoryValue(await this.#signed(c, identity, idTag)) });
-    const config = await this.#o.keyword.put(DIRECTORY_DB_NAME, DIRECTORY_MAX_VALUE, encodeKeywordEntries(entries), digest);
+    if (existing) {
+      try {
+        const patched = await this.#o.keyword.patch(DIRECTORY_DB_NAME, (layout, recordSize, read) => directoryPlan(layout, recordSize, read, entries), digest);
+        if (!('rebuild' in patched)) {
+          this.#o.log.info({ version: patched.version, entries: entries.length }, 'pir directory: new version (patch)');
+          return patched.version;
+        }
+        this.#o.log.info({ reason: patched.rebuild }, 'pir directory: full rebuild instead of a patch');
+      } catch (err) {
+        // Another instance patched or uploaded first: its version may already hold this content.
+        if (err instanceof AppError && err.code === 'conflict' && attempt < 2) return this.#rebuild(attempt + 1);
+        throw err;
+      }
+    }
+    const config = await this.#o.keyword.put(DIRECTORY_DB_NAME, DIRECTORY_MAX_VALUE, encodeKeywordEntries(entries), digest, directoryCapacity(entries.length));
     this.#o.log.info({ version: config.version, entries: entries.length }, 'pir directory: new version');
     return config.version;
   }

@@ -243,13 +243,17 @@ export interface KeywordTable { layout: KeywordLayout; records: Uint8Array; reco
  * Builds the cuckoo table from an upload body, trying the given salts in order (at most
  * MAX_BUILD_ATTEMPTS): a salt fails when an insertion exceeds MAX_KICKS evictions or two distinct
  * keys share a tag. Work is bounded by attempts × entries × MAX_KICKS hash-free steps plus one
- * SHA-256 per key per attempt.
+ * SHA-256 per key per attempt. `capacity` (default the entry count) sizes the table for more keys
+ * than it holds, leaving free slots for later inserts (keyword-patch.ts), lowered (not below the
+ * entry count) until the table fits `maxTableBytes`; the layout's `entries` is then that capacity.
  *
- * @throws CryptoInputError on bad framing, a duplicate key, or when every salt failed.
+ * @throws CryptoInputError on bad framing, a duplicate key, a capacity out of range, or when every salt failed.
  */
-export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts: Uint8Array[]): KeywordTable {
+export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts: Uint8Array[],
+  sizing: { capacity?: number | undefined; maxTableBytes?: number | undefined } = {}): KeywordTable {
   const e = parseKeywordEntries(body, maxValueSize);
-  const shape = keywordShape(e.count, maxValueSize);
+  const sized = keywordCapacity(e.count, maxValueSize, sizing.capacity, sizing.maxTableBytes);
+  const shape = keywordShape(sized, maxValueSize);
   const n = e.count;
   const key = (i: number): Uint8Array => body.subarray(e.keyOff[i]!, e.keyOff[i]! + e.keyLen[i]!);
   const tags = new Uint8Array(n * TAG_BYTES);
@@ -279,11 +283,22 @@ export function buildKeywordTable(body: Uint8Array, maxValueSize: number, salts:
     }
     const layout: KeywordLayout = {
       scheme: KEYWORD_SCHEME, salt: base64urlEncode(salt), hashes: KEYWORD_HASHES, slotsPerBucket: SLOTS_PER_BUCKET, tagBytes: TAG_BYTES,
-      maxValueSize, entries: n, buckets: shape.buckets, recordsPerBucket: shape.recordsPerBucket,
+      maxValueSize, entries: sized, buckets: shape.buckets, recordsPerBucket: shape.recordsPerBucket,
     };
     return { layout, records, recordSize: shape.recordSize, attempts };
   }
   throw new AppError('invalid_input', `the cuckoo table could not be built with ${attempts} salts`);
+}
+
+/** The capacity a table of `entries` is sized for: `capacity` (≥ entries), lowered until the table is ≤ maxTableBytes. */
+export function keywordCapacity(entries: number, maxValueSize: number, capacity: number | undefined, maxTableBytes = Infinity): number {
+  if (capacity === undefined || capacity <= entries) return entries;
+  keywordShape(capacity, maxValueSize); // range check
+  const bytes = (c: number): number => { const s = keywordShape(c, maxValueSize); return s.recordCount * s.recordSize; };
+  if (bytes(capacity) <= maxTableBytes) return capacity;
+  let lo = entries, hi = capacity; // bytes(hi) > max; find the largest c in [entries, capacity) that fits (or entries)
+  while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (bytes(mid) <= maxTableBytes) lo = mid; else hi = mid; }
+  return lo;
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * SQL of live updates (src/store/migrations/013_pir_patches.sql): insert a patched version with an
+ * SQL of live updates (src/store/migrations/013_pir_patches.sql): insert a patched version (a keyword
+ * database's layout and source digest carried as given) with an
  * explicit number (parent + 1, so a concurrent upload or patch collides on the primary key and the
  * loser gets a 409), and read the patch chain between two versions for a hint delta.
  */
@@ -51,9 +52,10 @@ export const pirPatchRepo = {
    */
   async insertPatch(db: Queryable, v: NewPirPatch): Promise<PirVersionRow> {
     const rows = await db.query<PirVersionRow>(
-      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, parent_version, changed_rows, changed_records)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-      [v.name, v.version, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.parentVersion, v.changedRows, v.changedRecords]);
+      `INSERT INTO pir_databases (name, version, params, seed, records_bytes, records_sha256, hint_sha256, parent_version, changed_rows, changed_records, keyword, source_sha256)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+      [v.name, v.version, v.params, v.seed, v.records.length, v.recordsSha256, v.hintSha256, v.parentVersion, v.changedRows, v.changedRecords,
+        v.keyword ?? null, v.sourceSha256 ?? null]);
     const row = rows[0]!;
     // The parent's chunk boundaries (length() reads the stored size, not the bytes).
     const parent = await db.query<{ kind: Kind; seq: number; len: number }>(

@@ -10,13 +10,17 @@
  * period); the records blob is read back out of it in the pool and stored in full with the hint, so
  * any instance loads the version like an upload. The store transaction inserts exactly base + 1:
  * a concurrent patch or upload collides on the primary key and this one fails with 409.
+ *
+ * Keyword databases: `applyKeywordPatch` (the keyword layer's in-process path, keyword-patch.ts)
+ * turns key upserts/deletes into record changes of the same kind; the version keeps the layout and
+ * salt. Raw record patches (`applyRecordChanges`, the HTTP route) stay refused on them.
  */
 import { sha256 } from '../crypto/hash.ts';
 import { AppError, CryptoInputError } from '../errors.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { runInScope } from '../workers/request-scope.ts';
 import { checkRecordChanges, type RecordChange } from './changes.ts';
-import type { PirParams } from './params.ts';
+import { recordPosition, type PirParams } from './params.ts';
 import type { PirConfigJson } from './config.ts';
 import {
   addRowDeltas, applyChangesToMatrix, encodeHintDelta, encodeRecordDelta, hintDeltaFromRows, mergeRowDeltas, packRecordDeltas, unionRows, type RowDeltas,
@@ -25,6 +29,8 @@ import type { LoadedVersion, PirServiceInternals } from './internals.ts';
 import { A_WORDS_PER_BLOCK } from './matrixA.ts';
 import { pirPatchRepo } from './patch-repo.ts';
 import type { PirVersionRow } from './repo.ts';
+import type { KeywordLayout } from './keyword.ts';
+import type { KeywordPatchResult, TableReader } from './keyword-patch.ts';
 import { allocateMatrix } from './server.ts';
 import { bytesToU32, u32ToBytes } from './wire.ts';
 
@@ -91,7 +97,7 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   if (!Number.isSafeInteger(baseVersion) || baseVersion < 1) throw new CryptoInputError('baseVersion must be a positive integer');
   const current = await s.resolve(name, undefined);
   if (current.version !== baseVersion) throw await conflict(s, name, `the patch is against version ${baseVersion}`);
-  // A keyword database's records are cuckoo buckets under a salt: they change by uploading the keyword database again.
+  // A keyword database's records are cuckoo buckets under a salt: only the keyword layer (applyKeywordPatch) patches them.
   if (current.keyword !== null && current.keyword !== undefined) throw new AppError('invalid_input', 'keyword databases are updated by uploading them again (format=keyword); record patches apply to index databases');
   const started = performance.now();
   const base = await s.load(current);
@@ -100,7 +106,58 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   const sorted = checkRecordChanges(typeof changes === 'function' ? changes(params) : changes, params.recordCount, params.recordSize);
   const limit = maxPatchRecords(params.recordCount);
   if (sorted.length > limit) throw new CryptoInputError(`a patch changes at most ${limit} records here; upload a new version instead`);
+  return storePatch(s, current, base, sorted, started);
+}
 
+/** Reads bytes of the logical records blob (record i at i·recordSize) out of a loaded version's matrix. */
+export function matrixReader(lv: LoadedVersion): TableReader {
+  const { cols, recordSize } = lv.params;
+  const data = lv.matrix.data;
+  return (offset, length) => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length;) {
+      const index = Math.floor((offset + i) / recordSize);
+      const { column, firstRow } = recordPosition(lv.params, index);
+      for (let t = (offset + i) % recordSize; t < recordSize && i < length; t++, i++) out[i] = data[(firstRow + t) * cols + column]! + 128;
+    }
+    return out;
+  };
+}
+
+/** Computes a keyword patch from the base version's layout, record size and records; see keyword-patch.ts. */
+export type KeywordPatchPlan = (layout: KeywordLayout, recordSize: number, read: TableReader) => KeywordPatchResult;
+
+/**
+ * Patches the current version of keyword database `name` (the keyword layer's own path; the HTTP
+ * patch stays refused on keyword databases): `plan` turns the base version's table into record
+ * changes, stored as version current + 1 with the same layout and salt and `sourceSha256`.
+ * Returns the signed config, or `{ rebuild }` when the plan (or the patch size bound) asks for a
+ * full upload instead; nothing is stored then.
+ *
+ * @throws AppError `conflict` (a concurrent upload or patch won), `invalid_input` (not a keyword
+ * database, or one stored before live updates), `not_found`.
+ */
+export async function applyKeywordPatch(s: PirServiceInternals, name: string, plan: KeywordPatchPlan, sourceSha256: Uint8Array): Promise<PirConfigJson | { rebuild: string }> {
+  const current = await s.resolve(name, undefined);
+  if (current.keyword === null || current.keyword === undefined) throw new AppError('invalid_input', `${name} is not a keyword database`);
+  const started = performance.now();
+  const base = await s.load(current);
+  const { params } = base;
+  if (params.queriesPerHint === undefined) return { rebuild: 'this version predates live updates' };
+  const result = plan(JSON.parse(current.keyword) as KeywordLayout, params.recordSize, matrixReader(base));
+  if (result.kind === 'rebuild') return { rebuild: result.reason };
+  if (result.changes.length === 0) return { rebuild: 'no record changes' };
+  const sorted = checkRecordChanges(result.changes, params.recordCount, params.recordSize);
+  if (sorted.length > maxPatchRecords(params.recordCount)) return { rebuild: `${sorted.length} records change` };
+  return storePatch(s, current, base, sorted, started, { keyword: current.keyword, sourceSha256 });
+}
+
+/** Stores checked changes as version current + 1 (hint updated incrementally); a keyword layout is carried over as is. */
+async function storePatch(s: PirServiceInternals, current: PirVersionRow, base: LoadedVersion, sorted: readonly RecordChange[], started: number,
+  keyword?: { keyword: string; sourceSha256: Uint8Array }): Promise<PirConfigJson> {
+  const { params } = base;
+  const { name } = current;
+  const baseVersion = current.version;
   const matrix = allocateMatrix(params.rows, params.cols);
   if (!matrix.memory) throw new AppError('internal', 'shared WebAssembly memory is unavailable');
   matrix.data.set(base.matrix.data.subarray(0, params.rows * params.cols));
@@ -115,7 +172,7 @@ export async function applyRecordChanges(s: PirServiceInternals, name: string, b
   let row: PirVersionRow;
   try {
     row = await s.store.transaction((tx) => pirPatchRepo.insertPatch(tx, {
-      name, version: baseVersion + 1, parentVersion: baseVersion, params: current.params, seed: current.seed,
+      name, version: baseVersion + 1, parentVersion: baseVersion, params: current.params, seed: current.seed, ...keyword,
       records, recordsSha256: sha256(records), hint: hintBytes, hintSha256: sha256(hintBytes), changedRows: u32ToBytes(deltas.rows),
       changedRecords: packRecordDeltas(sorted.map((c) => c.index), byteDeltas),
       changed: {

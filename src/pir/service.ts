@@ -29,7 +29,7 @@ import { SEED_BYTES } from './matrixA.ts';
 import { pirConfigContext, pirConfigSignedMessage, type PirConfigJson, type UnsignedPirConfig } from './config.ts';
 import { pirRepo, type PirVersionRow } from './repo.ts';
 import type { LoadedVersion, PirServiceInternals } from './internals.ts';
-import { applyRecordChanges, hintDelta, type DeltaFormat, type RecordChanges } from './patch.ts';
+import { applyKeywordPatch, applyRecordChanges, hintDelta, type DeltaFormat, type KeywordPatchPlan, type RecordChanges } from './patch.ts';
 import type { KeywordLayout } from './keyword.ts';
 /** Upload work (layout, hint: seconds for large databases) is the admin's, with no request deadline. */
 const UPLOAD_SCOPE = { principal: 'admin' } as const;
@@ -208,6 +208,11 @@ export class PirService {
   /** Upserts/deletes records of the current version `baseVersion` as version baseVersion + 1 (patch.ts). */
   applyRecordChanges(name: string, baseVersion: number, changes: RecordChanges): Promise<PirConfigJson> {
     return applyRecordChanges(this.internals(), name, baseVersion, changes);
+  }
+
+  /** Patches the current version of keyword database `name` from a key-level plan (patch.ts `applyKeywordPatch`). */
+  applyKeywordPatch(name: string, plan: KeywordPatchPlan, sourceSha256: Uint8Array): Promise<PirConfigJson | { rebuild: string }> {
+    return applyKeywordPatch(this.internals(), name, plan, sourceSha256);
   }
 
   /** The hint rows changed from version `from` to `version` (default current), patch.ts `hintDelta`. */

@@ -104,11 +104,14 @@ export interface KeywordBuildTask {
   readonly body: Uint8Array;
   readonly maxValueSize: number;
   readonly salts: Uint8Array[];
+  /** Keys the table is sized for (≥ the entries; default their count), lowered to fit maxTableBytes. */
+  readonly capacity?: number;
+  readonly maxTableBytes?: number;
 }
 
 /** Builds a keyword table off the event loop (keyword.ts `buildKeywordTable`; 1 M keys ≈ 3 s). */
 export function keywordBuild(task: KeywordBuildTask): KeywordTable {
-  return buildKeywordTable(task.body, task.maxValueSize, task.salts);
+  return buildKeywordTable(task.body, task.maxValueSize, task.salts, { capacity: task.capacity, maxTableBytes: task.maxTableBytes });
 }
 
 /** The pir capability's worker tasks, for the registry in src/workers/tasks.ts. */
