@@ -71,7 +71,7 @@ describe('directory changes are keyword patches followed by hint deltas', () => 
       assert.equal(db.version, prev + 1, `${what}: one new version`);
       assert.equal(db.config.parentVersion, prev, `${what}: patched from the previous version`);
       assert.equal(db.config.keyword!.salt, salt, `${what}: same salt and layout`);
-      assert.equal(db.lastHintUpdate.kind, 'delta', `${what}: the handle followed with a hint delta`);
+      assert.notEqual(db.lastHintUpdate.kind, 'full', `${what}: the handle followed with a delta (hint rows or records)`);
       assert.equal(counter.hints() - hints, 0, `${what}: no full hint download`);
       assert.equal(counter.deltas() - deltas, 1, `${what}: one hint delta`);
     };
