@@ -7,33 +7,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { startPostgres, type TestPostgres } from '../support/postgres.ts';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { createHash } from 'node:crypto';
+import { twoInstances, type InstancePair } from '../support/pair.ts';
+import { ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { leafHash, referenceRoot } from '../../src/audit/merkle.ts';
 import { verifyCheckpoint, verifyCheckpointConsistency, verifyRecordInclusion, type Checkpoint } from '../../src/client/audit.ts';
 import { decodeRecord } from '../../src/audit/format.ts';
 import { base64urlDecode, base64urlEncode } from '../../src/crypto/bytes.ts';
 
-let pg: TestPostgres;
-let stores: Store[] = [];
+let pair: InstancePair;
 let a: TestApp;
 let b: TestApp;
-
 before(async () => {
-  pg = await startPostgres();
-  stores = await Promise.all([0, 1].map(() => openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })));
-  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  const env = { WORKERS: '1', RATE_LIMIT_MAX: '1000000', AUDIT_CHECKPOINT_MS: '0', AUDIT_MAX_BATCH: '8' };
-  [a, b] = await Promise.all(stores.map((store) => testApp(env, { store, secrets }))) as [TestApp, TestApp];
+  pair = await twoInstances({ WORKERS: '1', AUDIT_CHECKPOINT_MS: '0', AUDIT_MAX_BATCH: '8' });
+  ({ a, b } = pair);
 });
-after(async () => {
-  await a?.close();
-  await b?.close();
-  for (const s of stores) await s.close();
-  await pg?.stop();
-});
+after(async () => { await pair?.close(); });
 
 const call = (t: TestApp, method: string, url: string, payload?: object) =>
   t.app.inject({ method: method as 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(payload ? { payload } : {}) });

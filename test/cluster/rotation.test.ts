@@ -7,10 +7,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { startPostgres, type TestPostgres } from '../support/postgres.ts';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { twoInstances, type InstancePair } from '../support/pair.ts';
+import { type TestApp } from '../support/app.ts';
+import { type Store } from '../../src/store/index.ts';
 import { AppError } from '../../src/errors.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import type { SignResult } from '../../src/keys/service.ts';
@@ -20,23 +19,15 @@ const HOUR_MS = 3600_000;
 const env = { WORKERS: '1', KEY_ROTATION_SWEEP_MS: '200' };
 const msg = base64urlEncode(new TextEncoder().encode('rotated'));
 
-let pg: TestPostgres;
-let stores: Store[] = [];
+let pair: InstancePair;
 let a: TestApp;
 let b: TestApp;
-
+let stores: Store[];
 before(async () => {
-  pg = await startPostgres();
-  stores = await Promise.all([0, 1].map(() => openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })));
-  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  [a, b] = await Promise.all(stores.map((store) => testApp(env, { store, secrets }))) as [TestApp, TestApp];
+  pair = await twoInstances(env);
+  ({ a, b, stores } = pair);
 });
-after(async () => {
-  await a?.close();
-  await b?.close();
-  for (const s of stores) await s.close();
-  await pg?.stop();
-});
+after(async () => { await pair?.close(); });
 
 const state = async (owner: string) => stores[0]!.query<{ name: string; latest_version: number; next_rotation_at: Date; n: number }>(
   `SELECT k.name, k.latest_version, k.next_rotation_at, (SELECT count(*)::int FROM key_versions v WHERE v.key_id = k.id) AS n

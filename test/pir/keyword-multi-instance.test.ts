@@ -7,36 +7,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { startPostgres, type TestPostgres } from '../support/postgres.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { twoInstances, type InstancePair } from '../support/pair.ts';
 import { createClient } from '../../src/client/index.ts';
 import { DIRECTORY_DB_NAME } from '../../src/pir/directory-entry.ts';
 
 const enc = new TextEncoder();
-let pg: TestPostgres;
-let stores: Store[];
+let pair: InstancePair;
 let a: TestApp;
 let b: TestApp;
 let urlA: string;
 let urlB: string;
 before(async () => {
-  pg = await startPostgres();
-  stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
-  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  const env = { PIR_GRACE_SECONDS: '1', RATE_LIMIT_MAX: '1000000' };
-  a = await testApp(env, { store: stores[0]!, secrets });
-  b = await testApp(env, { store: stores[1]!, secrets });
-  urlA = await a.app.listen({ port: 0, host: '127.0.0.1' });
-  urlB = await b.app.listen({ port: 0, host: '127.0.0.1' });
+  pair = await twoInstances({ PIR_GRACE_SECONDS: '1' }, { listen: true });
+  ({ a, b, urlA, urlB } = pair);
 });
-after(async () => {
-  await b?.close();
-  await a?.close();
-  for (const s of stores ?? []) await s.close();
-  await pg?.stop();
-});
+after(async () => { await pair?.close(); });
 
 test('keyword upload on A, lookups through B; directory publish on A, found through B; unpublish on B', async () => {
   assert.equal(a.store.kind, 'postgres');

@@ -5,35 +5,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { startPostgres, type TestPostgres } from '../support/postgres.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { twoInstances, type InstancePair } from '../support/pair.ts';
 import { createClient } from '../../src/client/index.ts';
 import { fillRandom } from './_helpers.ts';
 
-let pg: TestPostgres;
-let stores: Store[];
+let pair: InstancePair;
 let a: TestApp;
 let b: TestApp;
 let urlA: string;
 let urlB: string;
 before(async () => {
-  pg = await startPostgres();
-  stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
-  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  const env = { PIR_GRACE_SECONDS: '1', RATE_LIMIT_MAX: '1000000' };
-  a = await testApp(env, { store: stores[0]!, secrets });
-  b = await testApp(env, { store: stores[1]!, secrets });
-  urlA = await a.app.listen({ port: 0, host: '127.0.0.1' });
-  urlB = await b.app.listen({ port: 0, host: '127.0.0.1' });
+  pair = await twoInstances({ PIR_GRACE_SECONDS: '1' }, { listen: true });
+  ({ a, b, urlA, urlB } = pair);
 });
-after(async () => {
-  await b?.close();
-  await a?.close();
-  for (const s of stores ?? []) await s.close();
-  await pg?.stop();
-});
+after(async () => { await pair?.close(); });
 
 test('upload on A, private reads through B; racing uploads get distinct versions; grace then purge', async () => {
   assert.equal(a.store.kind, 'postgres');
