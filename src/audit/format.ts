@@ -8,15 +8,17 @@
  *
  *   leaf       = lp("pqzk audit record v1") ‖ lp(u64 seq) ‖ lp(time) ‖ lp(principal) ‖ lp(operation) ‖
  *                lp(key) ‖ lp(owner) ‖ lp(u64 version) ‖ lp(u64 status) ‖ lp(problem) ‖ lp(requestId) ‖
- *                lp(inputSha256)
+ *                lp(inputSha256) ‖ lp(nonce)
  *   checkpoint = lp("pqzk audit checkpoint v1") ‖ lp(u64 treeSize) ‖ lp(rootHash) ‖ lp(time) ‖
  *                lp(identity.algorithm) ‖ lp(identity.keyId) ‖ lp(u64 identity.version)
  *
  * An absent optional string is the empty string, an absent version is 0 (versions start at 1),
- * an absent input hash is empty (otherwise its 32 raw bytes); rootHash is its 32 raw bytes.
+ * an absent input hash is empty (otherwise its 32 raw bytes); the nonce is its 16 raw bytes (every
+ * record gets fresh random ones when it is appended: proofs disclose the hashes of neighbouring
+ * leaves, which must not be confirmable by guessing the other fields); rootHash is its 32 raw bytes.
  * The checkpoint is signed with ML-DSA-65 under the FIPS 204 context "pqzk audit checkpoint v1".
  */
-import { base64urlDecode, concatBytes, fromHex, lp, toHex, u64 } from '../crypto/bytes.ts';
+import { base64urlDecode, base64urlEncode, concatBytes, fromHex, lp, toHex, u64 } from '../crypto/bytes.ts';
 import { CryptoInputError } from '../errors.ts';
 import { HASH_BYTES, leafHash } from './merkle.ts';
 
@@ -56,10 +58,26 @@ export interface AuditRecord {
   requestId: string;
   /** Hex SHA-256 of the request body, where useful and not secret-derived. */
   inputSha256?: string | undefined;
+  /** base64url of 16 random bytes drawn at append time: makes the leaf hash unguessable. */
+  nonce: string;
 }
 
-/** A record before its position is assigned. */
-export type PendingRecord = Omit<AuditRecord, 'seq'>;
+/** A record before its position (and its nonce, unless given) is assigned. */
+export type PendingRecord = Omit<AuditRecord, 'seq' | 'nonce'> & { nonce?: string };
+
+/** Bytes of a record's nonce. */
+export const NONCE_BYTES = 16;
+
+/** A fresh random nonce (base64url) for a record (Web Crypto: the same in Node and browsers). */
+export const newNonce = (): string => base64urlEncode(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
+
+function nonceBytes(v: unknown): Uint8Array {
+  if (typeof v !== 'string') throw new CryptoInputError('audit record: nonce must be a string');
+  let b: Uint8Array;
+  try { b = base64urlDecode(v); } catch { throw new CryptoInputError('audit record: nonce must be base64url'); }
+  if (b.length !== NONCE_BYTES) throw new CryptoInputError(`audit record: nonce must be ${NONCE_BYTES} bytes`);
+  return b;
+}
 
 const str = (v: unknown, what: string): string => {
   if (v === undefined || v === null) return '';
@@ -86,6 +104,7 @@ export function encodeRecordTail(r: PendingRecord): Uint8Array {
     lp(str(r.time, 'time')), lp(str(r.principal, 'principal')), lp(str(r.operation, 'operation')),
     lp(str(r.key, 'key')), lp(str(r.owner, 'owner')), lp(u64(int(r.version, 'version'))), lp(u64(int(r.status, 'status'))),
     lp(str(r.problem, 'problem')), lp(str(r.requestId, 'requestId')), lp(input === '' ? new Uint8Array(0) : fromHex(input)),
+    lp(nonceBytes(r.nonce)),
   );
 }
 
@@ -129,7 +148,7 @@ const readU64 = (b: Uint8Array): number => {
 /** The record a leaf encodes (the inverse of encodeRecord); throws CryptoInputError on malformed bytes. */
 export function decodeRecord(leaf: Uint8Array): AuditRecord {
   const f = fields(leaf);
-  if (f.length !== 12 || dec.decode(f[0]) !== RECORD_LABEL) throw new CryptoInputError('audit leaf: not a pqzk audit record v1');
+  if (f.length !== 13 || dec.decode(f[0]) !== RECORD_LABEL) throw new CryptoInputError('audit leaf: not a pqzk audit record v1');
   const s = (i: number) => dec.decode(f[i]);
   const opt = (i: number) => (f[i]!.length === 0 ? undefined : s(i));
   const version = readU64(f[7]!);
@@ -139,7 +158,9 @@ export function decodeRecord(leaf: Uint8Array): AuditRecord {
     seq: readU64(f[1]!), time: s(2), principal: s(3), operation: s(4), key: opt(5), owner: opt(6),
     version: version === 0 ? undefined : version, status: readU64(f[8]!), problem: opt(9), requestId: s(10),
     inputSha256: input.length === 0 ? undefined : toHex(input),
+    nonce: base64urlEncode(f[12]!),
   };
+  if (f[12]!.length !== NONCE_BYTES) throw new CryptoInputError(`audit leaf: nonce must be ${NONCE_BYTES} bytes`);
   for (const k of Object.keys(r) as (keyof AuditRecord)[]) if (r[k] === undefined) delete r[k];
   return r;
 }

@@ -20,10 +20,10 @@
  */
 import type { Store } from '../store/index.ts';
 import { appendNodes, frontierOf, leafHash } from './merkle.ts';
-import { encodeRecordTail, leafOf, type AuditRecord, type PendingRecord } from './format.ts';
+import { encodeRecordTail, leafOf, newNonce, type AuditRecord, type PendingRecord } from './format.ts';
 import { appendIfHead, getNodes, insertBatch, lockHead, setHead, type RecordRow, type StoredNode } from './repo.ts';
 
-interface Waiter { record: PendingRecord; tail: Uint8Array; resolve: (seq: number) => void; reject: (err: unknown) => void }
+interface Waiter { record: PendingRecord & { nonce: string }; tail: Uint8Array; resolve: (seq: number) => void; reject: (err: unknown) => void }
 
 /** Options of the appender. */
 export interface AuditLogOptions {
@@ -63,8 +63,9 @@ export class AuditLog {
   }
 
   /** Queues a record; resolves with its seq after its commit, rejects when its transaction failed. */
-  append(record: PendingRecord): Promise<number> {
+  append(pendingRecord: PendingRecord): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('audit log closed'));
+    const record = { ...pendingRecord, nonce: pendingRecord.nonce ?? newNonce() };
     // Encoded once, now (all but the seq): a malformed record fails alone, before it could take its batch down with it.
     let tail: Uint8Array;
     try { tail = encodeRecordTail(record); } catch (err) { return Promise.reject(err); }

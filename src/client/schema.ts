@@ -1710,7 +1710,7 @@ export interface components {
             seq: number;
             /** @description ISO 8601 UTC time the operation finished (the serving instance's clock). */
             time: string;
-            /** @description `tenant:<id>`, `admin` or `anon:<address prefix>`. */
+            /** @description `tenant:<id>`, `admin`, `system` (the service's own sweepers) or `anon:<address prefix>`. */
             principal: string;
             /** @description The operationId. */
             operation: string;
@@ -1727,6 +1727,8 @@ export interface components {
             requestId: string;
             /** @description SHA-256 of the request body (docs/AUDIT.md). */
             inputSha256?: string;
+            /** @description 16 random bytes (base64url) in the leaf, drawn when the record was appended: proofs disclose neighbouring leaf hashes, which guessing the other fields must not confirm. */
+            nonce: string;
         };
         AuditRecordPage: {
             treeSize: number;

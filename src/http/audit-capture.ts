@@ -66,11 +66,13 @@ export function recordOf(op: Operation, req: FastifyRequest, status: number, pay
   const params = (req.params ?? {}) as Record<string, unknown>;
   const query = (req.query ?? {}) as Record<string, unknown>;
   const out = text(payload);
-  const version = out === undefined || status >= 400 ? undefined : (LATEST_VERSION.exec(out) ?? SIGNATURE_VERSION.exec(out) ?? VERSION.exec(out))?.[1];
+  // A version named in the path (destroyKeyVersion) is the one acted on; otherwise the one the answer shows.
+  const pathVersion = typeof params.version === 'string' && /^[1-9]\d{0,9}$/.test(params.version) ? params.version : undefined;
+  const version = pathVersion ?? (out === undefined || status >= 400 ? undefined : (LATEST_VERSION.exec(out) ?? SIGNATURE_VERSION.exec(out) ?? VERSION.exec(out))?.[1]);
   const problem = out !== undefined && status >= 400 ? PROBLEM_CODE.exec(out)?.[1] : undefined;
   // The addressed name: a path parameter, else (createKey, registerUser) the body's name field.
   const body = (typeof req.body === 'object' && req.body !== null && !(req.body instanceof Uint8Array) ? req.body : {}) as Record<string, unknown>;
-  const named = params.name ?? params.username ?? params.id ?? body.name ?? body.username;
+  const named = params.name ?? params.username ?? params.id ?? params.entryName ?? body.name ?? body.username;
   const key = typeof named === 'string' && named.length <= 256 ? named : undefined;
   const r: PendingRecord = {
     time: now.toISOString(),
@@ -80,7 +82,8 @@ export function recordOf(op: Operation, req: FastifyRequest, status: number, pay
     requestId: String(req.id),
   };
   if (key !== undefined) r.key = key;
-  if (typeof query.owner === 'string') r.owner = query.owner;
+  // Only an owner of the form the contract allows (a refused request may carry anything, of any length).
+  if (typeof query.owner === 'string' && query.owner.length <= 256 && /^(admin|tenant:[A-Za-z0-9._@:+-]{1,128})$/.test(query.owner)) r.owner = query.owner;
   if (version !== undefined) r.version = Number(version);
   if (problem !== undefined) r.problem = problem;
   const input = inputHash(op, req.body);

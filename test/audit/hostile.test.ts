@@ -8,6 +8,7 @@
  */
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import fc from 'fast-check';
 import { ADMIN_TOKEN, callAs, problemOf, testApp, type TestApp } from '../support/app.ts';
 import { storeDigest } from '../support/digest.ts';
@@ -99,6 +100,7 @@ test('the leaf decoder refuses arbitrary bytes with CryptoInputError; encode/dec
   fc.assert(fc.property(fc.record({
     seq: fc.nat(), time: str, principal: str, operation: str, status: fc.integer({ min: 100, max: 599 }), requestId: str,
     key: fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }), version: fc.option(fc.integer({ min: 1, max: 2 ** 31 }), { nil: undefined }),
+    nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => base64urlEncode(b)),
   }), (r) => {
     const clean = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as AuditRecord;
     assert.deepEqual(decodeRecord(encodeRecord(clean)), clean);
@@ -162,4 +164,18 @@ test(`capture under ${CAPTURE_FUZZ} malformed requests per audited operation: no
       assert.equal(page.records[0]?.operation, op.operationId);
     });
   }
+});
+
+test('every record gets its own random nonce: equal fields, different leaves; a record without one does not encode', async () => {
+  const { newNonce, recordLeafHash } = await import('../../src/audit/format.ts');
+  const base = { seq: 7, time: '2026-12-01T00:00:00.000Z', principal: 'tenant:victim', operation: 'rotateKey', key: 'payroll', status: 200, requestId: 'req-3' };
+  const [n1, n2] = [newNonce(), newNonce()];
+  assert.notEqual(n1, n2);
+  assert.notDeepEqual(recordLeafHash({ ...base, nonce: n1 }), recordLeafHash({ ...base, nonce: n2 }));
+  assert.throws(() => encodeRecord(base as unknown as AuditRecord), CryptoInputError);
+  assert.throws(() => encodeRecord({ ...base, nonce: 'short' }), CryptoInputError);
+  // Stored records carry theirs, so a reader allowed to see a record can recompute its leaf.
+  const page = (await callAs(t, 'GET', '/v1/audit/records?limit=5', undefined, ADMIN_TOKEN)).body as { records: AuditRecord[] };
+  assert.ok(page.records.length > 0 && page.records.every((r) => /^[A-Za-z0-9_-]{22}$/.test(r.nonce)));
+  assert.equal(new Set(page.records.map((r) => r.nonce)).size, page.records.length);
 });
