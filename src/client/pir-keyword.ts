@@ -65,6 +65,8 @@ export async function keywordLookup(handle: KeywordHandle, key: Uint8Array | str
 /** A verified directory entry: the published key's algorithm, version and public key. */
 export interface DirectoryRecord {
   name: string;
+  /** Who published it (`tenant:<id>` or `admin`), as the service signed it: names are first come, first served. */
+  owner: string;
   algorithm: string;
   version: number;
   publicKey: Uint8Array;
@@ -84,7 +86,8 @@ export interface DirectoryApi {
    * ML-DSA-65 signature by the service identity that signed the directory's config (pin it with
    * `identityPublicKey`). Returns null when the name is not published. The directory handle is
    * cached per client and its config re-read when older than 5 s, so a change is seen within
-   * about 5 s of the service's rebuild.
+   * about 5 s of the service's rebuild. Names are first come, first served: the record carries the
+   * signed `owner` (`tenant:<id>` or `admin`); pass `owner` to refuse an entry someone else published.
    *
    * @example
    *
@@ -93,7 +96,7 @@ export interface DirectoryApi {
    * if (bob?.algorithm === 'X-Wing') encryptTo(bob.publicKey);
    * ```
    */
-  lookup(name: string, options?: { identityPublicKey?: Uint8Array | string }): Promise<DirectoryRecord | null>;
+  lookup(name: string, options?: { identityPublicKey?: Uint8Array | string; owner?: string }): Promise<DirectoryRecord | null>;
   /** Publishes the caller's managed key `keyName` under `name` (tenant or admin token). */
   publish(name: string, keyName: string): Promise<DirectoryListing>;
   /** Removes the caller's entry `name`. */
@@ -116,7 +119,7 @@ export function verifyDirectoryValue(name: string, value: Uint8Array, identity: 
   if (!nobleBackend.verify('ML-DSA-65', identity.publicKey, directoryEntrySignedMessage(entry), entry.signature, { context: DIRECTORY_ENTRY_CONTEXT })) {
     throw fail('directory entry signature verification failed');
   }
-  return { name, algorithm: entry.algorithm, version: entry.keyVersion, publicKey: entry.publicKey, signedAt: entry.signedAt, identity };
+  return { name, owner: entry.owner, algorithm: entry.algorithm, version: entry.keyVersion, publicKey: entry.publicKey, signedAt: entry.signedAt, identity };
 }
 
 /** Builds `client.pir.directory` over `open` (client.pir.open) and the generated client. */
@@ -148,7 +151,12 @@ export function directoryApi(
         checkedAt = Date.now();
       }
       const value = await handle.lookup(directoryKey(name));
-      return value === null ? null : verifyDirectoryValue(name, value, handle.identity, fail);
+      if (value === null) return null;
+      const record = verifyDirectoryValue(name, value, handle.identity, fail);
+      if (options.owner !== undefined && record.owner !== options.owner) {
+        throw fail(`directory entry ${name} is published by ${record.owner}, not ${options.owner}`);
+      }
+      return record;
     },
     async publish(name, keyName) {
       return unwrap(await api.PUT('/v1/pir/directory/{entryName}', { params: { path: { entryName: name } }, body: { keyName } }));

@@ -7,11 +7,14 @@
  * the encoded entry below. The service identity key (ML-DSA-65) signs, with the FIPS 204 context
  * "pqzk pir directory entry v1",
  *
- *   lp(label) ‖ lp(entryName) ‖ lp(algorithm) ‖ lp(u64 keyVersion) ‖ lp(publicKey) ‖ lp(signedAt) ‖
- *   lp(identityKeyId) ‖ lp(u64 identityVersion)
+ *   lp(label) ‖ lp(entryName) ‖ lp(owner) ‖ lp(algorithm) ‖ lp(u64 keyVersion) ‖ lp(publicKey) ‖
+ *   lp(signedAt) ‖ lp(identityKeyId) ‖ lp(u64 identityVersion)
  *
- * Value = u8 1 ‖ lp(algorithm) ‖ u64be keyVersion ‖ lp(publicKey) ‖ lp(signedAt) ‖ lp(identityKeyId) ‖
- * u64be identityVersion ‖ lp(signature)   (lp(x) = u32be(len x) ‖ x).
+ * Value = u8 2 ‖ lp(owner) ‖ lp(algorithm) ‖ u64be keyVersion ‖ lp(publicKey) ‖ lp(signedAt) ‖
+ * lp(identityKeyId) ‖ u64be identityVersion ‖ lp(signature)   (lp(x) = u32be(len x) ‖ x).
+ *
+ * Names are first come, first served: the signed owner (`tenant:<id>` or `admin`) is what tells a
+ * looker whose key a name leads to; a client that knows whom it means checks it (SDK `owner` option).
  */
 import { concatBytes, lp, u64 } from '../crypto/bytes.ts';
 import { CryptoInputError } from '../errors.ts';
@@ -30,6 +33,8 @@ export const DIRECTORY_NAME_PATTERN = /^[a-z0-9][a-z0-9._@+-]{0,127}$/;
 /** A directory entry: the name, the published key's algorithm, version and public key, and the signature over them. */
 export interface DirectoryEntry {
   entryName: string;
+  /** Who published the entry (`tenant:<id>` or `admin`), signed with it. */
+  owner: string;
   algorithm: string;
   keyVersion: number;
   publicKey: Uint8Array;
@@ -50,13 +55,13 @@ export function assertDirectoryName(name: string): void {
 
 /** The bytes the identity key signs for an entry (everything but the signature). */
 export function directoryEntrySignedMessage(e: Omit<DirectoryEntry, 'signature'>): Uint8Array {
-  return concatBytes(lp(DIRECTORY_ENTRY_LABEL), lp(e.entryName), lp(e.algorithm), lp(u64(e.keyVersion)), lp(e.publicKey),
+  return concatBytes(lp(DIRECTORY_ENTRY_LABEL), lp(e.entryName), lp(e.owner), lp(e.algorithm), lp(u64(e.keyVersion)), lp(e.publicKey),
     lp(e.signedAt), lp(e.identityKeyId), lp(u64(e.identityVersion)));
 }
 
 /** The keyword-database value of an entry (the entry name is the key, not repeated here). */
 export function encodeDirectoryValue(e: DirectoryEntry): Uint8Array {
-  return concatBytes(new Uint8Array([1]), lp(e.algorithm), u64(e.keyVersion), lp(e.publicKey), lp(e.signedAt),
+  return concatBytes(new Uint8Array([2]), lp(e.owner), lp(e.algorithm), u64(e.keyVersion), lp(e.publicKey), lp(e.signedAt),
     lp(e.identityKeyId), u64(e.identityVersion), lp(e.signature));
 }
 
@@ -69,10 +74,10 @@ export function decodeDirectoryValue(entryName: string, v: Uint8Array): Director
   const num = (): number => { need(8); const hi = u32(), lo = u32(); if (hi > 0x1fffff) throw new CryptoInputError('directory entry: integer too large'); return hi * 0x100000000 + lo; };
   const text = (): string => { try { return dec.decode(bytes()); } catch { throw new CryptoInputError('directory entry: bad UTF-8'); } };
   need(1);
-  if (v[o++] !== 1) throw new CryptoInputError('directory entry: unknown format');
-  const algorithm = text(), keyVersion = num(), publicKey = bytes(), signedAt = text(), identityKeyId = text(), identityVersion = num(), signature = bytes();
+  if (v[o++] !== 2) throw new CryptoInputError('directory entry: unknown format');
+  const owner = text(), algorithm = text(), keyVersion = num(), publicKey = bytes(), signedAt = text(), identityKeyId = text(), identityVersion = num(), signature = bytes();
   if (o !== v.length) throw new CryptoInputError('directory entry has trailing bytes');
-  return { entryName, algorithm, keyVersion, publicKey, signedAt, identityKeyId, identityVersion, signature };
+  return { entryName, owner, algorithm, keyVersion, publicKey, signedAt, identityKeyId, identityVersion, signature };
 }
 
 /** UTF-8 key of an entry name in the directory database. */

@@ -230,10 +230,10 @@ export class DirectoryService {
     const pkHash = sha256(c.publicKey);
     if (row.signature && row.signed_at && row.signed_version === c.version && row.signed_identity === idTag
       && row.signed_pk_sha256 && constantTimeEqual(row.signed_pk_sha256, pkHash)) {
-      return { entryName: row.entry_name, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey, signedAt: row.signed_at,
+      return { entryName: row.entry_name, owner: row.owner, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey, signedAt: row.signed_at,
         identityKeyId: identity.keyId, identityVersion: identity.version, signature: row.signature };
     }
-    const unsigned = { entryName: row.entry_name, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey,
+    const unsigned = { entryName: row.entry_name, owner: row.owner, algorithm: c.algorithm, keyVersion: c.version, publicKey: c.publicKey,
       signedAt: new Date().toISOString(), identityKeyId: identity.keyId, identityVersion: identity.version };
     const message = directoryEntrySignedMessage(unsigned);
     const signature = await this.#o.signer.signIdentity(message, DIRECTORY_ENTRY_CONTEXT);

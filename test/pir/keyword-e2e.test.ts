@@ -97,7 +97,19 @@ describe('keyword PIR through the SDK over a real socket', () => {
     assert.equal(found.version, 1);
     assert.deepEqual(found.publicKey, pk.publicKey);
     assert.deepEqual(found.identity.publicKey, identity);
+    assert.equal(found.owner, 'tenant:bob', 'the signed entry names its publisher');
+    assert.equal((await anyone.lookup('bob@example.org', { identityPublicKey: identity, owner: 'tenant:bob' }))?.owner, 'tenant:bob');
     assert.equal(await anyone.lookup('nobody@example.org', { identityPublicKey: identity }), null);
+
+    // Names are first come, first served: a squatter's entry says who published it, and a looker that
+    // knows whom it means refuses it.
+    const mallory = createClient(url, { token: (await t.app.ctx.tokens.mint('mallory', {})).token });
+    await mallory.keys.create({ name: 'm-kem', algorithm: 'X-Wing' });
+    await mallory.pir.directory.publish('bob@example.com', 'm-kem');
+    const squatted = await until(() => anyone.lookup('bob@example.com', { identityPublicKey: identity }), (r) => r !== null);
+    assert.equal(squatted?.owner, 'tenant:mallory');
+    await assert.rejects(anyone.lookup('bob@example.com', { identityPublicKey: identity, owner: 'tenant:bob' }), /published by tenant:mallory, not tenant:bob/);
+    await mallory.pir.directory.unpublish('bob@example.com');
 
     // Rotation: the next rebuild (sweep tick; called directly here) publishes version 2.
     await bob.keys.rotate('bob-kem');
