@@ -297,12 +297,16 @@ export class PirService {
     let rows = await this.#versions(name, false);
     const answerable = (r: PirVersionRow): boolean =>
       r.retired_at === null || r.retired_at.getTime() + this.#o.graceSeconds * 1000 > Date.now();
-    let row = version === undefined ? rows[0] : rows.find((r) => r.version === version && answerable(r));
+    // Only the newest MAX_LOADED_PER_NAME versions within their grace are answered: every answerable
+    // version is a matrix in memory, and patches (the directory's too) can make many in a grace period.
+    const pick = (all: PirVersionRow[]) => version === undefined ? all[0]
+      : all.filter(answerable).slice(0, MAX_LOADED_PER_NAME).find((r) => r.version === version);
+    let row = pick(rows);
     if (!row) {
       const cached = this.#meta.get(name);
       if (!cached || Date.now() - cached.at >= META_MISS_REFRESH_MS) {
         rows = await this.#versions(name, true);
-        row = version === undefined ? rows[0] : rows.find((r) => r.version === version && answerable(r));
+        row = pick(rows);
       }
     }
     if (row) return row;
