@@ -84,9 +84,19 @@ export const pirPatchRepo = {
 
   /** Versions from..to of `name` (inclusive, ascending) with their parents and changed rows. */
   async chain(db: Queryable, name: string, from: number, to: number): Promise<PirChainRow[]> {
-    return db.query<PirChainRow>(
-      `SELECT version, parent_version, changed_rows, changed_records, purged_at FROM pir_databases
+    // The links first, without their change lists: a chain that cannot give a delta costs one small read.
+    const links = await db.query<Omit<PirChainRow, 'changed_rows' | 'changed_records'> & { patched: boolean }>(
+      `SELECT version, parent_version, purged_at, changed_rows IS NOT NULL AS patched FROM pir_databases
        WHERE name = $1 AND version >= $2 AND version <= $3 ORDER BY version`,
       [name, from, to]);
+    const whole = links.length === to - from + 1 && links[0]?.version === from && links[0].purged_at === null
+      && links.slice(1).every((l) => l.patched && l.parent_version === l.version - 1);
+    if (!whole) return links.map((l) => ({ version: l.version, parent_version: l.parent_version, purged_at: l.purged_at, changed_rows: l.patched ? new Uint8Array(0) : null, changed_records: null }));
+    const changes = await db.query<{ version: number; changed_rows: Uint8Array | null; changed_records: Uint8Array | null }>(
+      `SELECT version, changed_rows, changed_records FROM pir_databases WHERE name = $1 AND version > $2 AND version <= $3 ORDER BY version`,
+      [name, from, to]);
+    const byVersion = new Map(changes.map((c) => [c.version, c]));
+    return links.map((l) => ({ version: l.version, parent_version: l.parent_version, purged_at: l.purged_at,
+      changed_rows: byVersion.get(l.version)?.changed_rows ?? null, changed_records: byVersion.get(l.version)?.changed_records ?? null }));
   },
 };

@@ -15,6 +15,7 @@
  * turns key upserts/deletes into record changes of the same kind; the version keeps the layout and
  * salt. Raw record patches (`applyRecordChanges`, the HTTP route) stay refused on them.
  */
+import { toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { AppError, CryptoInputError } from '../errors.ts';
 import { isUniqueViolation } from '../store/index.ts';
@@ -209,6 +210,10 @@ export async function hintDelta(s: PirServiceInternals, name: string, from: numb
   const to = toRow.version;
   if (from >= to) throw new CryptoInputError(`from (${from}) must be older than version ${to}`);
   if (to - from > MAX_DELTA_CHAIN) throw new AppError('gone', `no hint delta over more than ${MAX_DELTA_CHAIN} versions; fetch the full hint`);
+  // Keyed by the target's hint hash too: a name uploaded again from scratch never meets an old entry.
+  const cacheKey = `${name}\n${from}\n${to}\n${format}\n${toHex(toRow.hint_sha256)}`;
+  const cached = DELTA_CACHE.get(cacheKey);
+  if (cached) return { version: to, bytes: cached };
   const chain = await pirPatchRepo.chain(s.store, name, from, to);
   const gone = (why: string): AppError => new AppError('gone', `no hint delta from version ${from} to ${to}: ${why}; fetch the full hint`);
   if (chain.length !== to - from + 1 || chain[0]!.version !== from) throw gone('version unknown');
@@ -225,8 +230,15 @@ export async function hintDelta(s: PirServiceInternals, name: string, from: numb
   const { n, recordSize } = lv.params;
   const rowsBytes = 20 + 4 * rows.length * (1 + n);
   const recordBytes = packs.reduce((a, p) => a + p.length, 20);
-  if (format === 'auto' && packs.length === chain.length - 1 && recordBytes < rowsBytes) {
-    return { version: to, bytes: encodeRecordDelta(from, to, recordSize, packs) };
-  }
-  return { version: to, bytes: encodeHintDelta(hintDeltaFromRows(hintWords(lv.hint), n, rows, from, to)) };
+  const bytes = format === 'auto' && packs.length === chain.length - 1 && recordBytes < rowsBytes
+    ? encodeRecordDelta(from, to, recordSize, packs)
+    : encodeHintDelta(hintDeltaFromRows(hintWords(lv.hint), n, rows, from, to));
+  // Versions are immutable, so a delta between two of them never changes: recomputed at most once per entry.
+  if (DELTA_CACHE.size >= DELTA_CACHE_MAX) DELTA_CACHE.delete(DELTA_CACHE.keys().next().value!);
+  DELTA_CACHE.set(cacheKey, bytes);
+  return { version: to, bytes };
 }
+
+/** Recently served deltas by (name, from, to, format), oldest evicted first; bounded in entries (each ≤ a hint). */
+const DELTA_CACHE = new Map<string, Uint8Array>();
+const DELTA_CACHE_MAX = 16;
