@@ -195,6 +195,9 @@ export function pirApi(api: Client<paths>, unwrap: Unwrap): PirApi {
       params: { path: { name }, query: { from: prev.config.version, version: cfg.version, format: 'auto' } }, parseAs: 'arrayBuffer',
     });
     if (!res.response.ok || !(res.data instanceof ArrayBuffer)) return undefined;
+    // No delta is larger than every hint row with its index (a rows delta of all rows): anything more
+    // would only cost work before the hash check refuses it.
+    if (res.data.byteLength > cfg.sizes.hint + 20 + 4 * q.rows) return undefined;
     try {
       const bytes = new Uint8Array(res.data);
       const records = bytes.length >= 4 && new DataView(res.data).getUint32(0, true) === RECORD_DELTA_MAGIC;
