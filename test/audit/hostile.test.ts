@@ -179,3 +179,19 @@ test('every record gets its own random nonce: equal fields, different leaves; a 
   assert.ok(page.records.length > 0 && page.records.every((r) => /^[A-Za-z0-9_-]{22}$/.test(r.nonce)));
   assert.equal(new Set(page.records.map((r) => r.nonce)).size, page.records.length);
 });
+
+test('records name what was acted on: the destroyed version from the path; an ?owner= of any length is not copied', async () => {
+  assert.equal((await callAs(t, 'POST', '/v1/keys', { name: 'd1', algorithm: 'ML-DSA-44' }, ADMIN_TOKEN)).res.statusCode, 201);
+  for (let i = 0; i < 2; i++) assert.equal((await callAs(t, 'POST', '/v1/keys/d1/rotate', undefined, ADMIN_TOKEN)).res.statusCode, 200);
+  assert.equal((await callAs(t, 'DELETE', '/v1/keys/d1/versions/1', undefined, ADMIN_TOKEN)).res.statusCode, 200);
+  const long = 'tenant:' + 'x'.repeat(12_000);
+  const refused = await t.app.inject({ method: 'POST', url: `/v1/keys?owner=${long}`, payload: { name: 'd2', algorithm: 'ML-DSA-44' } });
+  assert.ok(refused.statusCode >= 400 && refused.statusCode < 500);
+  const size = ((await callAs(t, 'GET', '/v1/audit/records?limit=1', undefined, ADMIN_TOKEN)).body as { treeSize: number }).treeSize;
+  const page = (await callAs(t, 'GET', `/v1/audit/records?from=${Math.max(0, size - 50)}&limit=50`, undefined, ADMIN_TOKEN)).body as { records: AuditRecord[] };
+  const destroyed = page.records.filter((r) => r.operation === 'destroyKeyVersion' && r.key === 'd1');
+  assert.deepEqual(destroyed.map((r) => r.version), [1]);
+  const last = page.records.filter((r) => r.operation === 'createKey').at(-1)!;
+  assert.equal(last.owner, undefined);
+  assert.ok(encodeRecord(last).length < 1024, 'a refused request leaves a small record');
+});
