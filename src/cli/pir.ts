@@ -59,13 +59,37 @@ export function pirCommand(): Command {
 
   pir.command('whois').description('the key directory: the public key published under a name, privately, signature verified')
     .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
+    .option('--owner <owner>', 'refuse the entry unless this owner (tenant:<id> or admin) published it (names are first come, first served)')
+    .action(async (name: string, o: { owner?: string }, cmd: Command) => {
       const c = context(cmd);
       const pin = c.identity();
       if (pin === undefined) process.stderr.write('warning: no PQZK_IDENTITY_KEY: the directory is trusted on first use\n');
-      const entry = await c.client.pir.directory.lookup(name, pin === undefined ? {} : { identityPublicKey: pin });
-      c.print(entry === null ? { name, found: false } : { name, found: true, algorithm: entry.algorithm, version: entry.version, publicKey: base64urlEncode(entry.publicKey), signedAt: entry.signedAt },
-        () => (entry === null ? '(not published)' : `${entry.algorithm} v${entry.version} ${base64urlEncode(entry.publicKey)}`));
+      const entry = await c.client.pir.directory.lookup(name, { ...(pin === undefined ? {} : { identityPublicKey: pin }), ...(o.owner === undefined ? {} : { owner: o.owner }) });
+      c.print(entry === null ? { name, found: false } : { name, found: true, owner: entry.owner, algorithm: entry.algorithm, version: entry.version, publicKey: base64urlEncode(entry.publicKey), signedAt: entry.signedAt },
+        () => (entry === null ? '(not published)' : `${entry.algorithm} v${entry.version} ${base64urlEncode(entry.publicKey)} (published by ${entry.owner})`));
+    });
+
+  pir.command('publish').description('the key directory: publish your managed key <key> under <name> (its current public key, re-signed on rotation)')
+    .argument('<name>').argument('<key>')
+    .action(async (name: string, key: string, _o: unknown, cmd: Command) => {
+      const c = context(cmd);
+      const listing = await c.client.pir.directory.publish(name, key);
+      c.print(listing, () => `published ${key} as ${name} (the directory's next version carries it)`);
+    });
+
+  pir.command('unpublish').description('the key directory: remove your entry <name>')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const c = context(cmd);
+      await c.client.pir.directory.unpublish(name);
+      c.print({ name, unpublished: true }, () => `unpublished ${name}`);
+    });
+
+  pir.command('published').description('the key directory: your entries')
+    .action(async (_o: unknown, cmd: Command) => {
+      const c = context(cmd);
+      const entries = await c.client.pir.directory.list();
+      c.print({ entries }, () => (entries.length === 0 ? '(none)' : entries.map((e) => `${e.entryName} ${e.keyName}`).join('\n')));
     });
 
   pir.command('upload').description('admin: upload concatenated fixed-size records (stdin or --in) as a new version')

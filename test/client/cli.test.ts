@@ -321,6 +321,26 @@ test('pir find (keyword database) and pir whois (key directory), present and abs
   assert.equal(w.publicKey, (await t.app.ctx.keys.publicKey('admin', 'cli-dir-key', { format: 'raw' })).publicKey);
   assert.equal(nobody!.code, 0, nobody!.stderr);
   assert.equal(nobody!.stdout, '(not published)\n');
+  assert.equal(w.owner, 'admin');
+});
+
+test('pir publish / published / unpublish, and whois --owner refusing an entry someone else published', async () => {
+  const published = await pqzk(['pir', 'publish', 'cli-pub', 'cli-dir-key']);
+  assert.equal(published.code, 0, published.stderr);
+  assert.match(published.stdout, /^published cli-dir-key as cli-pub/);
+  assert.ok(json(await pqzk(['--json', 'pir', 'published'])).entries.some((e: { entryName: string }) => e.entryName === 'cli-pub'));
+  await t.app.ctx.pirDirectory.rebuildDirectory();
+  const anon = { PQZK_TOKEN: '' };
+  const [mine, theirs] = await Promise.all([
+    pqzk(['pir', 'whois', 'cli-pub', '--owner', 'admin'], { env: anon }),
+    pqzk(['pir', 'whois', 'cli-pub', '--owner', 'tenant:bob'], { env: anon }),
+  ]);
+  assert.equal(mine.code, 0, mine.stderr);
+  assert.match(mine.stdout, /\(published by admin\)\n$/);
+  fails(theirs, 1, /published by admin, not tenant:bob/);
+  const gone = await pqzk(['pir', 'unpublish', 'cli-pub']);
+  assert.equal(gone.stdout, 'unpublished cli-pub\n', gone.stderr);
+  assert.ok(!json(await pqzk(['--json', 'pir', 'published'])).entries.some((e: { entryName: string }) => e.entryName === 'cli-pub'));
 });
 
 test('--help on every command (the whole command tree of the installed package), --version', async () => {
@@ -328,7 +348,7 @@ test('--help on every command (the whole command tree of the installed package),
   const walk = (c: import('commander').Command, path: string[]): string[][] => [path, ...c.commands.filter((s) => s.name() !== 'help').flatMap((s) => walk(s, [...path, s.name()]))];
   const paths = walk(program('0'), []);
   assert.ok(paths.length >= 20, `${paths.length} commands`);
-  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys destroy-version', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'pir find', 'pir whois', 'health', 'algorithms']) {
+  for (const path of ['encrypt', 'decrypt', 'datakey', 'keys create', 'keys list', 'keys get', 'keys rotate', 'keys update', 'keys destroy-version', 'keys delete', 'keys public', 'keys sign', 'keys verify', 'session call', 'session run', 'zk register', 'zk login', 'pir get', 'pir lookup', 'pir find', 'pir whois', 'pir publish', 'pir unpublish', 'pir published', 'health', 'algorithms']) {
     assert.ok(paths.some((p) => p.join(' ') === path), `pqzk ${path} exists`);
   }
   // A few real --help runs for the exit code and stdout; the tree's help texts in-process (fast).
