@@ -7,7 +7,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, type TestApp } from '../support/app.ts';
+import { type TestApp, listeningTestApp } from '../support/app.ts';
 import { createClient } from '../../src/client/index.ts';
 import { decodeDirectoryValue, DIRECTORY_DB_NAME } from '../../src/pir/directory-entry.ts';
 import { directoryCapacity, maxPatchEntries } from '../../src/pir/directory.ts';
@@ -34,8 +34,9 @@ describe('directory changes are keyword patches followed by hint deltas', () => 
   let url: string;
   let identity: Uint8Array;
   before(async () => {
-    t = await testApp({ RATE_LIMIT_MAX: '1000000' });
-    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const listening = await listeningTestApp({ RATE_LIMIT_MAX: '1000000' });
+    t = listening;
+    url = listening.baseUrl;
     identity = (await t.app.ctx.systemKeys.identity()).publicKey;
   });
   after(() => t.close());

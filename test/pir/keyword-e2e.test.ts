@@ -7,7 +7,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { testApp, ADMIN_TOKEN, type TestApp, listeningTestApp } from '../support/app.ts';
 import { createClient } from '../../src/client/index.ts';
 import { DIRECTORY_DB_NAME } from '../../src/pir/directory-entry.ts';
 
@@ -41,8 +41,9 @@ describe('keyword PIR through the SDK over a real socket', () => {
   let url: string;
   let identity: Uint8Array;
   before(async () => {
-    t = await testApp({ RATE_LIMIT_MAX: '1000000' });
-    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const listening = await listeningTestApp({ RATE_LIMIT_MAX: '1000000' });
+    t = listening;
+    url = listening.baseUrl;
     identity = (await t.app.ctx.systemKeys.identity()).publicKey;
   });
   after(() => t.close());
