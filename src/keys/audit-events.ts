@@ -12,7 +12,7 @@ import type { RotationEvent } from './rotation.ts';
 /** The principal of records the service makes on its own. */
 export const SYSTEM_PRINCIPAL = 'system';
 
-/** The records of one rotation: `rotateKey (automatic)` and one `destroyKeyVersion (retention)` per destroyed version. */
+/** The records of one rotation: `automaticRotation`, and one `retentionDestroy` per version its retention destroyed. */
 export function rotationRecords(e: RotationEvent, instanceId: string, now = new Date()): PendingRecord[] {
   const base = { time: now.toISOString(), principal: SYSTEM_PRINCIPAL, key: e.name, owner: e.owner, requestId: `sweeper:${instanceId}` };
   return [
