@@ -134,8 +134,18 @@ export class AuditService {
     };
   }
 
-  /** Signs (tree size, root, time) for the committed size now, stores and returns it. */
-  async signCheckpoint(): Promise<AuditCheckpoint> {
+  /**
+   * Signs (tree size, root, time) for the committed size now, stores and returns it. Calls that
+   * overlap share one signature (the timer and an on-demand first checkpoint raced into two).
+   */
+  signCheckpoint(): Promise<AuditCheckpoint> {
+    this.#signing ??= this.#sign().finally(() => { this.#signing = undefined; });
+    return this.#signing;
+  }
+
+  #signing: Promise<AuditCheckpoint> | undefined;
+
+  async #sign(): Promise<AuditCheckpoint> {
     const treeSize = await this.size();
     const rootHash = await this.root(treeSize);
     const id = await this.#signer.identity();

@@ -33,6 +33,9 @@ import * as P from '../kex/protocol.ts';
 
 type Problem = components['schemas']['Problem'];
 
+/** How many times one call follows a `nextSeq` skip (the session moved instance) before failing. */
+const MAX_SKIPS = 2;
+
 /** Options of `client.openSecureSession`: how the server identity is trusted. */
 export interface SecureSessionOptions {
   /** The server identity public key (ML-DSA-65, raw bytes or base64url) to pin. */
@@ -164,6 +167,15 @@ export async function openSecureSession(
   const clientPublicKey = pending.hello.clientPublicKey.slice();
   let sessionToken: string | undefined;
   let seq = 0;
+  /** The next sequence number: never one used before, even for a refused message (the AES-GCM nonce). */
+  const next = () => (seq += 1);
+  /** A 409 whose problem names the session's next usable number: move the counter there and say so. */
+  const skipTo = (res: { error?: unknown; response: Response }): boolean => {
+    const p = res.error as Problem | undefined;
+    if (res.response.status !== 409 || typeof p?.nextSeq !== 'number' || !Number.isSafeInteger(p.nextSeq) || p.nextSeq <= seq + 1) return false;
+    seq = p.nextSeq - 1;
+    return true;
+  };
   let confirmed = false;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -187,33 +199,44 @@ export async function openSecureSession(
         method, path, headers: { accept: 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
         ...(body !== undefined ? { body } : {}),
       };
-      seq += 1;
-      const mySeq = seq;
-      const sealed = P.sealEnvelope(b, k, 'request', sessionId, mySeq, P.encodeJson(inner));
-      const res = await api.POST('/v1/kex/sessions/{id}/envelope', {
-        params: { path: { id: sessionId } },
-        body: { seq: mySeq, sealed: base64urlEncode(sealed), ...(confirmed ? {} : { confirmation: base64urlEncode(k.clientConfirmation) }) },
-      });
-      if (!res.data) fail(res, 'sendEnvelope');
-      if (res.data.seq !== mySeq) throw new SecureSessionError('the server answered with another sequence number');
-      let out: P.InnerResponse;
-      try {
-        out = P.decodeJson(P.openEnvelope(b, k, 'response', sessionId, mySeq, base64urlDecode(res.data.sealed))) as P.InnerResponse;
-      } catch {
-        throw new SecureSessionError('the sealed response does not verify');
+      const plaintext = P.encodeJson(inner);
+      for (let attempt = 0; ; attempt++) {
+        const mySeq = next();
+        const sealed = P.sealEnvelope(b, k, 'request', sessionId, mySeq, plaintext);
+        const res = await api.POST('/v1/kex/sessions/{id}/envelope', {
+          params: { path: { id: sessionId } },
+          body: { seq: mySeq, sealed: base64urlEncode(sealed), ...(confirmed ? {} : { confirmation: base64urlEncode(k.clientConfirmation) }) },
+        });
+        // The request moved to an instance whose numbers start higher: it did not run; seal it again (§6.2).
+        if (!res.data && attempt < MAX_SKIPS && skipTo(res)) continue;
+        if (!res.data) fail(res, 'sendEnvelope');
+        if (res.data.seq !== mySeq) throw new SecureSessionError('the server answered with another sequence number');
+        let out: P.InnerResponse;
+        try {
+          out = P.decodeJson(P.openEnvelope(b, k, 'response', sessionId, mySeq, base64urlDecode(res.data.sealed))) as P.InnerResponse;
+        } catch {
+          throw new SecureSessionError('the sealed response does not verify');
+        }
+        confirmed = true;
+        return { status: out.status, headers: out.headers ?? {}, body: out.body !== undefined ? out.body : out.bodyBase64 !== undefined ? base64urlDecode(out.bodyBase64) : undefined };
       }
-      confirmed = true;
-      return { status: out.status, headers: out.headers ?? {}, body: out.body !== undefined ? out.body : out.bodyBase64 !== undefined ? base64urlDecode(out.bodyBase64) : undefined };
     }),
     close: () => serial(async () => {
       if (!keys) return;
       const k = keys;
-      seq += 1;
-      const sealed = P.sealEnvelope(b, k, 'close', sessionId, seq, new Uint8Array(0));
       keys = undefined;
-      P.wipeKeys(k);
-      const res = await api.DELETE('/v1/kex/sessions/{id}', { params: { path: { id: sessionId } }, body: { seq, sealed: base64urlEncode(sealed) } });
-      if (!res.data) fail(res, 'closeSession');
+      try {
+        for (let attempt = 0; ; attempt++) {
+          const mySeq = next();
+          const sealed = P.sealEnvelope(b, k, 'close', sessionId, mySeq, new Uint8Array(0));
+          const res = await api.DELETE('/v1/kex/sessions/{id}', { params: { path: { id: sessionId } }, body: { seq: mySeq, sealed: base64urlEncode(sealed) } });
+          if (!res.data && attempt < MAX_SKIPS && skipTo(res)) continue;
+          if (!res.data) fail(res, 'closeSession');
+          return;
+        }
+      } finally {
+        P.wipeKeys(k);
+      }
     }),
   };
 }

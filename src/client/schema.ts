@@ -1077,6 +1077,8 @@ export interface components {
             }[];
             /** @description Seconds to wait before retrying (503/429). */
             retryAfter?: number;
+            /** @description Secure sessions (409 on an envelope or close): the lowest sequence number the session may still use; seal the request again under it (docs/PROTOCOL.md §6.2). */
+            nextSeq?: number;
         } & {
             [key: string]: unknown;
         };

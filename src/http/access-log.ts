@@ -34,7 +34,9 @@ export const INNER_REQUEST_HEADER = 'x-pqzk-inner';
 const INNER_MARK = base64urlEncode(nativeBackend.randomBytes(16));
 /** The header value that marks an inner request (never sent outside the process). */
 export const innerRequestMark = (): string => INNER_MARK;
-const isInner = (req: FastifyRequest): boolean => req.headers[INNER_REQUEST_HEADER] === INNER_MARK;
+/** Whether `req` is an envelope's inner request (run in-process by src/kex/runner.ts). */
+export const isInnerRequest = (req: FastifyRequest): boolean => req.headers[INNER_REQUEST_HEADER] === INNER_MARK;
+const isInner = isInnerRequest;
 
 const operationOf = (req: FastifyRequest): string | undefined => (req.routeOptions.config as { operationId?: string } | undefined)?.operationId;
 

@@ -7,6 +7,7 @@
  */
 import helmet, { type HelmetOptions } from 'helmet';
 import type { FastifyInstance } from 'fastify';
+import { isInnerRequest } from './access-log.ts';
 
 /** The headers helmet sets for `options`, as a plain name → value map (names lower-case). */
 export function helmetHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
@@ -22,8 +23,12 @@ export function helmetHeaders(options: Readonly<HelmetOptions>): Record<string, 
   return headers;
 }
 
-/** Registers one `onRequest` hook on `app` (root scope) setting the precomputed helmet headers on every reply. */
+/**
+ * Registers one `onRequest` hook on `app` (root scope) setting the precomputed helmet headers on every
+ * reply, except an envelope's inner requests: their headers never reach a browser (the runner keeps
+ * only content-type, retry-after, www-authenticate, location and allow; the outer answer has them).
+ */
 export function registerSecurityHeaders(app: FastifyInstance, options: Readonly<HelmetOptions>): void {
   const headers = helmetHeaders(options);
-  app.addHook('onRequest', (_req, reply, done) => { reply.headers(headers); done(); });
+  app.addHook('onRequest', (req, reply, done) => { if (!isInnerRequest(req)) reply.headers(headers); done(); });
 }

@@ -9,11 +9,12 @@ import type * as P from './protocol.ts';
  * Runs an inner request against the service's own routes, with the same auth rules. `binding` is
  * the session's client key thumbprint (base64url SHA-256 of the X-Wing client public key; null for
  * sessions opened before migration 006): a token with cnf {skt} is accepted only when they match.
+ * Resolves with the inner response's plaintext: UTF-8 JSON of a P.InnerResponse (PROTOCOL.md §6).
  */
 export type InnerRunner = (
   req: Required<Pick<P.InnerRequest, 'method' | 'path'>> & { headers: Record<string, string>; body?: unknown },
   binding: { clientKeyThumbprint: string | null },
-) => Promise<P.InnerResponse>;
+) => Promise<Uint8Array>;
 
 const INNER_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const INNER_HEADERS = new Set(['authorization', 'accept', 'content-type']);

@@ -31,7 +31,7 @@ export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, dep
     options: {
       prekeyRotationSeconds: ctx.config.prekeyRotationSeconds, prekeyGraceSeconds: ctx.config.prekeyGraceSeconds,
       sessionTtlSeconds: ctx.config.sessionTtlSeconds, grantKeySeconds: ctx.config.kexGrantKeySeconds,
-      maxSessionsPerAddress: ctx.config.kexMaxSessionsPerAddress, maxSessions: ctx.config.kexMaxSessions,
+      maxSessionsPerAddress: ctx.config.kexMaxSessionsPerAddress, maxSessions: ctx.config.kexMaxSessions, seqLeaseMs: ctx.config.kexSeqLeaseMs,
     },
   });
   await kex.start();

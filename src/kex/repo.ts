@@ -97,18 +97,33 @@ export async function deleteRetiredPrekeys(q: Queryable, graceSeconds: number): 
 }
 
 // ---- sessions
+/** One handshake to claim: its replay digest and the session it opens. */
+export interface HandshakeClaim { digest: Uint8Array; prekeyId: string; sessionId: string; expiresAt: Date; clientKeyThumbprint: string }
+
 /**
- * One statement, so atomic without a transaction: records the handshake digest (the replay guard:
- * a second use is a unique violation) and creates the session.
+ * One statement for many handshakes, so atomic per handshake without a transaction: records each
+ * digest (SHA-256(lp(prekeyId) ‖ lp(ct1)), the replay guard: the primary key makes a second use a
+ * no-op) and creates the session of each digest that was new. Resolves with the session ids created;
+ * a claim whose digest was already there (replay) creates nothing. Digests must be distinct within
+ * one call (the caller refuses duplicates). A retired prekey rejects the whole statement with a
+ * foreign-key violation (the caller then claims one by one).
  */
-export async function insertSession(q: Queryable, s: { sessionId: string; prekeyId: string; digest: Uint8Array; expiresAt: Date; clientKeyThumbprint: string }): Promise<void> {
-  await q.query(`WITH h AS (INSERT INTO kex_handshakes (digest, prekey_id) VALUES ($1, $2) RETURNING prekey_id)
-    INSERT INTO kex_sessions (session_id, prekey_id, expires_at, client_key_thumbprint) SELECT $3, prekey_id, $4, $5 FROM h`,
-  [s.digest, s.prekeyId, s.sessionId, s.expiresAt, s.clientKeyThumbprint]);
+export async function claimHandshakes(q: Queryable, claims: readonly HandshakeClaim[]): Promise<Set<string>> {
+  const params: unknown[] = [];
+  const values = claims.map((c) => {
+    params.push(c.digest, c.prekeyId, c.sessionId, c.expiresAt, c.clientKeyThumbprint);
+    const n = params.length;
+    return `($${n - 4}::bytea, $${n - 3}::text, $${n - 2}::text, $${n - 1}::timestamptz, $${n}::text)`;
+  });
+  const rows = await q.query<{ session_id: string }>(`WITH v (digest, prekey_id, session_id, expires_at, thumbprint) AS (VALUES ${values.join(', ')}),
+    h AS (INSERT INTO kex_handshakes (digest, prekey_id) SELECT digest, prekey_id FROM v ON CONFLICT (digest) DO NOTHING RETURNING digest)
+    INSERT INTO kex_sessions (session_id, prekey_id, expires_at, client_key_thumbprint)
+    SELECT v.session_id, v.prekey_id, v.expires_at, v.thumbprint FROM v JOIN h ON h.digest = v.digest RETURNING session_id`, params);
+  return new Set(rows.map((r) => r.session_id));
 }
-/** Whether a handshake with this digest (SHA-256(lp(prekeyId) ‖ lp(ct1))) was already accepted. */
-export async function handshakeSeen(q: Queryable, digest: Uint8Array): Promise<boolean> {
-  return (await q.query('SELECT 1 FROM kex_handshakes WHERE digest = $1', [digest])).length > 0;
+/** Undoes a claim whose handshake failed (a refused hello changes nothing): its session and its digest. */
+export async function unclaimHandshake(q: Queryable, sessionId: string, digest: Uint8Array): Promise<void> {
+  await q.query('WITH s AS (DELETE FROM kex_sessions WHERE session_id = $1) DELETE FROM kex_handshakes WHERE digest = $2', [sessionId, digest]);
 }
 
 /** The unexpired session with this id; undefined if none. */
@@ -117,20 +132,62 @@ export async function findSession(q: Queryable, id: string): Promise<SessionRow 
     'SELECT session_id, recv_seq, confirmed, expires_at FROM kex_sessions WHERE session_id = $1 AND expires_at > now()', [id]))[0];
   return r ? { ...r, recv_seq: Number(r.recv_seq) } : undefined;
 }
+/** A reserved sequence window: numbers up to `end` (the new fence) are this instance's until the lease ends. */
+export interface Reservation { end: number; expiresAt: Date; clientKeyThumbprint: string | null }
+
 /**
- * Atomically consumes sequence number `seq`: succeeds for exactly one caller across all instances,
- * and only when `seq` is above every number used before (replay and reordering are refused) and the
- * session is confirmed or this envelope carries a valid client confirmation. On success, returns the
- * session's client key thumbprint (null for sessions opened before migration 006); otherwise undefined.
+ * Reserves the window [seq, seq + width − 1] of a session's sequence numbers for instance `me` under
+ * a lease of `leaseMs` (docs/PROTOCOL.md §6.2). Succeeds, in one statement, for exactly one caller
+ * across all instances, when the session is live and confirmed (or `confirming`: this envelope
+ * carried a valid client confirmation), and either
+ *  - `me` renews its own window: it holds the lease row and nobody reserved since (`recv_seq = myEnd`), or
+ *  - `seq` is above the fence and no other instance's lease is running.
+ * Otherwise resolves undefined and changes nothing.
  */
-export async function consumeSeq(q: Queryable, id: string, seq: number, confirming: boolean): Promise<{ clientKeyThumbprint: string | null } | undefined> {
-  const rows = await q.query<{ client_key_thumbprint: string | null }>(`UPDATE kex_sessions SET recv_seq = $2, confirmed = true
-    WHERE session_id = $1 AND recv_seq < $2 AND expires_at > now() AND (confirmed OR $3) RETURNING client_key_thumbprint`, [id, seq, confirming]);
-  return rows.length === 1 ? { clientKeyThumbprint: rows[0]!.client_key_thumbprint } : undefined;
+export async function reserveSeq(q: Queryable, r: { id: string; seq: number; width: number; me: string; myEnd: number; confirming: boolean; leaseMs: number }): Promise<Reservation | undefined> {
+  const rows = await q.query<{ recv_seq: string | number; expires_at: Date; client_key_thumbprint: string | null }>(`UPDATE kex_sessions
+    SET recv_seq = GREATEST(recv_seq, $2::bigint + $3::bigint - 1), lease_owner = $4, lease_until = now() + make_interval(secs => $7::double precision / 1000), confirmed = true
+    WHERE session_id = $1 AND expires_at > now() AND (confirmed OR $6)
+      AND ((lease_owner = $4 AND recv_seq = $5::bigint)
+        OR (recv_seq < $2::bigint AND (lease_owner IS NULL OR lease_owner = $4 OR lease_until <= now())))
+    RETURNING recv_seq, expires_at, client_key_thumbprint`, [r.id, r.seq, r.width, r.me, r.myEnd, r.confirming, r.leaseMs]);
+  const row = rows[0];
+  return row ? { end: Number(row.recv_seq), expiresAt: row.expires_at, clientKeyThumbprint: row.client_key_thumbprint } : undefined;
 }
-/** Deletes the session if `seq` is fresh (a close is a sealed message too); false if not deleted. */
-export async function deleteSession(q: Queryable, id: string, seq: number): Promise<boolean> {
-  const rows = await q.query('DELETE FROM kex_sessions WHERE session_id = $1 AND recv_seq < $2 RETURNING session_id', [id, seq]);
+
+/** Why a reservation or a close failed: the fence, confirmation, and how long another instance's lease still runs (ms, 0 if none). */
+export interface SeqState { fence: number; confirmed: boolean; otherLeaseMs: number }
+/** The sequence state of the unexpired session `id` as instance `me` sees it; undefined if none. */
+export async function seqState(q: Queryable, id: string, me: string): Promise<SeqState | undefined> {
+  const r = (await q.query<{ recv_seq: string | number; confirmed: boolean; other_ms: number | string | null }>(
+    `SELECT recv_seq, confirmed, CASE WHEN lease_owner IS NOT NULL AND lease_owner <> $2 AND lease_until > now()
+       THEN extract(epoch FROM lease_until - now()) * 1000 ELSE 0 END AS other_ms
+     FROM kex_sessions WHERE session_id = $1 AND expires_at > now()`, [id, me]))[0];
+  return r ? { fence: Number(r.recv_seq), confirmed: r.confirmed, otherLeaseMs: Math.max(0, Number(r.other_ms ?? 0)) } : undefined;
+}
+
+/**
+ * Before refusing a number below the fence: takes the (ended) lease over with a lease that ends at
+ * once, so the instance that held the window can no longer renew it and every later reservation
+ * must start above the fence. Resolves the fence, or undefined when a lease is running (or the
+ * session is gone): then nothing changed.
+ */
+export async function takeOverFence(q: Queryable, id: string, me: string): Promise<number | undefined> {
+  const r = (await q.query<{ recv_seq: string | number }>(`UPDATE kex_sessions SET lease_owner = $2, lease_until = now()
+    WHERE session_id = $1 AND expires_at > now() AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until <= now()) RETURNING recv_seq`, [id, me]))[0];
+  return r ? Number(r.recv_seq) : undefined;
+}
+
+/**
+ * Deletes the session on a close sealed under `seq`: when `seq` is above the fence and no other
+ * instance's lease is running, or unconditionally when `owned` (`seq` is inside this instance's
+ * live window, so nobody else can have it). False if not deleted.
+ */
+export async function deleteSession(q: Queryable, id: string, seq: number, opts: { me: string; owned?: boolean } = { me: '' }): Promise<boolean> {
+  const rows = opts.owned
+    ? await q.query('DELETE FROM kex_sessions WHERE session_id = $1 RETURNING session_id', [id])
+    : await q.query(`DELETE FROM kex_sessions WHERE session_id = $1 AND recv_seq < $2
+        AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until <= now()) RETURNING session_id`, [id, seq, opts.me]);
   return rows.length === 1;
 }
 /** Deletes expired sessions; returns their ids (so their keys can be erased). */

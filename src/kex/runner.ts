@@ -7,6 +7,7 @@ import { base64urlEncode } from '../crypto/bytes.ts';
 import { AppError, toProblem } from '../errors.ts';
 import { SESSION_BINDING_HEADER, sessionBindingValue } from '../http/auth.ts';
 import { INNER_REQUEST_HEADER, innerRequestMark } from '../http/access-log.ts';
+import * as P from './protocol.ts';
 import type { InnerResponse } from './protocol.ts';
 import type { InnerRunner } from './service.ts';
 
@@ -38,18 +39,17 @@ export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: st
       headers: { ...headers, ...(inner.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(inner.body !== undefined ? { payload: JSON.stringify(inner.body) } : {}),
     });
-    if (res.rawPayload.length > opts.maxResponseBytes) return tooLarge(res.rawPayload.length, opts.maxResponseBytes);
+    if (res.rawPayload.length > opts.maxResponseBytes) return P.encodeJson(tooLarge(res.rawPayload.length, opts.maxResponseBytes));
     const outHeaders: Record<string, string> = {};
     for (const h of PASS_HEADERS) {
       const v = res.headers[h];
       if (v !== undefined) outHeaders[h] = String(v);
     }
-    const out: InnerResponse = { status: res.statusCode, headers: outHeaders };
-    const type = outHeaders['content-type'] ?? '';
-    if (res.rawPayload.length > 0) {
-      if (/^application\/([a-z.+-]*\+)?json/.test(type)) out.body = JSON.parse(res.body) as unknown;
-      else out.bodyBase64 = base64urlEncode(new Uint8Array(res.rawPayload));
-    }
-    return out;
+    const head = JSON.stringify({ status: res.statusCode, headers: outHeaders });
+    if (res.rawPayload.length === 0) return new TextEncoder().encode(head);
+    // A JSON answer is the service's own serializer output: spliced in as it is (no parse and re-stringify).
+    const json = /^application\/([a-z.+-]*\+)?json/.test(outHeaders['content-type'] ?? '');
+    const tail = json ? `,"body":${res.body}}` : `,"bodyBase64":"${base64urlEncode(new Uint8Array(res.rawPayload))}"}`;
+    return new TextEncoder().encode(head.slice(0, -1) + tail);
   };
 }

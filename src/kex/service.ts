@@ -7,7 +7,7 @@ import type { CryptoBackend } from '../crypto/backend.ts';
 import { base64urlDecode, base64urlEncode, concatBytes, constantTimeEqual, wipe } from '../crypto/bytes.ts';
 import { AppError, DecryptionError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
-import { isForeignKeyViolation, isUniqueViolation } from '../store/index.ts';
+import { isForeignKeyViolation } from '../store/index.ts';
 import { publicKeyThumbprint } from '../crypto/thumbprint.ts';
 import { assertJsonDepth } from '../http/json.ts';
 import { SessionQuota } from './quota.ts';
@@ -17,6 +17,8 @@ import { checkInner, type InnerRunner } from './inner.ts';
 export { checkInner, type InnerRunner } from './inner.ts';
 import * as repo from './repo.ts';
 import { Vault } from './vault.ts';
+import { HandshakeClaims } from './claims.ts';
+import { Sequencer } from './sequencer.ts';
 import { respond, type RespondInput, type RespondOutput } from './worker.ts';
 
 /** The identity-key service the keys capability attaches to the context (ctx.systemKeys). */
@@ -37,7 +39,12 @@ export interface KexOptions {
   maxSessionsPerAddress?: number;
   /** Live sessions this instance may hold (default 20,000). */
   maxSessions?: number;
+  /** Lease of an envelope sequence window, ms (default 2000; docs/PROTOCOL.md §6.2). */
+  seqLeaseMs?: number;
 }
+
+/** Sequence numbers one reservation of a window covers. */
+export const SEQ_WINDOW = 1024;
 
 /** Held sessions whose store rows the sweeper re-checks per tick: its work stays bounded however many are held. */
 export const SWEEP_BATCH = 2000;
@@ -96,6 +103,10 @@ export class KexService {
   readonly quota: SessionQuota;
   /** Where the sweeper's re-check of held sessions resumes. */
   private sweepCursor = 0;
+  /** Handshake claims, group-committed (claims.ts). */
+  readonly claims: HandshakeClaims;
+  /** Envelope sequence windows (sequencer.ts). */
+  readonly seq: Sequencer;
 
   /** Whether an inner request may reach (method, path); by default every /v1/ route but kex's own. */
   private readonly envelopeAllowed: (method: string, path: string) => boolean;
@@ -119,6 +130,8 @@ export class KexService {
       store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
       grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30, registryKey: deps.registryKey,
     });
+    this.claims = new HandshakeClaims(deps.store);
+    this.seq = new Sequencer({ store: deps.store, instanceId: this.vault.instanceId, leaseMs: deps.options.seqLeaseMs ?? 2000, width: SEQ_WINDOW });
   }
 
   /** Registers this instance in the vault registry; call once before serving. Rejects on a store error. */
@@ -209,30 +222,35 @@ export class KexService {
     const secret = await this.vault.get(prekeySecretId(req.prekeyId));
     if (!secret) throw new AppError('overloaded', 'this prekey is not yet available on this instance; retry', { retryAfter: 1 });
     const digest = this.b.hash('SHA-256', concatBytes(P.lp(req.prekeyId), P.lp(hello.ciphertext)));
-    // A replay is recognised before any KEM operation; the unique insert below stays the exact guard (races).
-    if (await repo.handshakeSeen(this.store, digest)) throw replayed();
+    const sessionId = base64urlEncode(this.b.randomBytes(16));
+    // Whole seconds (PROTOCOL.md §1: times are RFC 3339 without fractions).
+    const expiresAt = new Date(Math.ceil((Date.now() + this.o.sessionTtlSeconds * 1000) / 1000) * 1000);
+    const claim = { digest, prekeyId: req.prekeyId, sessionId, expiresAt, clientKeyThumbprint: publicKeyThumbprint(hello.clientPublicKey) };
     const evicted = this.quota.admit(clientPrefix);
     if (evicted !== undefined) await this.evict(evicted);
-    const sessionId = base64urlEncode(this.b.randomBytes(16));
+    // The replay guard comes before any KEM operation: the digest's primary key decides across instances.
+    let claimed: boolean;
+    try {
+      claimed = await this.claims.claim(claim);
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw gone(); // the prekey was retired meanwhile
+      throw err;
+    }
+    if (!claimed) throw replayed();
     let result: RespondOutput;
     try {
       result = await this.respond({ prekey, prekeySecret: secret.slice(), hello, sessionId });
     } catch (err) {
+      // A refused hello changes nothing: its claim is undone.
+      await this.claims.unclaim(claim);
       // Whatever part of the client's message was wrong, one fixed answer; a full pool stays a 503.
       if (err instanceof AppError && err.status < 500) throw new AppError('decryption_failed', 'handshake failed');
       throw err;
     }
-    // Whole seconds (PROTOCOL.md §1: times are RFC 3339 without fractions).
-    const expiresAt = new Date(Math.ceil((Date.now() + this.o.sessionTtlSeconds * 1000) / 1000) * 1000);
     const packed = result.packedKeys;
     const confirmation = P.packedField(packed, 'serverConfirmation');
     try {
-      await repo.insertSession(this.store, { sessionId, prekeyId: req.prekeyId, digest, expiresAt, clientKeyThumbprint: publicKeyThumbprint(hello.clientPublicKey) });
       await this.vault.put(sessionSecretId(sessionId), packed, expiresAt);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw replayed();
-      if (isForeignKeyViolation(err)) throw gone(); // the prekey was retired meanwhile
-      throw err;
     } finally {
       wipe(packed);
     }
@@ -240,47 +258,39 @@ export class KexService {
     return { sessionId, ciphertext: base64urlEncode(result.ciphertext), confirmation: base64urlEncode(confirmation), expiresAt: expiresAt.toISOString().replace('.000Z', 'Z') };
   }
 
-  private static readonly REPLAY = 'sequence number already used: envelopes must carry strictly increasing numbers (replay or reordering)';
-
   /**
-   * The session's keys. Fast path: keys held in memory (the row is then checked by the atomic
-   * consume that follows). Otherwise the row is read first, so unknown sessions cost no crypto.
+   * The session's keys. Fast path: keys held in memory (the sequencer then decides on the number).
+   * Otherwise the row is read first, so unknown sessions cost no crypto.
    */
-  private async session(sessionId: string, seq: number): Promise<P.SessionKeys> {
+  private async session(sessionId: string): Promise<P.SessionKeys> {
     if (!SESSION_ID.test(sessionId)) throw new AppError('not_found', 'unknown or expired session');
     const secretId = sessionSecretId(sessionId);
-    if (!this.vault.has(secretId)) {
-      const row = await repo.findSession(this.store, sessionId);
-      if (!row) throw new AppError('not_found', 'unknown or expired session');
-      if (seq <= row.recv_seq) throw new AppError('conflict', KexService.REPLAY);
-    }
+    if (!this.vault.has(secretId) && !await repo.findSession(this.store, sessionId)) throw new AppError('not_found', 'unknown or expired session');
     const packed = await this.vault.get(secretId);
     if (!packed) throw new AppError('overloaded', 'session keys are not yet available on this instance; retry', { retryAfter: 1 });
     return P.unpackKeys(packed);
   }
 
-  /** Why an atomic consume failed, for the error: unknown/expired, replay, or unconfirmed. */
-  private async consumeFailure(sessionId: string): Promise<AppError> {
-    const row = await repo.findSession(this.store, sessionId);
-    if (!row) {
-      this.vault.drop([sessionSecretId(sessionId)]);
-      return new AppError('not_found', 'unknown or expired session');
-    }
-    if (!row.confirmed) return new AppError('invalid_input', 'the first envelope of a session must carry the client key confirmation', { field: 'body.confirmation' });
-    return new AppError('conflict', KexService.REPLAY);
+  /** A session the sequencer found gone (closed or expired elsewhere): this instance drops its keys too. */
+  private forgetOnNotFound(sessionId: string) {
+    return (err: unknown): never => {
+      if (err instanceof AppError && err.code === 'not_found') this.vault.drop([sessionSecretId(sessionId)]);
+      throw err;
+    };
   }
 
   /**
    * Opens, checks and runs one envelope; answers with the sealed inner response under the same sequence number.
    *
-   * @throws AppError `not_found` (unknown or expired session), `conflict` (replayed or reordered seq),
-   * `decryption_failed` (bad seal or confirmation), `invalid_input` (bad inner request or missing first confirmation),
-   * `forbidden` (inner route not allowed), `overloaded` (keys not yet on this instance; retry).
+   * @throws AppError `not_found` (unknown or expired session), `conflict` with `nextSeq` (replayed, reordered
+   * or skipped seq), `decryption_failed` (bad seal or confirmation), `invalid_input` (bad inner request or
+   * missing first confirmation), `forbidden` (inner route not allowed), `overloaded` (keys not yet on this
+   * instance, or another instance's sequence lease; retry).
    */
   async sendEnvelope(sessionId: string, req: EnvelopeRequest, run: InnerRunner): Promise<EnvelopeResponse> {
-    const keys = await this.session(sessionId, req.seq);
+    const keys = await this.session(sessionId);
     try {
-      // A confirmation, when present, must be right; whether one is required is decided atomically below.
+      // A confirmation, when present, must be right; whether one is required is decided by the sequencer.
       if (req.confirmation !== undefined && !constantTimeEqual(base64urlDecode(req.confirmation), keys.clientConfirmation)) throw new DecryptionError();
       const plaintext = P.openEnvelope(this.b, keys, 'request', sessionId, req.seq, base64urlDecode(req.sealed));
       let text: string;
@@ -292,10 +302,9 @@ export class KexService {
       if (!this.envelopeAllowed(inner.method, inner.path.split('?')[0]!)) {
         throw new AppError('forbidden', 'this route takes or returns binary data and cannot be called through an envelope; it is public: call it directly');
       }
-      const consumed = await repo.consumeSeq(this.store, sessionId, req.seq, req.confirmation !== undefined);
-      if (!consumed) throw await this.consumeFailure(sessionId);
-      const response = await run(inner, consumed);
-      return { seq: req.seq, sealed: base64urlEncode(P.sealEnvelope(this.b, keys, 'response', sessionId, req.seq, P.encodeJson(response))) };
+      const binding = await this.seq.accept(sessionId, req.seq, req.confirmation !== undefined).catch(this.forgetOnNotFound(sessionId));
+      const response = await run(inner, binding);
+      return { seq: req.seq, sealed: base64urlEncode(P.sealEnvelope(this.b, keys, 'response', sessionId, req.seq, response)) };
     } finally {
       P.wipeKeys(keys);
     }
@@ -304,20 +313,22 @@ export class KexService {
   /**
    * Closes a session (a sealed, empty 'close' message) and erases its keys.
    *
-   * @throws AppError `not_found`, `conflict` (replayed seq), `decryption_failed`, `invalid_input` (non-empty plaintext).
+   * @throws AppError `not_found`, `conflict` with `nextSeq` (replayed seq), `decryption_failed`,
+   * `invalid_input` (non-empty plaintext), `overloaded` (another instance's sequence lease; retry).
    */
   async closeSession(sessionId: string, req: { seq: number; sealed: string }): Promise<void> {
-    const keys = await this.session(sessionId, req.seq);
+    const keys = await this.session(sessionId);
     try {
       const plaintext = P.openEnvelope(this.b, keys, 'close', sessionId, req.seq, base64urlDecode(req.sealed));
       if (plaintext.length !== 0) throw new AppError('invalid_input', 'a close message has an empty plaintext');
     } finally {
       P.wipeKeys(keys);
     }
-    if (!await repo.deleteSession(this.store, sessionId, req.seq)) {
-      const row = await repo.findSession(this.store, sessionId);
-      if (!row) { await this.erase([sessionSecretId(sessionId)]); throw new AppError('not_found', 'unknown or expired session'); }
-      throw new AppError('conflict', KexService.REPLAY);
+    try {
+      await this.seq.close(sessionId, req.seq);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') await this.erase([sessionSecretId(sessionId)]);
+      throw err;
     }
     this.quota.remove(sessionId);
     await this.erase([sessionSecretId(sessionId)]);
@@ -325,11 +336,12 @@ export class KexService {
 
   /** Ends a live session to make room (SessionQuota): its row and its keys, on every instance through the grants. */
   private async evict(sessionId: string): Promise<void> {
-    await repo.deleteSession(this.store, sessionId, Number.MAX_SAFE_INTEGER);
+    await repo.deleteSession(this.store, sessionId, 0, { me: this.vault.instanceId, owned: true });
     await this.erase([sessionSecretId(sessionId)]);
   }
 
   private async erase(secretIds: string[]): Promise<void> {
+    for (const id of secretIds) if (id.startsWith('s:')) this.seq.forget(id.slice(2));
     this.vault.drop(secretIds);
     await repo.deleteGrants(this.store, secretIds);
   }
@@ -346,6 +358,7 @@ export class KexService {
     this.sweepCursor += SWEEP_BATCH;
     const alive = await repo.existingSessions(this.store, held);
     this.vault.drop(held.filter((id) => !alive.has(id)).map(sessionSecretId));
+    this.seq.sweep((id) => this.vault.has(sessionSecretId(id)));
     for (const [id, p] of this.prekeys) if ((p.notAfter + this.o.prekeyGraceSeconds) * 1000 <= Date.now()) this.prekeys.delete(id);
     const retired = await repo.deleteRetiredPrekeys(this.store, this.o.prekeyGraceSeconds);
     for (const id of retired) this.prekeys.delete(id);

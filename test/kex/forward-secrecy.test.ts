@@ -63,9 +63,18 @@ async function runSession(open: TestApp['app'], envelopeApps: TestApp['app'][]):
   for (let i = 0; i < 4; i++) {
     seq++;
     const app = envelopeApps[i % envelopeApps.length]!;
-    const sealed = P.sealEnvelope(nb, keys, 'request', s.sessionId, seq, P.encodeJson({ method: 'GET', path: i % 2 ? '/v1/algorithms' : '/v1/health' }));
-    const r = await json(app, 'POST', `/v1/kex/sessions/${s.sessionId}/envelope`, { seq, sealed: base64urlEncode(sealed), confirmation: base64urlEncode(keys.clientConfirmation) }) as { sealed: string };
-    const response = base64urlDecode(r.sealed);
+    const inner = P.encodeJson({ method: 'GET', path: i % 2 ? '/v1/algorithms' : '/v1/health' });
+    let sealed = P.sealEnvelope(nb, keys, 'request', s.sessionId, seq, inner);
+    const post = () => app.inject({ method: 'POST', url: `/v1/kex/sessions/${s.sessionId}/envelope`, payload: { seq, sealed: base64urlEncode(sealed), confirmation: base64urlEncode(keys.clientConfirmation) } });
+    let res = await post();
+    // Moving instance: the other one's window was reserved first; skip to the number it names (PROTOCOL.md §6.2).
+    if (res.statusCode === 409) {
+      seq = (res.json() as { nextSeq: number }).nextSeq;
+      sealed = P.sealEnvelope(nb, keys, 'request', s.sessionId, seq, inner);
+      res = await post();
+    }
+    assert.equal(res.statusCode, 200, res.body);
+    const response = base64urlDecode((res.json() as { sealed: string }).sealed);
     assert.equal((P.decodeJson(P.openEnvelope(nb, keys, 'response', s.sessionId, seq, response)) as { status: number }).status, 200);
     rec.envelopes.push({ seq, sealed, response });
   }
@@ -214,8 +223,8 @@ test('two instances on one store: envelopes on the other instance; erasure compl
   const rs = recordingStore(store, history);
   // Two instances of one deployment: one store, one master key, one admin token.
   const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  const a = await testApp({}, { store: rs, secrets });
-  const bApp = await testApp({}, { store: rs, secrets });
+  const a = await testApp({ KEX_SEQ_LEASE_MS: '200' }, { store: rs, secrets });
+  const bApp = await testApp({ KEX_SEQ_LEASE_MS: '200' }, { store: rs, secrets });
   try {
     const { rec, truth, close } = await runSession(a.app, [bApp.app, a.app]);
     assert.ok(history.length > 0, 'the session and prekey reached instance B as grants');

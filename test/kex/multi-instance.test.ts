@@ -1,30 +1,36 @@
 /**
  * Several instances on one real PostgreSQL: a session opened on one is usable on the other, a
- * sequence number is accepted by exactly one instance even when raced, and a close on either
- * ends it everywhere. No kex secret is in the store in a form the server could open alone.
+ * sequence number is accepted by exactly one instance even when raced, a client moving instance
+ * skips ahead without any request running twice (PROTOCOL.md §6.2), and a close on either ends it
+ * everywhere. No kex secret is in the store in a form the server could open alone.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { testApp, ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { nobleBackend as nb } from '../../src/crypto/noble.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import * as P from '../../src/kex/protocol.ts';
 import { envelopeBody, handshake, openResponse, send } from './_client.ts';
+import { createClient } from '../../src/client/index.ts';
+import { listeningTestApp } from '../support/app.ts';
+
+/** A short sequence lease, so a client moving instance waits little. */
+const LEASE_MS = 300;
 
 let pg: TestPostgres;
 let stores: Store[];
-let a: TestApp;
-let b: TestApp;
+let a: TestApp & { baseUrl: string };
+let b: TestApp & { baseUrl: string };
 before(async () => {
   pg = await startPostgres();
   stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
   // Instances of one deployment share the master key and the admin token.
   const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  a = await testApp({}, { store: stores[0]!, secrets });
-  b = await testApp({}, { store: stores[1]!, secrets });
+  a = await listeningTestApp({ KEX_SEQ_LEASE_MS: String(LEASE_MS) }, { store: stores[0]!, secrets });
+  b = await listeningTestApp({ KEX_SEQ_LEASE_MS: String(LEASE_MS) }, { store: stores[1]!, secrets });
 });
 after(async () => {
   await b?.close();
@@ -33,25 +39,61 @@ after(async () => {
   await pg?.stop();
 });
 
-test('open on A, envelopes alternate between A and B, raced replay accepted once, close on B erases on A', async () => {
+const health = { method: 'GET', path: '/v1/health' };
+const nextSeqOf = (res: { statusCode: number; json: () => unknown }) => { assert.equal(res.statusCode, 409); return (res.json() as { nextSeq: number }).nextSeq; };
+
+test('a client moving instance skips ahead; the refused envelope never runs later; a raced envelope runs once; close on B ends it on A', async () => {
   assert.equal(a.store.kind, 'postgres');
   const s = await handshake(a.app);
-  for (let seq = 1; seq <= 4; seq++) {
-    const app = seq % 2 ? b.app : a.app;
-    const res = await send(app, s, envelopeBody(s, seq, { method: 'GET', path: '/v1/health' }));
-    assert.equal(res.statusCode, 200, res.body);
-    assert.equal(openResponse(s, seq, (res.json() as { sealed: string }).sealed).status, 200);
-  }
+  // seq 1 on B: B reserves a window and accepts from memory afterwards.
+  let res = await send(b.app, s, envelopeBody(s, 1, health));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(openResponse(s, 1, (res.json() as { sealed: string }).sealed).status, 200);
+  assert.equal((await send(b.app, s, envelopeBody(s, 2, health))).statusCode, 200);
+  // seq 3 on A: A waits for B's lease to end, then refuses it with the next usable number.
+  const t0 = performance.now();
+  const refused = envelopeBody(s, 3, health);
+  const next = nextSeqOf(await send(a.app, s, refused));
+  assert.ok(performance.now() - t0 >= LEASE_MS * 0.5, 'A waited for B\'s lease');
+  assert.ok(next > 3, `nextSeq ${next}`);
+  // The refused envelope is dead everywhere: B (whose window held 3) no longer takes it.
+  nextSeqOf(await send(b.app, s, refused));
+  nextSeqOf(await send(a.app, s, refused));
+  // The client seals again under nextSeq: A accepts.
+  res = await send(a.app, s, envelopeBody(s, next, health));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(a.app.ctx.kex.seq.stats.waits >= 1, true);
   // The same envelope raced to both instances: exactly one runs it.
-  const body = envelopeBody(s, 5, { method: 'GET', path: '/v1/health' });
+  const body = envelopeBody(s, next + 1, health);
   const raced = await Promise.all([send(a.app, s, body), send(b.app, s, body), send(a.app, s, body), send(b.app, s, body)]);
   assert.deepEqual(raced.map((r) => r.statusCode).sort(), [200, 409, 409, 409]);
 
-  const close = await b.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${s.sessionId}`, payload: { seq: 6, sealed: base64urlEncode(P.sealEnvelope(nb, s.keys, 'close', s.sessionId, 6, new Uint8Array(0))) } });
-  assert.equal(close.statusCode, 200, close.body);
-  assert.equal((await send(a.app, s, envelopeBody(s, 7, { method: 'GET', path: '/v1/health' }))).statusCode, 404);
+  // A close on B waits for A's lease and ends the session everywhere.
+  const closeSeq = next + 2;
+  const close = await b.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${s.sessionId}`, payload: { seq: closeSeq, sealed: base64urlEncode(P.sealEnvelope(nb, s.keys, 'close', s.sessionId, closeSeq, new Uint8Array(0))) } });
+  assert.equal(close.statusCode, 409, 'closeSeq sits inside A\'s window: B refuses it once the lease ended');
+  const closeNext = (close.json() as { nextSeq: number }).nextSeq;
+  const close2 = await b.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${s.sessionId}`, payload: { seq: closeNext, sealed: base64urlEncode(P.sealEnvelope(nb, s.keys, 'close', s.sessionId, closeNext, new Uint8Array(0))) } });
+  assert.equal(close2.statusCode, 200, close2.body);
+  assert.equal((await send(a.app, s, envelopeBody(s, closeNext + 1, health))).statusCode, 404);
   await a.app.ctx.kex.maintain();
   assert.equal(a.app.ctx.kex.vault.has(`s:${s.sessionId}`), false, 'A dropped the keys of the session closed on B');
+});
+
+test('SDK calls spread round-robin over two instances: every call answered, each request run exactly once', async () => {
+  // Two base URLs: the SDK sends each request to the next instance in turn (no stickiness at all).
+  const client = createClient([a.baseUrl, b.baseUrl], { token: ADMIN_TOKEN });
+  const identity = (await a.app.inject({ method: 'GET', url: '/v1/kex/prekey' })).json() as { identity: { publicKey: string } };
+  const session = await client.openSecureSession({ identityKey: identity.identity.publicKey });
+  const names = Array.from({ length: 8 }, (_, i) => `rr-${i}-${Date.now()}`);
+  for (const name of names) {
+    const r = await session.call('POST', '/v1/keys', { name, algorithm: 'ML-DSA-44' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  await session.close();
+  const listed = (await a.app.inject({ method: 'GET', url: '/v1/keys?limit=1000', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as { keys: Array<{ name: string }> };
+  for (const name of names) assert.equal(listed.keys.filter((k) => k.name === name).length, 1, name);
+  assert.ok(a.app.ctx.kex.seq.stats.waits + b.app.ctx.kex.seq.stats.waits >= 1, 'the instances waited for each other\'s leases');
 });
 
 test('a handshake on B with a prekey fetched from A; the store holds no plaintext secret', async () => {

@@ -104,8 +104,11 @@ test('§6: sequence numbers must strictly increase; gaps are allowed; refused en
     assert.equal((res.json() as { seq: number }).seq, seq);
     assert.equal(openResponse(s, seq, (res.json() as { sealed: string }).sealed).status, 200);
   }
-  assert.equal((await sessionRow(s.sessionId))!.recv_seq, String(2 ** 40));
-  refused(await call(2 ** 40), 409, 'conflict'); // replay
+  // recv_seq is the fence: the end of the window this instance reserved (§6.2), at least the highest accepted.
+  assert.ok(Number((await sessionRow(s.sessionId))!.recv_seq) >= 2 ** 40);
+  const replayed = await call(2 ** 40);
+  refused(replayed, 409, 'conflict'); // replay
+  assert.equal((replayed.json() as { nextSeq: number }).nextSeq, 2 ** 40 + 1, 'the 409 names the next usable number');
   refused(await call(41), 409, 'conflict'); // below the highest accepted
   // After the first accepted envelope the confirmation is optional, but a wrong one is still refused.
   const wrong = { ...envelopeBody(s, 2 ** 40 + 1, { method: 'GET', path: '/v1/health' }), confirmation: base64urlEncode(new Uint8Array(32)) };
@@ -154,7 +157,9 @@ test('§7: close errors (status and code) and gaps before the close', async () =
   refused(await close(s, 2), 409, 'conflict');
   refused(await t.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${'C'.repeat(22)}`, payload: { seq: 9, sealed: good } }), 404, 'not_found');
   refused(await t.app.inject({ method: 'DELETE', url: '/v1/kex/sessions/short', payload: { seq: 9, sealed: good } }), 404, 'not_found');
-  assert.equal((await sessionRow(s.sessionId))!.recv_seq, '3', 'refused closes change nothing');
+  const fence = (await sessionRow(s.sessionId))!.recv_seq;
+  assert.ok(Number(fence) >= 3);
+  assert.equal((await sessionRow(s.sessionId))!.recv_seq, fence, 'refused closes change nothing');
   const ok = await close(s, 9, good); // a gap (3 → 9) is fine
   assert.equal(ok.statusCode, 200, ok.body);
   refused(await close(s, 9, good), 404, 'not_found'); // closed: the session is gone

@@ -1,0 +1,80 @@
+/**
+ * Handshake claims with group commit: every openSession claims its replay digest and creates its
+ * session row BEFORE any KEM operation (a replayed hello is refused without crypto, exactly across
+ * instances: the digest's primary key decides). Claims that arrive in the same event-loop turn share
+ * one statement (repo.claimHandshakes), so under load a handshake costs a fraction of a store round
+ * trip instead of two (the earlier pre-check SELECT and insert). A failed handshake undoes its claim.
+ */
+import type { Store } from '../store/index.ts';
+import { isForeignKeyViolation } from '../store/index.ts';
+import * as repo from './repo.ts';
+
+interface Waiter { claim: repo.HandshakeClaim; key: string; resolve: (claimed: boolean) => void; reject: (err: unknown) => void }
+
+/** Most claims in one statement (5 parameters each). */
+const MAX_BATCH = 64;
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** Batches handshake claims of one instance (see the module header). */
+export class HandshakeClaims {
+  readonly #store: Store;
+  #queue: Waiter[] = [];
+  #scheduled = false;
+  /** Statements run and claims made (metrics, tests). */
+  readonly stats = { statements: 0, claims: 0 };
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /**
+   * Claims a handshake: resolves true when its digest was new (the session row now exists), false
+   * for a replay (nothing created). Rejects with the store's error (a retired prekey: a
+   * foreign-key violation).
+   */
+  claim(c: repo.HandshakeClaim): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ claim: c, key: hex(c.digest), resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => { this.#scheduled = false; void this.#flush(); });
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      // The same hello twice in one batch: only the first may claim (one statement would insert both sessions).
+      const seen = new Set<string>();
+      const first: Waiter[] = [];
+      for (const w of batch) {
+        if (seen.has(w.key)) w.resolve(false);
+        else { seen.add(w.key); first.push(w); }
+      }
+      await this.#run(first);
+    }
+  }
+
+  async #run(batch: Waiter[]): Promise<void> {
+    try {
+      this.stats.statements++;
+      const made = await repo.claimHandshakes(this.#store, batch.map((w) => w.claim));
+      this.stats.claims += made.size;
+      for (const w of batch) w.resolve(made.has(w.claim.sessionId));
+    } catch (err) {
+      // One retired prekey fails the whole statement: claim one by one so only its handshakes fail.
+      if (batch.length > 1 && isForeignKeyViolation(err)) {
+        for (const w of batch) await this.#run([w]);
+        return;
+      }
+      for (const w of batch) w.reject(err);
+    }
+  }
+
+  /** Undoes the claim of a handshake that failed after claiming (its session and digest). */
+  async unclaim(c: repo.HandshakeClaim): Promise<void> {
+    await repo.unclaimHandshake(this.#store, c.sessionId, c.digest);
+  }
+}
