@@ -11,6 +11,9 @@ import { verifyCheckpoint, verifyCheckpointConsistency, verifyRecordInclusion, A
 import { decodeRecord, encodeRecord } from '../../src/audit/format.ts';
 import { appendNodes, leafHash } from '../../src/audit/merkle.ts';
 import { base64urlDecode, base64urlEncode } from '../../src/crypto/bytes.ts';
+import { nobleBackend } from '../../src/crypto/noble.ts';
+import * as P from '../../src/kex/protocol.ts';
+import { envelopeBody, handshake, openResponse, send } from '../kex/_client.ts';
 
 let t: TestApp;
 let alice: string;
@@ -25,6 +28,18 @@ before(async () => {
   identity = (await t.app.ctx.systemKeys.identity()).publicKey;
 });
 after(async () => t.close());
+
+test('a secure session is transport: the requests inside envelopes are recorded, the handshake, envelopes and close are not', async () => {
+  const before = (await records()).treeSize;
+  const s = await handshake(t.app);
+  const res = await send(t.app, s, envelopeBody(s, 1, { method: 'POST', path: '/v1/keys', headers: { authorization: `Bearer ${alice}` }, body: { name: 'through-envelope', algorithm: 'ML-DSA-44' } }));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(openResponse(s, 1, (res.json() as { sealed: string }).sealed).status, 201);
+  const close = await t.app.inject({ method: 'DELETE', url: `/v1/kex/sessions/${s.sessionId}`, payload: { seq: 2, sealed: base64urlEncode(P.sealEnvelope(nobleBackend, s.keys, 'close', s.sessionId, 2, new Uint8Array(0))) } });
+  assert.equal(close.statusCode, 200, close.body);
+  const mine = (await records()).records.filter((r) => r.seq >= before);
+  assert.deepEqual(mine.map((r) => [r.operation, r.status, r.key, r.principal]), [['createKey', 201, 'through-envelope', 'tenant:alice']]);
+});
 
 test('state-changing and secret-using operations are recorded, reads and verifications are not', async () => {
   const before = (await records()).treeSize;
