@@ -11,7 +11,9 @@
  * the first time go to ffjavascript's MSM and are queued; `buildQueued()` then builds their tables
  * in the background (slices of a few ms between timer ticks, unref'd in Node so they never keep a
  * process alive); later MSMs over the same bases (compared byte for byte) use the table. Results
- * are the same group elements as ffjavascript's (test/zk/msm.test.ts compares them).
+ * are the same group elements as ffjavascript's (test/zk/msm.test.ts compares them). On the
+ * calling-thread curve the table goes through WASM memory in parts; on the multi-threaded one each
+ * worker thread gets one part of it (fixedMsmThreads).
  *
  * Memory: a table holds n·⌈bits/c⌉ affine points in JS memory (≈ 6 MB for the login circuit's
  * five); the WASM side uses only scratch inside one synchronous operation. Pure (no node: imports).
@@ -22,6 +24,9 @@ interface Exports {
 }
 interface ThreadManager {
   u8: Uint8Array;
+  singleThread?: boolean;
+  concurrency?: number;
+  queueAction(task: unknown[], transfers?: ArrayBuffer[]): Promise<Uint8Array[]>;
   instance: { exports: Exports };
   alloc(n: number): number;
   startSyncOp(): void;
@@ -32,6 +37,8 @@ interface Group {
   F: { n8: number };
   tm: ThreadManager;
   multiExpAffine: Msm;
+  zero: Uint8Array;
+  add(a: Uint8Array, b: Uint8Array): Uint8Array;
 }
 /** The part of ffjavascript's curve used here. */
 export interface MsmCurve {
@@ -86,7 +93,6 @@ function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array {
   const x = tm.instance.exports;
   const sA = 2 * G.F.n8;
   const sJ = 3 * G.F.n8;
-  const sScalar = scalars.byteLength / t.n;
   const chunk = x[`${t.prefix}_multiexpAffine_chunk`]!;
   const add = x[`${t.prefix}_add`]!;
   const total = t.n * t.windows;
@@ -104,13 +110,7 @@ function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array {
     for (let e0 = 0; e0 < total; e0 += per) {
       const m = Math.min(per, total - e0);
       tm.u8.set(t.points!.subarray(e0 * sA, (e0 + m) * sA), pts);
-      for (let e = 0; e < m; e++) {
-        const k = Math.floor((e0 + e) / t.n);
-        const i = e0 + e - k * t.n;
-        const d = digit(scalars, i * sScalar, sScalar, k * t.c, t.c);
-        tm.u8[dg + 2 * e] = d & 0xff;
-        tm.u8[dg + 2 * e + 1] = d >> 8;
-      }
+      tm.u8.set(digits(t, scalars, e0, m), dg);
       chunk(pts, dg, 2, m, 0, t.c, part);
       add(acc, part, acc);
     }
@@ -118,6 +118,49 @@ function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array {
   } finally {
     tm.endSyncOp();
   }
+}
+
+/** The 2-byte digits of table entries [e0, e0 + m) (entry k·n + i: digit k of scalar i). */
+function digits(t: Table, scalars: Uint8Array, e0: number, m: number): Uint8Array {
+  const sScalar = scalars.byteLength / t.n;
+  const out = new Uint8Array(2 * m);
+  for (let e = 0; e < m; e++) {
+    const k = Math.floor((e0 + e) / t.n);
+    const i = e0 + e - k * t.n;
+    const d = digit(scalars, i * sScalar, sScalar, k * t.c, t.c);
+    out[2 * e] = d & 0xff;
+    out[2 * e + 1] = d >> 8;
+  }
+  return out;
+}
+
+/**
+ * The multi-threaded curve: the table's entries split in one part per worker thread, each part
+ * (points and digits, transferred) through ffjavascript's own task protocol to the same bucket
+ * routine in a worker (its memory grows as needed); the parts' sums are added here.
+ */
+async function fixedMsmThreads(G: Group, t: Table, scalars: Uint8Array): Promise<Uint8Array> {
+  const sA = 2 * G.F.n8;
+  const sJ = 3 * G.F.n8;
+  const total = t.n * t.windows;
+  const parts = Math.max(1, Math.min(G.tm.concurrency ?? 1, 16));
+  const per = Math.ceil(total / parts);
+  const jobs: Array<Promise<Uint8Array[]>> = [];
+  for (let e0 = 0; e0 < total; e0 += per) {
+    const m = Math.min(per, total - e0);
+    const pts = t.points!.slice(e0 * sA, (e0 + m) * sA);
+    const dg = digits(t, scalars, e0, m);
+    jobs.push(G.tm.queueAction([
+      { cmd: 'ALLOCSET', var: 0, buff: pts },
+      { cmd: 'ALLOCSET', var: 1, buff: dg },
+      { cmd: 'ALLOC', var: 2, len: sJ },
+      { cmd: 'CALL', fnName: `${t.prefix}_multiexpAffine_chunk`, params: [{ var: 0 }, { var: 1 }, { val: 2 }, { val: m }, { val: 0 }, { val: t.c }, { var: 2 }] },
+      { cmd: 'GET', out: 0, var: 2, len: sJ },
+    ], [pts.buffer as ArrayBuffer, dg.buffer as ArrayBuffer]));
+  }
+  let acc = G.zero;
+  for (const r of await Promise.all(jobs)) acc = G.add(acc, r[0]!);
+  return acc;
 }
 
 /** Computes the shifted copies 2^(c·k)·Pᵢ of points [start, end) into t.points' layout. */
@@ -185,7 +228,7 @@ function wrap(curve: MsmCurve, G: Group, prefix: 'g1m' | 'g2m', original: Msm): 
     if (Number.isInteger(n) && n > 0 && scalars.byteLength % n === 0) {
       const list = tables.get(curve) ?? [];
       const t = list.find((e) => e.prefix === prefix && e.n === n && e.bits === (scalars.byteLength / n) * 8 && sameBytes(e.bases, bases));
-      if (t?.points) return fixedMsm(G, t, scalars);
+      if (t?.points) return G.tm.singleThread === false && (G.tm.concurrency ?? 1) > 1 ? fixedMsmThreads(G, t, scalars) : fixedMsm(G, t, scalars);
       if (!t && list.length < MAX_TABLES) {
         const bits = (scalars.byteLength / n) * 8;
         const c = WINDOW_BITS;

@@ -2,7 +2,8 @@
  * The SDK's fixed-base MSMs (src/client/_msm.ts) against ffjavascript's multiExpAffine: the same
  * group element for G1 and G2 bases with the point at infinity and repeated points, zero scalars,
  * full-width 256-bit scalars; bases seen for the first time or changed by one byte take
- * ffjavascript's path; a proof made with the tables verifies.
+ * ffjavascript's path; on a multi-threaded curve the parts run in its worker threads; a proof made
+ * with the tables verifies.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,6 +91,24 @@ describe('fixed-base MSM', () => {
       assert.equal(typeof Gr.multiExpAffine, 'function');
     });
   }
+
+  test('multi-threaded curve: the table parts run in the worker threads and give the same points', async () => {
+    const mt = await buildBn128(false);
+    try {
+      const c = mt as unknown as MsmCurve;
+      for (const name of ['G1', 'G2'] as const) {
+        const Gr = mt[name] as unknown as G;
+        const b = bases(Gr, 120);
+        const s = scalars(120);
+        await withFixedBase(c, () => Gr.multiExpAffine(b, s));
+        await buildQueued(c);
+        const s2 = scalars(120);
+        assert.ok(Gr.eq(await withFixedBase(c, () => Gr.multiExpAffine(b, s2)), await Gr.multiExpAffine(b, s2)), `${name}, seed ${SEED}`);
+      }
+    } finally {
+      await mt.terminate();
+    }
+  });
 
   test('a login proof made with the tables verifies', async () => {
     const c = curve as unknown as MsmCurve;
