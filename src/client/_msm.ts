@@ -56,8 +56,10 @@ interface Table {
   points?: Uint8Array; // window-major: (k·n + i)·sA; set when ready
 }
 
-/** At most this many tables (the login circuit needs five). */
+/** At most this many tables (the login circuit needs five), each at most MAX_TABLE_BYTES. */
 const MAX_TABLES = 8;
+/** Bases whose table would be larger stay on ffjavascript's MSM (the login circuit's largest: 3.7 MB). */
+const MAX_TABLE_BYTES = 8 << 20;
 /** Points whose shifted copies one background slice computes. */
 const SLICE_POINTS = 24;
 
@@ -88,7 +90,7 @@ function digit(s: Uint8Array, off: number, sScalar: number, bit: number, c: numb
  * (`*_multiexpAffine_chunk`, one c-bit chunk of 2-byte scalars) as one point set, in as few parts
  * as the fixed WASM memory holds: one bucket set per part instead of one per window.
  */
-function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array {
+function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array | undefined {
   const tm = G.tm;
   const x = tm.instance.exports;
   const sA = 2 * G.F.n8;
@@ -104,7 +106,8 @@ function fixedMsm(G: Group, t: Table, scalars: Uint8Array): Uint8Array {
     const free = new Uint32Array(tm.u8.buffer, 0, 1)[0]!;
     // Room for the part's points and digits, then the routine's 2^c buckets (it takes them at the free pointer).
     const room = tm.u8.byteLength - free - (1 << t.c) * sJ - 4096;
-    const per = Math.max(1, Math.min(total, Math.floor(room / (sA + 2))));
+    if (room < 1024 * (sA + 2)) return undefined; // too little free WASM memory: ffjavascript's MSM
+    const per = Math.min(total, Math.floor(room / (sA + 2)));
     const pts = tm.alloc(per * sA);
     const dg = tm.alloc(per * 2);
     for (let e0 = 0; e0 < total; e0 += per) {
@@ -228,9 +231,13 @@ function wrap(curve: MsmCurve, G: Group, prefix: 'g1m' | 'g2m', original: Msm): 
     if (Number.isInteger(n) && n > 0 && scalars.byteLength % n === 0) {
       const list = tables.get(curve) ?? [];
       const t = list.find((e) => e.prefix === prefix && e.n === n && e.bits === (scalars.byteLength / n) * 8 && sameBytes(e.bases, bases));
-      if (t?.points) return G.tm.singleThread === false && (G.tm.concurrency ?? 1) > 1 ? fixedMsmThreads(G, t, scalars) : fixedMsm(G, t, scalars);
-      if (!t && list.length < MAX_TABLES) {
-        const bits = (scalars.byteLength / n) * 8;
+      if (t?.points) {
+        if (G.tm.singleThread === false && (G.tm.concurrency ?? 1) > 1) return fixedMsmThreads(G, t, scalars);
+        const r = fixedMsm(G, t, scalars);
+        if (r) return r;
+      }
+      const bits = (scalars.byteLength / n) * 8;
+      if (!t && list.length < MAX_TABLES && n * Math.ceil(bits / WINDOW_BITS) * sA <= MAX_TABLE_BYTES) {
         const c = WINDOW_BITS;
         const nt: Table = { prefix, n, c, bits, windows: Math.ceil(bits / c), bases: bases.slice() };
         tables.set(curve, [...list, nt]);
