@@ -17,7 +17,8 @@
  * `--sdk-only` runs only the SDK proving part; `--verify-only` only the verification part.
  * The hardened verifier is measured on both pairing paths, interleaved in rounds of the same run:
  * the prepared one (the default: resident lines, fixed-base tables, one multi-Miller loop) and the
- * plain one (`plain: true`, the path before it: one Miller loop per pair through ffjavascript).
+ * plain one (`plain: true`, the path before it: one Miller loop per pair through ffjavascript),
+ * and the prepared one on ffjavascript's WASM as shipped (`stockWasm: true`, before the ξ plugin).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -136,6 +137,7 @@ async function verifyPart(): Promise<void> {
   // --- verifying -------------------------------------------------------------------------------
   const verifier = await loadLoginVerifier();
   const plainVerifier = await loadLoginVerifier({ plain: true });
+  const stockVerifier = await loadLoginVerifier({ stockWasm: true }); // prepared, ffjavascript's WASM as shipped
   const pick = (i: number): { proof: Groth16Proof; publicSignals: bigint[] } => batchItems[i % batchItems.length]!;
 
   const snarkjsMs = await timeIt(RUNS, async (i) => {
@@ -147,15 +149,15 @@ async function verifyPart(): Promise<void> {
     if (!v.verify(it.proof, it.publicSignals)) throw new Error('verifier rejected a valid proof');
   };
   const ROUNDS = 4;
-  const [singleMs, plainSingleMs] = await interleaved(ROUNDS, Math.max(1, Math.round(RUNS / ROUNDS)), [single(verifier), single(plainVerifier)]);
+  const [singleMs, plainSingleMs, stockSingleMs] = await interleaved(ROUNDS, Math.max(1, Math.round(RUNS / ROUNDS)), [single(verifier), single(plainVerifier), single(stockVerifier)]);
   const batchRuns = Math.max(1, Math.round(RUNS / 10));
   const small = Math.min(16, BATCH);
   const batch = (v: typeof verifier, k: number) => () => {
     if (!v.verifyBatch(batchItems.slice(0, k)).every(Boolean)) throw new Error('batch rejected valid proofs');
   };
-  const [batchMs, plainBatchMs, batchSmallMs, plainBatchSmallMs] = (
-    await interleaved(ROUNDS, Math.max(1, Math.round(batchRuns / 2)), [batch(verifier, BATCH), batch(plainVerifier, BATCH), batch(verifier, small), batch(plainVerifier, small)])
-  ).map((t, k) => per(t, k < 2 ? BATCH : small)) as [Timing, Timing, Timing, Timing];
+  const [batchMs, plainBatchMs, stockBatchMs, batchSmallMs, plainBatchSmallMs] = (
+    await interleaved(ROUNDS, Math.max(1, Math.round(batchRuns / 2)), [batch(verifier, BATCH), batch(plainVerifier, BATCH), batch(stockVerifier, BATCH), batch(verifier, small), batch(plainVerifier, small)])
+  ).map((t, k) => per(t, k < 3 ? BATCH : small)) as [Timing, Timing, Timing, Timing, Timing];
 
   // Pure JS reference: the same pairing equation with @noble/curves (no cached e(α, β)).
   const { G1, G2 } = bn254;
@@ -181,12 +183,14 @@ async function verifyPart(): Promise<void> {
   const rows: Array<[string, Timing]> = [
     ['snarkjs.groth16.verify', snarkjsMs],
     ['@noble/curves pairing check (pure JS)', nobleMs],
-    ['hardened verify, plain path (before)', plainSingleMs],
-    ['hardened verify, prepared (default)', singleMs],
+    ['hardened verify, plain path (reference; ξ plugin too)', plainSingleMs],
+    ['hardened verify, prepared, stock WASM (before the ξ plugin)', stockSingleMs],
+    ['hardened verify, prepared + ξ plugin (default)', singleMs],
     [`hardened verifyBatch ${small}, plain path`, plainBatchSmallMs],
     [`hardened verifyBatch ${small}, prepared`, batchSmallMs],
     [`hardened verifyBatch ${BATCH}, plain path`, plainBatchMs],
-    [`hardened verifyBatch ${BATCH}, prepared`, batchMs],
+    [`hardened verifyBatch ${BATCH}, prepared, stock WASM`, stockBatchMs],
+    [`hardened verifyBatch ${BATCH}, prepared + ξ plugin`, batchMs],
   ];
   console.log(`\nGroth16 login verification (bn128, 4 public signals), ${RUNS} runs single, ${batchRuns} runs batched`);
   console.log('| method | wall ms/proof | CPU ms/proof | proofs/s per core (CPU) | vs snarkjs (wall) | vs snarkjs (CPU) |');
@@ -202,10 +206,12 @@ async function verifyPart(): Promise<void> {
   );
   const ratio = (a: Timing, b: Timing): string => `${(a.wall / b.wall).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x CPU`;
   console.log(`prepared ÷ plain speed-up (interleaved, ${ROUNDS} rounds): single ${ratio(plainSingleMs, singleMs)}; batch ${small} ${ratio(plainBatchSmallMs, batchSmallMs)}; batch ${BATCH} ${ratio(plainBatchMs, batchMs)}`);
+  console.log(`ξ plugin ÷ stock WASM (prepared path, interleaved): single ${ratio(stockSingleMs, singleMs)}; batch ${BATCH} ${ratio(stockBatchMs, batchMs)}`);
   console.log(`goals: single ≤ 5 ms (prepared ${singleMs.wall.toFixed(2)} wall / ${singleMs.cpu.toFixed(2)} CPU), batch of 64 ≤ 2.0 ms/proof (prepared ${batchMs.wall.toFixed(2)} / ${batchMs.cpu.toFixed(2)})`);
   console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores)`);
   await verifier.close();
   await plainVerifier.close();
+  await stockVerifier.close();
 }
 
 async function loginThroughput(batchMax: number, n: number, concurrency: number): Promise<{ rps: number; ok: number; batches: number }> {
@@ -277,10 +283,26 @@ async function sdkPart(): Promise<void> {
     // The first login of a fresh client (downloads, then proves with the defaults: what a user waits for once).
     const first = (await client.zk.login('sdk', secret, spk)).provingMs;
     const rows: string[] = [`| client.zk.login proving, default options, first login | ${first.toFixed(0)} | ${first.toFixed(0)} |`];
-    for (const singleThread of [undefined, true, false]) {
-      const ms: number[] = [];
-      for (let i = 0; i < 3; i++) ms.push((await client.zk.login('sdk', secret, spk, singleThread === undefined ? undefined : { singleThread })).provingMs);
-      rows.push(`| client.zk.login proving, ${singleThread === undefined ? 'default options' : `singleThread: ${singleThread}`} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} |`);
+    // Let the fixed-base tables of the first login finish building (they are built in the background).
+    await new Promise((r) => setTimeout(r, 1500));
+    // Interleaved in rounds: with and without the fixed-base MSMs (fixedBase: false = snarkjs's own), each thread mode.
+    const configs: Array<[string, { singleThread?: boolean; fixedBase?: boolean } | undefined]> = [
+      ['default options', undefined],
+      ['singleThread: true', { singleThread: true }],
+      ['singleThread: false', { singleThread: false }],
+      ['singleThread: true, fixedBase: false (before)', { singleThread: true, fixedBase: false }],
+      ['singleThread: false, fixedBase: false (before)', { singleThread: false, fixedBase: false }],
+    ];
+    const sdkMs = configs.map(() => [] as number[]);
+    const SDK_ROUNDS = arg('sdk-logins', 3);
+    for (const [, opts] of configs) await client.zk.login('sdk', secret, spk, opts); // each mode's own warm-up (curve, tables)
+    await new Promise((r) => setTimeout(r, 3000)); // the background tables of each mode's curve
+    for (let i = 0; i < SDK_ROUNDS; i++) {
+      for (const [k, [, opts]] of configs.entries()) sdkMs[k]!.push((await client.zk.login('sdk', secret, spk, opts)).provingMs);
+    }
+    for (const [k, [name]] of configs.entries()) {
+      const ms = sdkMs[k]!;
+      rows.push(`| client.zk.login proving, ${name} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} (median ${[...ms].sort((x, y) => x - y)[ms.length >> 1]!.toFixed(0)}) |`);
     }
     // Before/after of the SDK's proving path, interleaved on the same (multi-threaded) curve:
     // snarkjs.groth16.fullProve (compiles the circuit WASM every proof; the SDK's earlier path) and
@@ -306,8 +328,8 @@ async function sdkPart(): Promise<void> {
     const fw = median(full.map((t) => t.wall)), cw = median(cached.map((t) => t.wall));
     const fc = median(full.map((t) => t.cpu)), cc = median(cached.map((t) => t.cpu));
     rows.push(`| fullProve (before: circuit WASM compiled per proof), multi-threaded | ${full.map((t) => t.wall.toFixed(0)).join(', ')} | ${fw.toFixed(0)} wall / ${fc.toFixed(0)} CPU (medians) |`);
-    rows.push(`| cached witness calculator + prove (now), multi-threaded | ${cached.map((t) => t.wall.toFixed(0)).join(', ')} | ${cw.toFixed(0)} wall / ${cc.toFixed(0)} CPU (medians); ${(fw / cw).toFixed(2)}x wall, ${(fc / cc).toFixed(2)}x CPU |`);
-    console.log('\nSDK proving time in Node (ms, 3 runs after the first login; the last two rows interleaved, --sdk-runs each, CPU of all threads)');
+    rows.push(`| cached witness calculator + prove (the SDK before the fixed-base tables), multi-threaded | ${cached.map((t) => t.wall.toFixed(0)).join(', ')} | ${cw.toFixed(0)} wall / ${cc.toFixed(0)} CPU (medians); ${(fw / cw).toFixed(2)}x wall, ${(fc / cc).toFixed(2)}x CPU |`);
+    console.log(`\nSDK proving time in Node (ms; the client.zk.login rows interleaved in ${SDK_ROUNDS} rounds (--sdk-logins) after a warm-up login each; the last two rows interleaved, --sdk-runs each, CPU of all threads)`);
     console.log('| what | runs | mean |');
     console.log('|---|---|---:|');
     for (const r of rows) console.log(r);
@@ -353,18 +375,19 @@ async function chromiumProving(api: { port: number }): Promise<void> {
       const { secret } = await client.zk.register('chromium');
       const spk = new Uint8Array(32).fill(5);
       const first = (await client.zk.login('chromium', secret, spk)).provingMs;
+      // The fixed-base tables are built in the background after the first login: let them finish.
+      await new Promise((r) => setTimeout(r, 4000));
       const runs: Record<string, number[]> = {};
-      for (const [name, opts] of [['default options', undefined], ['singleThread: true', { singleThread: true }], ['singleThread: false', { singleThread: false }]] as const) {
-        runs[name] = [];
-        for (let i = 0; i < 3; i++) runs[name]!.push((await client.zk.login('chromium', secret, spk, opts)).provingMs);
-      }
+      const modes = [['default options', undefined], ['fixedBase: false (before)', { fixedBase: false }], ['singleThread: true', { singleThread: true }], ['singleThread: false', { singleThread: false }]] as const;
+      for (const [name] of modes) runs[name] = [];
+      for (let i = 0; i < 5; i++) for (const [name, opts] of modes) runs[name]!.push((await client.zk.login('chromium', secret, spk, opts)).provingMs);
       return { first, runs, cores: navigator.hardwareConcurrency };
     }, origin);
     console.log(`\nSDK proving time in headless Chromium (ms; ${out.cores} hardware threads)`);
     console.log('| what | runs | mean |');
     console.log('|---|---|---:|');
     console.log(`| client.zk.login proving, default options, first login | ${out.first.toFixed(0)} | ${out.first.toFixed(0)} |`);
-    for (const [name, ms] of Object.entries(out.runs)) console.log(`| client.zk.login proving, ${name} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} |`);
+    for (const [name, ms] of Object.entries(out.runs)) console.log(`| client.zk.login proving, ${name} | ${ms.map((m) => m.toFixed(0)).join(', ')} | ${(ms.reduce((a, b) => a + b) / ms.length).toFixed(0)} (median ${[...ms].sort((x, y) => x - y)[ms.length >> 1]!.toFixed(0)}) |`);
     console.log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores)`);
   } finally {
     await browser.close();

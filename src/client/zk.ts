@@ -27,6 +27,7 @@
 import type { Client } from 'openapi-fetch';
 import * as snarkjs from 'snarkjs';
 import { WitnessCalculatorBuilder, type WitnessCalculator } from 'circom_runtime';
+import { buildQueued, withFixedBase, type MsmCurve } from './_msm.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { paths, components } from './schema.ts';
 import { base64urlEncode, toHex } from '../crypto/bytes.ts';
@@ -55,6 +56,12 @@ export interface ZkOptions {
    * are built once and reused by later logins.
    */
   singleThread?: boolean;
+  /**
+   * Fixed-base MSMs (default true): after the first login, tables of the proving key's points are
+   * built in the background and later proofs use them (≈ 1.6× faster MSMs; ≈ 6 MB of memory).
+   * false: snarkjs's own MSMs only (for comparison).
+   */
+  fixedBase?: boolean;
 }
 
 /** The result of `register` and `rotate`. */
@@ -227,11 +234,17 @@ export function zkApi(api: Client<paths>, unwrap: Unwrap): ZkApi {
       else if (previous && previous === await singleCurve?.catch(() => undefined)) slot.curve_bn128 = null;
       // Unref'd prover threads do not hold the event loop: this timer does, while a proof is under way.
       const keepAlive = setInterval(() => {}, 60_000);
+      let curve: MsmCurve | undefined;
       try {
         const wtns = await (await witnessCalculator(wasm))(input);
-        return await snarkjs.groth16.prove({ type: 'mem', data: zkey }, { type: 'mem', data: wtns }, undefined, { singleThread: false });
+        const proveNow = () => snarkjs.groth16.prove({ type: 'mem', data: zkey }, { type: 'mem', data: wtns }, undefined, { singleThread: false });
+        if (opts.fixedBase === false) return await proveNow();
+        // The curve snarkjs is about to take from the slot (for the multi-threaded one, built and cached there now).
+        curve = (single ?? (await (snarkjs.curves.getCurveFromName as (n: string, o: { singleThread: boolean }) => Promise<CachedCurve>)('bn128', { singleThread: false }))) as unknown as MsmCurve;
+        return await withFixedBase(curve, proveNow);
       } finally {
         clearInterval(keepAlive);
+        if (curve) void buildQueued(curve).catch(() => {}); // tables for the next logins, in the background
         if (single) { if (slot.curve_bn128 === single) slot.curve_bn128 = previous ?? null; } else unrefProverThreads(slot.curve_bn128);
       }
     };

@@ -41,6 +41,11 @@ interface Exports {
   g2m_add(a: number, b: number, r: number): void;
   g2m_double(a: number, r: number): void;
   g2m_eq(a: number, b: number): number;
+  f2m_isZero(a: number): number;
+  f2m_inverse(a: number, r: number): void;
+  f2m_one(r: number): void;
+  /** Present when the curve was built with _wasm-plugin.ts: an Fq2 one that f2m_mul treats as a copy. */
+  pqzk_onePtr?: () => number;
 }
 interface ThreadManager {
   u8: Uint8Array;
@@ -98,6 +103,8 @@ export class PreparedPairing {
   readonly #icTables: number[];
   readonly #psi: number; // ψ's constants ξ^((q−1)/3), ξ^((q−1)/2), Montgomery Fq2
   readonly #seed: number; // x, 8 bytes little endian
+  readonly #unit: number; // the plugin's Fq2 one, or 0 without the plugin
+  readonly #unitLines = new Set<number>(); // resident lines scaled to ell_0 = 1
 
   constructor(curve: Bn128, key: PreparedKey) {
     this.#curve = curve;
@@ -109,7 +116,8 @@ export class PreparedPairing {
       this.#tm.u8.set(b, p);
       return p;
     };
-    const prep2 = (q: Uint8Array): number => keep(curve.prepareG2(curve.G2.toJacobian(q)));
+    this.#unit = this.#x.pqzk_onePtr?.() ?? 0;
+    const prep2 = (q: Uint8Array): number => this.#scaleLines(keep(curve.prepareG2(curve.G2.toJacobian(q))));
     this.#preBeta = prep2(key.beta);
     this.#preGamma = prep2(key.gamma);
     this.#preDelta = prep2(key.delta);
@@ -120,6 +128,32 @@ export class PreparedPairing {
     putScalar(this.#tm.u8, this.#seed, BN_X, 8);
     this.#alphaTable = this.#table(key.alpha);
     this.#icTables = key.ic.map((p) => this.#table(p));
+  }
+
+  /**
+   * With the plugin: divides every line (ell_0, ell_vw, ell_vv) of a resident G2 point by its
+   * ell_0, so that bn128__mulBy024 gets the plugin's 1 (three Fq2 products fewer per line). The
+   * Miller loop value changes by a factor in Fq2*, which the final exponentiation (its exponent
+   * has the factor q⁶ − 1) sends to 1: the pairing is unchanged, and e(α, β) is computed with the
+   * unscaled lines. A point with some ell_0 = 0 stays unscaled.
+   */
+  #scaleLines(pre: number): number {
+    if (this.#unit === 0) return pre;
+    const x = this.#x;
+    const lines = (this.#curve.preQSize - G2_JAC) / COEF;
+    for (let k = 0; k < lines; k++) if (x.f2m_isZero(pre + G2_JAC + k * COEF) === 1) return pre;
+    this.#sync(() => {
+      const inv = this.#tm.alloc(F2);
+      for (let k = 0; k < lines; k++) {
+        const c = pre + G2_JAC + k * COEF;
+        x.f2m_inverse(c, inv);
+        x.f2m_mul(c + F2, inv, c + F2);
+        x.f2m_mul(c + 2 * F2, inv, c + 2 * F2);
+        x.f2m_one(c);
+      }
+    });
+    this.#unitLines.add(pre);
+    return pre;
   }
 
   /** ψ of the Jacobian point at p into r: (X̄·ξ^((q−1)/3), Ȳ·ξ^((q−1)/2), Z̄) (ψ(x, y) in _bn254.ts). */
@@ -236,13 +270,14 @@ export class PreparedPairing {
     const acc = tm.alloc(GT);
     const px = pairs.map(([p]) => p);
     const coef = pairs.map(([, q]) => q + 3 * F2);
+    const unit = pairs.map(([, q]) => (this.#unitLines.has(q) ? this.#unit : 0));
     const n = pairs.length;
     const step = (): void => {
       for (let k = 0; k < n; k++) {
         const c = coef[k]!;
         x.f2m_mul1(c + F2, px[k]! + F1, vw); // ell_vw · y_P
         x.f2m_mul1(c + 2 * F2, px[k]!, vv); // ell_vv · x_P
-        x.bn128__mulBy024(c, vw, vv, acc);
+        x.bn128__mulBy024(unit[k] || c, vw, vv, acc);
         coef[k] = c + COEF;
       }
     };

@@ -117,5 +117,6 @@ declare module 'ffjavascript' {
     pairingEq(...args: Uint8Array[]): Promise<boolean>;
     terminate(): Promise<void>;
   }
-  export function buildBn128(singleThread?: boolean): Promise<Bn128>;
+  /** `plugins` receives wasmbuilder's ModuleBuilder after the curve's functions are added. */
+  export function buildBn128(singleThread?: boolean, plugins?: (moduleBuilder: never) => void): Promise<Bn128>;
 }

@@ -2,7 +2,10 @@
  * The prepared pairing engine (src/zk/_pairing.ts: resident line coefficients, fixed-base tables,
  * multi-Miller loop, the 63-bit G2 membership test) against the plain path (ffjavascript's
  * wrappers, one Miller loop per pair, ψ(P) = [6x²]P): the same verdict on random valid and
- * invalid proofs, singly and in batches larger than one preparation chunk.
+ * invalid proofs, singly and in batches larger than one preparation chunk. Both run on the curve
+ * built with the ξ plugin (src/zk/_wasm-plugin.ts); the reference verdict comes from the plain path
+ * on ffjavascript's WASM as shipped (`stockWasm: true`), and the prepared path on the stock WASM
+ * (unscaled lines) must agree too.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,12 +24,16 @@ const ART = new URL('../../circuits/artifacts/', import.meta.url).pathname;
 
 let prepared: Groth16Verifier;
 let plain: Groth16Verifier;
+let stockPlain: Groth16Verifier;
+let stockPrepared: Groth16Verifier;
 let curve: Bn128;
 const real: BatchItem[] = [];
 
 before(async () => {
   prepared = await loadLoginVerifier();
   plain = await loadLoginVerifier({ plain: true });
+  stockPlain = await loadLoginVerifier({ plain: true, stockWasm: true });
+  stockPrepared = await loadLoginVerifier({ stockWasm: true });
   curve = await buildBn128(true);
   for (let i = 0; i < 2; i++) {
     const [secret, salt, challenge] = [randomFieldElement(), randomFieldElement(), randomFieldElement()];
@@ -40,6 +47,8 @@ before(async () => {
 after(async () => {
   await prepared.close();
   await plain.close();
+  await stockPlain.close();
+  await stockPrepared.close();
   await curve.terminate();
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate();
 });
@@ -115,8 +124,10 @@ describe('prepared path equals the plain path', () => {
     let valid = 0;
     for (let i = 0; i < 42; i++) {
       const { item, kind } = randomCase(i);
-      const want = plain.verify(item.proof, item.publicSignals);
+      const want = stockPlain.verify(item.proof, item.publicSignals);
       assert.equal(prepared.verify(item.proof, item.publicSignals), want, `case ${i} (${kind}), seed ${SEED}`);
+      assert.equal(plain.verify(item.proof, item.publicSignals), want, `plain path with the plugin, case ${i} (${kind}), seed ${SEED}`);
+      assert.equal(stockPrepared.verify(item.proof, item.publicSignals), want, `prepared path on the stock WASM, case ${i} (${kind}), seed ${SEED}`);
       if (want) valid++;
     }
     assert.equal(valid, 6, 'exactly the re-randomised proofs are valid');
@@ -127,8 +138,10 @@ describe('prepared path equals the plain path', () => {
     const good = cases.map((c) => c.item);
     assert.deepEqual(prepared.verifyBatch(good), good.map(() => true));
     const mixed = Array.from({ length: 37 }, (_, i) => randomCase(i).item);
-    const want = plain.verifyBatch(mixed);
+    const want = stockPlain.verifyBatch(mixed);
     assert.deepEqual(prepared.verifyBatch(mixed), want, `seed ${SEED}`);
+    assert.deepEqual(plain.verifyBatch(mixed), want, `seed ${SEED}`);
+    assert.deepEqual(stockPrepared.verifyBatch(mixed), want, `seed ${SEED}`);
     assert.deepEqual(want, mixed.map((_, i) => i % 7 === 0));
   });
 
