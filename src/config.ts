@@ -38,6 +38,7 @@ const schema = {
     KEX_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 20000 },
     KEX_MAX_INNER_RESPONSE_BYTES: { type: 'integer', minimum: 1024, maximum: 67108864, default: 262144 },
     KEX_SEQ_LEASE_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
+    KEX_SESSION_STATE: { type: 'string', enum: ['auto', 'store'], default: 'auto' },
     ZK_CHALLENGE_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 3600, default: 120 },
     ZK_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 3600, default: 900 },
     ZK_REGISTER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
@@ -116,6 +117,8 @@ export interface Config {
   kexMaxInnerResponseBytes: number;
   /** Lease of an envelope sequence window, ms (docs/PROTOCOL.md §6.2). */
   kexSeqLeaseMs: number;
+  /** Where kex session bookkeeping lives: `auto` (memory on the embedded store, tables on PostgreSQL) or `store` (tables always). */
+  kexSessionState: 'auto' | 'store';
   /** zk: lifetime of a login challenge. */
   zkChallengeTtlSeconds: number;
   /** zk: lifetime of the access token a ZK login issues. */
@@ -183,7 +186,7 @@ interface RawEnv {
   ADMIN_TOKEN?: string; CRYPTO_BACKEND: Config['cryptoBackend']; LOG_LEVEL: Config['logLevel'];
   BODY_LIMIT: number; RATE_LIMIT_MAX: number; WORKERS?: number; WORKER_QUEUE: number; PG_POOL_MAX: number; MAX_EVENT_LOOP_DELAY_MS: number; TRUST_PROXY: string;
   PREKEY_ROTATION_SECONDS: number; PREKEY_GRACE_SECONDS: number; SESSION_TTL_SECONDS: number; KEX_GRANT_KEY_SECONDS: number;
-  TARPIT_MS: number; METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_SWEEP_MS: number; KEY_ROTATION_SWEEP_MS: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number; KEX_SEQ_LEASE_MS: number;
+  TARPIT_MS: number; METRICS_ACCESS: 'admin' | 'public'; ANON_PREFIX_V4: number; ANON_PREFIX_V6: number; KEX_SWEEP_MS: number; KEY_ROTATION_SWEEP_MS: number; KEX_MAX_SESSIONS_PER_ADDRESS: number; KEX_MAX_SESSIONS: number; KEX_MAX_INNER_RESPONSE_BYTES: number; KEX_SEQ_LEASE_MS: number; KEX_SESSION_STATE: 'auto' | 'store';
   ZK_CHALLENGE_TTL_SECONDS: number; ZK_TOKEN_TTL_SECONDS: number; ZK_REGISTER_PER_MINUTE: number; ZK_VK_SHA256?: string;
   ZK_BATCH_MAX: number; ZK_BATCH_WAIT_MS: number;
   PIR_MAX_DB_BYTES: number; PIR_GRACE_SECONDS: number; PIR_INLINE_SCAN_BYTES: number;
@@ -236,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kexMaxSessions: raw.KEX_MAX_SESSIONS,
     kexMaxInnerResponseBytes: raw.KEX_MAX_INNER_RESPONSE_BYTES,
     kexSeqLeaseMs: raw.KEX_SEQ_LEASE_MS,
+    kexSessionState: raw.KEX_SESSION_STATE,
     zkChallengeTtlSeconds: raw.ZK_CHALLENGE_TTL_SECONDS,
     zkTokenTtlSeconds: raw.ZK_TOKEN_TTL_SECONDS,
     zkRegisterPerMinute: raw.ZK_REGISTER_PER_MINUTE,

@@ -2,30 +2,30 @@
  * Handshake claims with group commit: every openSession claims its replay digest and creates its
  * session row BEFORE any KEM operation (a replayed hello is refused without crypto, exactly across
  * instances: the digest's primary key decides). Claims that arrive in the same event-loop turn share
- * one statement (repo.claimHandshakes), so under load a handshake costs a fraction of a store round
+ * one statement (repo.claimHandshakes; on the embedded store a memory table, session-table.ts), so under load a handshake costs a fraction of a store round
  * trip instead of two (the earlier pre-check SELECT and insert). A failed handshake undoes its claim.
  */
-import type { Store } from '../store/index.ts';
 import { isForeignKeyViolation } from '../store/index.ts';
-import * as repo from './repo.ts';
+import type * as repo from './repo.ts';
+import type { SessionTable } from './session-table.ts';
 
 interface Waiter { claim: repo.HandshakeClaim; key: string; resolve: (claimed: boolean) => void; reject: (err: unknown) => void }
 
 /** Most claims in one statement (5 parameters each). */
 const MAX_BATCH = 64;
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const keyOf = (b: Uint8Array): string => String.fromCharCode(...b);
 
 /** Batches handshake claims of one instance (see the module header). */
 export class HandshakeClaims {
-  readonly #store: Store;
+  readonly #table: SessionTable;
   #queue: Waiter[] = [];
   #scheduled = false;
   /** Statements run and claims made (metrics, tests). */
   readonly stats = { statements: 0, claims: 0 };
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(table: SessionTable) {
+    this.#table = table;
   }
 
   /**
@@ -35,7 +35,7 @@ export class HandshakeClaims {
    */
   claim(c: repo.HandshakeClaim): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ claim: c, key: hex(c.digest), resolve, reject });
+      this.#queue.push({ claim: c, key: keyOf(c.digest), resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => { this.#scheduled = false; void this.#flush(); });
@@ -60,7 +60,7 @@ export class HandshakeClaims {
   async #run(batch: Waiter[]): Promise<void> {
     try {
       this.stats.statements++;
-      const made = await repo.claimHandshakes(this.#store, batch.map((w) => w.claim));
+      const made = await this.#table.claim(batch.map((w) => w.claim));
       this.stats.claims += made.size;
       for (const w of batch) w.resolve(made.has(w.claim.sessionId));
     } catch (err) {
@@ -75,6 +75,6 @@ export class HandshakeClaims {
 
   /** Undoes the claim of a handshake that failed after claiming (its session and digest). */
   async unclaim(c: repo.HandshakeClaim): Promise<void> {
-    await repo.unclaimHandshake(this.#store, c.sessionId, c.digest);
+    await this.#table.unclaim(c.sessionId, c.digest);
   }
 }

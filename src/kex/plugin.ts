@@ -28,6 +28,7 @@ export const kexPlugin: CapabilityPlugin<KexRequires> = async (scope, { ctx, dep
     registryKey: deriveSubkey(ctx.secrets.masterKey, 'pqzk kex instance registry v1'),
     respond: (input) => ctx.pool.run('kex.respond', input),
     envelopeAllowed: jsonRoutesOnly(),
+    sessionState: ctx.config.kexSessionState,
     options: {
       prekeyRotationSeconds: ctx.config.prekeyRotationSeconds, prekeyGraceSeconds: ctx.config.prekeyGraceSeconds,
       sessionTtlSeconds: ctx.config.sessionTtlSeconds, grantKeySeconds: ctx.config.kexGrantKeySeconds,

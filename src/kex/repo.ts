@@ -146,7 +146,7 @@ export interface Reservation { end: number; expiresAt: Date; clientKeyThumbprint
  */
 export async function reserveSeq(q: Queryable, r: { id: string; seq: number; width: number; me: string; myEnd: number; confirming: boolean; leaseMs: number }): Promise<Reservation | undefined> {
   const rows = await q.query<{ recv_seq: string | number; expires_at: Date; client_key_thumbprint: string | null }>(`UPDATE kex_sessions
-    SET recv_seq = GREATEST(recv_seq, $2::bigint + $3::bigint - 1), lease_owner = $4, lease_until = now() + make_interval(secs => $7::double precision / 1000), confirmed = true
+    SET recv_seq = GREATEST(recv_seq, LEAST($2::bigint + $3::bigint - 1, 9007199254740991)), lease_owner = $4, lease_until = now() + make_interval(secs => $7::double precision / 1000), confirmed = true
     WHERE session_id = $1 AND expires_at > now() AND (confirmed OR $6)
       AND ((lease_owner = $4 AND recv_seq = $5::bigint)
         OR (recv_seq < $2::bigint AND (lease_owner IS NULL OR lease_owner = $4 OR lease_until <= now())))

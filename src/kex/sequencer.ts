@@ -2,7 +2,7 @@
  * Envelope sequence numbers without a store round trip per envelope (docs/PROTOCOL.md §6.2).
  *
  * An instance that accepts a session's envelope reserves a window of numbers [seq, seq + width − 1]
- * in one conditional UPDATE (repo.reserveSeq): `recv_seq` becomes the window's end (the fence) and the
+ * in one conditional UPDATE (repo.reserveSeq, or its memory twin): `recv_seq` becomes the window's end (the fence) and the
  * row records this instance as lease owner until now() + lease. Inside its window and while its lease
  * runs, the instance accepts strictly increasing numbers from memory. It renews (same statement) when
  * the lease or the window runs out, as long as nobody else reserved meanwhile.
@@ -17,8 +17,7 @@
  * resending its request under a new number cannot run it twice.
  */
 import { AppError } from '../errors.ts';
-import type { Store } from '../store/index.ts';
-import * as repo from './repo.ts';
+import type { SessionTable } from './session-table.ts';
 
 /** The session's client-key binding an accepted number yields (the inner request's auth needs it). */
 export interface SeqBinding { clientKeyThumbprint: string | null }
@@ -27,7 +26,8 @@ interface Window { highest: number; end: number; deadline: number; expiresAt: nu
 
 /** Options of {@link Sequencer}; `now` is a monotonic clock in ms, `sleep` waits (tests inject both). */
 export interface SequencerOptions {
-  store: Store;
+  /** Where fences and leases live (session-table.ts: the store's tables, or memory on the embedded store). */
+  table: SessionTable;
   instanceId: string;
   /** Lease of a reserved window, ms (KEX_SEQ_LEASE_MS). */
   leaseMs: number;
@@ -75,11 +75,11 @@ export class Sequencer {
       const owned = this.#inWindow(id, seq) !== undefined;
       this.#windows.delete(id);
       if (owned) {
-        if (!await repo.deleteSession(this.#o.store, id, seq, { me: this.#o.instanceId, owned: true })) throw notFound();
+        if (!await this.#o.table.remove(id, seq, { me: this.#o.instanceId, owned: true })) throw notFound();
         return;
       }
       for (let attempt = 0; ; attempt++) {
-        if (await repo.deleteSession(this.#o.store, id, seq, { me: this.#o.instanceId })) return;
+        if (await this.#o.table.remove(id, seq, { me: this.#o.instanceId })) return;
         await this.#refusal(id, attempt);
       }
     });
@@ -116,7 +116,7 @@ export class Sequencer {
     for (let attempt = 0; ; attempt++) {
       const old = this.#windows.get(id);
       const sent = this.#o.now();
-      const r = await repo.reserveSeq(this.#o.store, {
+      const r = await this.#o.table.reserve({
         id, seq, width: this.#o.width, me: this.#o.instanceId, myEnd: old?.end ?? -1, confirming, leaseMs: this.#o.leaseMs,
       });
       if (r) {
@@ -126,7 +126,7 @@ export class Sequencer {
         return binding;
       }
       if (!confirming) {
-        const st = await repo.seqState(this.#o.store, id, this.#o.instanceId);
+        const st = await this.#o.table.state(id, this.#o.instanceId);
         if (st && !st.confirmed) throw new AppError('invalid_input', 'the first envelope of a session must carry the client key confirmation', { field: 'body.confirmation' });
       }
       await this.#refusal(id, attempt);
@@ -135,7 +135,7 @@ export class Sequencer {
 
   /** After a failed reservation or close: waits once for another instance's lease, else throws why. */
   async #refusal(id: string, attempt: number): Promise<void> {
-    const st = await repo.seqState(this.#o.store, id, this.#o.instanceId);
+    const st = await this.#o.table.state(id, this.#o.instanceId);
     if (!st) { this.#windows.delete(id); throw notFound(); }
     if (st.otherLeaseMs > 0) {
       if (attempt >= 1) throw new AppError('overloaded', 'another instance holds this session\'s sequence numbers; retry', { retryAfter: Math.max(1, Math.ceil(st.otherLeaseMs / 1000)) });
@@ -146,7 +146,7 @@ export class Sequencer {
     // No lease runs: take the fence over (the last holder can no longer renew its window), so this
     // number is dead everywhere from now on, and tell the client where to skip to.
     this.#windows.delete(id);
-    const fence = await repo.takeOverFence(this.#o.store, id, this.#o.instanceId);
+    const fence = await this.#o.table.takeOverFence(id, this.#o.instanceId);
     if (fence === undefined) {
       if (attempt >= 1) throw new AppError('overloaded', 'another instance holds this session\'s sequence numbers; retry', { retryAfter: 1 });
       return;

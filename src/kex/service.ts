@@ -19,6 +19,7 @@ import * as repo from './repo.ts';
 import { Vault } from './vault.ts';
 import { HandshakeClaims } from './claims.ts';
 import { Sequencer } from './sequencer.ts';
+import { MemorySessionTable, sqlSessionTable, type SessionTable } from './session-table.ts';
 import { respond, type RespondInput, type RespondOutput } from './worker.ts';
 
 /** The identity-key service the keys capability attaches to the context (ctx.systemKeys). */
@@ -107,6 +108,8 @@ export class KexService {
   readonly claims: HandshakeClaims;
   /** Envelope sequence windows (sequencer.ts). */
   readonly seq: Sequencer;
+  /** Session bookkeeping: the store's tables, or memory on the embedded store (session-table.ts). */
+  readonly sessions: SessionTable;
 
   /** Whether an inner request may reach (method, path); by default every /v1/ route but kex's own. */
   private readonly envelopeAllowed: (method: string, path: string) => boolean;
@@ -118,6 +121,12 @@ export class KexService {
   constructor(deps: {
     store: Store; backend: CryptoBackend; signer: IdentitySigner; options: KexOptions; registryKey: Uint8Array; instanceId?: string;
     respond?: (input: RespondInput) => Promise<RespondOutput>; envelopeAllowed?: (method: string, path: string) => boolean;
+    /**
+     * Where session bookkeeping lives (KEX_SESSION_STATE): `auto` = in memory on the embedded store
+     * (one instance by construction), the store's tables on PostgreSQL; `store` = the tables always
+     * (tests that share one embedded store between two app instances in a process).
+     */
+    sessionState?: 'auto' | 'store';
   }) {
     this.envelopeAllowed = deps.envelopeAllowed ?? (() => true);
     this.respond = deps.respond ?? (async (input) => respond(input, { backend: deps.backend }));
@@ -130,8 +139,9 @@ export class KexService {
       store: deps.store, backend: deps.backend, instanceId: deps.instanceId ?? crypto.randomUUID(),
       grantKeySeconds: deps.options.grantKeySeconds, staleSeconds: 30, registryKey: deps.registryKey,
     });
-    this.claims = new HandshakeClaims(deps.store);
-    this.seq = new Sequencer({ store: deps.store, instanceId: this.vault.instanceId, leaseMs: deps.options.seqLeaseMs ?? 2000, width: SEQ_WINDOW });
+    this.sessions = deps.sessionState === 'store' || deps.store.kind !== 'pglite' ? sqlSessionTable(deps.store) : new MemorySessionTable(deps.store);
+    this.claims = new HandshakeClaims(this.sessions);
+    this.seq = new Sequencer({ table: this.sessions, instanceId: this.vault.instanceId, leaseMs: deps.options.seqLeaseMs ?? 2000, width: SEQ_WINDOW });
   }
 
   /** Registers this instance in the vault registry; call once before serving. Rejects on a store error. */
@@ -265,9 +275,13 @@ export class KexService {
   private async session(sessionId: string): Promise<P.SessionKeys> {
     if (!SESSION_ID.test(sessionId)) throw new AppError('not_found', 'unknown or expired session');
     const secretId = sessionSecretId(sessionId);
-    if (!this.vault.has(secretId) && !await repo.findSession(this.store, sessionId)) throw new AppError('not_found', 'unknown or expired session');
+    if (!this.vault.has(secretId) && !await this.sessions.exists(sessionId)) throw new AppError('not_found', 'unknown or expired session');
     const packed = await this.vault.get(secretId);
-    if (!packed) throw new AppError('overloaded', 'session keys are not yet available on this instance; retry', { retryAfter: 1 });
+    if (!packed) {
+      // Keys past their expiry were just dropped: an expired session is a 404, not a retry.
+      if (!await this.sessions.exists(sessionId)) throw new AppError('not_found', 'unknown or expired session');
+      throw new AppError('overloaded', 'session keys are not yet available on this instance; retry', { retryAfter: 1 });
+    }
     return P.unpackKeys(packed);
   }
 
@@ -336,7 +350,7 @@ export class KexService {
 
   /** Ends a live session to make room (SessionQuota): its row and its keys, on every instance through the grants. */
   private async evict(sessionId: string): Promise<void> {
-    await repo.deleteSession(this.store, sessionId, 0, { me: this.vault.instanceId, owned: true });
+    await this.sessions.remove(sessionId, 0, { me: this.vault.instanceId, owned: true });
     await this.erase([sessionSecretId(sessionId)]);
   }
 
@@ -349,18 +363,19 @@ export class KexService {
   /** Sweeper: expired sessions, sessions closed on other instances, retired prekeys, grant keys. */
   async maintain(): Promise<void> {
     this.quota.expire();
-    const expired = await repo.deleteExpiredSessions(this.store, SWEEP_BATCH);
+    const expired = await this.sessions.removeExpired(SWEEP_BATCH);
     await this.erase(expired.map(sessionSecretId));
     // Sessions closed or expired on another instance: re-check a bounded slice of the held ones per tick.
     const allHeld = this.vault.ids('s:');
     if (this.sweepCursor >= allHeld.length) this.sweepCursor = 0;
     const held = allHeld.slice(this.sweepCursor, this.sweepCursor + SWEEP_BATCH).map((s) => s.slice(2));
     this.sweepCursor += SWEEP_BATCH;
-    const alive = await repo.existingSessions(this.store, held);
+    const alive = await this.sessions.existing(held);
     this.vault.drop(held.filter((id) => !alive.has(id)).map(sessionSecretId));
     this.seq.sweep((id) => this.vault.has(sessionSecretId(id)));
     for (const [id, p] of this.prekeys) if ((p.notAfter + this.o.prekeyGraceSeconds) * 1000 <= Date.now()) this.prekeys.delete(id);
     const retired = await repo.deleteRetiredPrekeys(this.store, this.o.prekeyGraceSeconds);
+    this.sessions.prekeysRetired(retired);
     for (const id of retired) this.prekeys.delete(id);
     await this.erase(retired.map(prekeySecretId));
     await repo.deleteExpiredGrants(this.store);

@@ -223,8 +223,8 @@ test('two instances on one store: envelopes on the other instance; erasure compl
   const rs = recordingStore(store, history);
   // Two instances of one deployment: one store, one master key, one admin token.
   const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  const a = await testApp({ KEX_SEQ_LEASE_MS: '200' }, { store: rs, secrets });
-  const bApp = await testApp({ KEX_SEQ_LEASE_MS: '200' }, { store: rs, secrets });
+  const a = await testApp({ KEX_SEQ_LEASE_MS: '200', KEX_SESSION_STATE: 'store' }, { store: rs, secrets });
+  const bApp = await testApp({ KEX_SEQ_LEASE_MS: '200', KEX_SESSION_STATE: 'store' }, { store: rs, secrets });
   try {
     const { rec, truth, close } = await runSession(a.app, [bApp.app, a.app]);
     assert.ok(history.length > 0, 'the session and prekey reached instance B as grants');

@@ -35,8 +35,11 @@ function nonCanonical(b64: string): string {
   const last = alphabet.indexOf(b64.at(-1)!);
   return b64.slice(0, -1) + alphabet[last | 1];
 }
-const sessionRow = async (id: string) => (await t.store.query<{ recv_seq: string; confirmed: boolean }>(
-  'SELECT recv_seq::text, confirmed FROM kex_sessions WHERE session_id = $1', [id]))[0];
+/** The session's bookkeeping (session-table.ts: memory on the embedded store, the tables on PostgreSQL). */
+const sessionRow = async (id: string) => {
+  const v = (await t.app.ctx.kex.sessions.snapshot()).sessions.find((x) => x.sessionId === id);
+  return v ? { recv_seq: String(v.recvSeq), confirmed: v.confirmed } : undefined;
+};
 
 test('§2: keyId is the RFC 7638 thumbprint of {"alg","kty","pub"}; skt is base64url SHA-256 of the raw client key', async () => {
   const prekey = await fetchPrekey(t.app);
@@ -46,8 +49,8 @@ test('§2: keyId is the RFC 7638 thumbprint of {"alg","kty","pub"}; skt is base6
   assert.equal(prekey.identity.keyId, jwkThumbprint('ML-DSA-65', pk));
   const s = await handshake(t.app);
   assert.equal(publicKeyThumbprint(s.hello.clientPublicKey), base64urlEncode(sha256(s.hello.clientPublicKey)));
-  const stored = await t.store.query<{ client_key_thumbprint: string }>('SELECT client_key_thumbprint FROM kex_sessions WHERE session_id = $1', [s.sessionId]);
-  assert.equal(stored[0]!.client_key_thumbprint, base64urlEncode(sha256(s.hello.clientPublicKey)));
+  const stored = (await t.app.ctx.kex.sessions.snapshot()).sessions.find((x) => x.sessionId === s.sessionId);
+  assert.equal(stored!.clientKeyThumbprint, base64urlEncode(sha256(s.hello.clientPublicKey)));
 });
 
 test('§4.1: the status and code of each malformed handshake field', async () => {

@@ -1,6 +1,7 @@
 /**
- * The envelope sequencer (src/kex/sequencer.ts, PROTOCOL.md §6.2) on a real store: two sequencers
- * with their own instance ids share one database, as two instances would. Windows are served from
+ * The envelope sequencer (src/kex/sequencer.ts, PROTOCOL.md §6.2), on both session tables
+ * (src/kex/session-table.ts: the store's SQL tables, and the embedded store's memory twin): two or
+ * three sequencers with their own instance ids share one table, as instances share one database. Windows are served from
  * memory (one reservation per window), a number is accepted at most once across both, a refused
  * number (409 with nextSeq) is never accepted later anywhere — including by the instance whose
  * window held it — and closes follow the same rules.
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { Sequencer } from '../../src/kex/sequencer.ts';
 import { AppError } from '../../src/errors.ts';
-import * as repo from '../../src/kex/repo.ts';
+import { MemorySessionTable, sqlSessionTable, type SessionTable } from '../../src/kex/session-table.ts';
 
 let store: Store;
 let dir: string;
@@ -26,14 +27,18 @@ before(async () => {
 after(async () => { await store?.close(); rmSync(dir, { recursive: true, force: true }); });
 
 let n = 0;
+const LEASE = 150;
+
+for (const kind of ['sql', 'memory'] as const) {
+let table: SessionTable;
 async function newSession(): Promise<string> {
+  table ??= kind === 'sql' ? sqlSessionTable(store) : new MemorySessionTable(store);
   const id = `sess${n++}`.padEnd(22, '0');
-  const made = await repo.claimHandshakes(store, [{ digest: new Uint8Array(32).fill(n), prekeyId: 'pk', sessionId: id, expiresAt: new Date(Date.now() + 3_600_000), clientKeyThumbprint: 't' }]);
+  const made = await table.claim([{ digest: new Uint8Array(32).fill(n), prekeyId: 'pk', sessionId: id, expiresAt: new Date(Date.now() + 3_600_000), clientKeyThumbprint: 't' }]);
   assert.ok(made.has(id));
   return id;
 }
-const LEASE = 150;
-const seqr = (instanceId: string, width = 16) => new Sequencer({ store, instanceId, leaseMs: LEASE, width });
+const seqr = (instanceId: string, width = 16) => new Sequencer({ table, instanceId, leaseMs: LEASE, width });
 
 /** The outcome of one accept: 'ok', or the refusal's code (and nextSeq for a 409). */
 async function outcome(s: Sequencer, id: string, seq: number, confirming = true): Promise<{ ok: true } | { ok: false; code: string; nextSeq?: number }> {
@@ -46,7 +51,7 @@ async function outcome(s: Sequencer, id: string, seq: number, confirming = true)
   }
 }
 
-test('one instance: a window is served from memory; replays and reordering are refused with nextSeq', async () => {
+test(`${kind}: one instance: a window is served from memory; replays and reordering are refused with nextSeq`, async () => {
   const id = await newSession();
   const a = seqr('A', 64);
   assert.deepEqual(await outcome(a, id, 1, false), { ok: false, code: 'invalid_input' }, 'the first accepted number needs the confirmation');
@@ -63,7 +68,7 @@ test('one instance: a window is served from memory; replays and reordering are r
   assert.equal(a.stats.reservations, 3);
 });
 
-test('two instances: moving waits for the lease, skips ahead, and the refused number is dead everywhere', async () => {
+test(`${kind}: two instances: moving waits for the lease, skips ahead, and the refused number is dead everywhere`, async () => {
   const id = await newSession();
   const a = seqr('A');
   const b = seqr('B');
@@ -81,7 +86,7 @@ test('two instances: moving waits for the lease, skips ahead, and the refused nu
   assert.equal(b.stats.waits, 1);
 });
 
-test('raced and interleaved at random: no number accepted twice, no refused number accepted later', async () => {
+test(`${kind}: raced and interleaved at random: no number accepted twice, no refused number accepted later`, async () => {
   const id = await newSession();
   const inst = [seqr('A', 8), seqr('B', 8), seqr('C', 8)];
   const accepted = new Set<number>();
@@ -114,7 +119,7 @@ test('raced and interleaved at random: no number accepted twice, no refused numb
   assert.ok(inst.reduce((k, s) => k + s.stats.local, 0) > 0, 'some numbers came from memory');
 });
 
-test('close: inside the own window at once; elsewhere after the lease, with the same refusals; then not found', async () => {
+test(`${kind}: close: inside the own window at once; elsewhere after the lease, with the same refusals; then not found`, async () => {
   const id = await newSession();
   const a = seqr('A');
   const b = seqr('B');
@@ -127,3 +132,4 @@ test('close: inside the own window at once; elsewhere after the lease, with the 
   await a.close(id2, 2);
   assert.deepEqual(await outcome(b, id2, 3), { ok: false, code: 'not_found' });
 });
+}

@@ -19,7 +19,7 @@ let t: TestApp;
 let url: string;
 let identityKey: Uint8Array;
 before(async () => {
-  t = await testApp();
+  t = await testApp({ KEX_SESSION_STATE: 'store' }); // the test edits kex_sessions rows
   url = await t.app.listen({ port: 0, host: '127.0.0.1' });
   identityKey = (await t.app.ctx.systemKeys.identity()).publicKey;
 });
