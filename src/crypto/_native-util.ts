@@ -14,6 +14,15 @@
  */
 import { createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import type { HashAlgorithm } from './algorithms.ts';
+
+/** OpenSSL names of the registry's hashes, AEADs and HMAC hashes. */
+export const HASH_NAMES: Record<HashAlgorithm, string> = {
+  'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-512': 'sha3-512',
+  'SHAKE-128': 'shake128', 'SHAKE-256': 'shake256',
+};
+export const AEAD_NAMES = { 'AES-128-GCM': 'aes-128-gcm', 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
+export const HMAC_NAMES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' } as const;
 
 /** node:crypto wants Buffers for raw formats; this views the caller's bytes without copying (never written to). */
 export const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);

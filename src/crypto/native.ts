@@ -29,9 +29,9 @@ import {
 } from './_validate.ts';
 import { decodePkcs8, encodePkcs8 } from './encodings.ts';
 import type { EncodableAlgorithm } from './encodings.ts';
-import { xwingKeygen, xwingPrepare } from './xwing.ts';
+import { xwingPrepare } from './xwing.ts';
 import { rawPublic, x25519Derive, x25519Prepared, x25519Private, xwingGenerate, xwingPrepareEncapsulation } from './_xwing-native.ts';
-import { buf, quiet, secretKey as symmetricKey, u8 } from './_native-util.ts';
+import { AEAD_NAMES, HASH_NAMES, HMAC_NAMES, buf, quiet, secretKey as symmetricKey, u8 } from './_native-util.ts';
 import { compositeMethods } from './composite.ts';
 import { nativeTraditional } from './_traditional-native.ts';
 
@@ -92,11 +92,6 @@ function pqcKeygen(alg: EncodableAlgorithm, seed: Uint8Array | undefined): KeyPa
   } catch (e) { return rethrow(e); }
 }
 
-const HASH_NAMES: Record<HashAlgorithm, string> = {
-  'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-512': 'sha3-512',
-  'SHAKE-128': 'shake128', 'SHAKE-256': 'shake256',
-};
-
 function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint8Array {
   assertBytes(data, 'data');
   const len = checkHashLength(alg, outputLength);
@@ -105,9 +100,6 @@ function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint
 }
 
 const sha3_256 = (d: Uint8Array): Uint8Array => hash('SHA3-256', d);
-
-const AEAD_NAMES = { 'AES-128-GCM': 'aes-128-gcm', 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
-const HMAC_NAMES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' } as const;
 
 function checkSignOpts(alg: SignatureAlgorithm, opts: SignOptions): void {
   if (opts.prehash !== undefined) unsupported(4);
@@ -229,7 +221,13 @@ export const nativeBackend: CryptoBackend = {
 
   keygen(alg: KemAlgorithm, seed?: Uint8Array): KeyPair {
     assertKem(alg);
-    if (alg === 'X-Wing') return xwingKeygen(nativeBackend, seed);
+    if (alg === 'X-Wing') {
+      // xwingKeygen's expansion, minus the expanded ML-KEM secret key it would export and discard.
+      const sk = seed === undefined ? u8(nodeRandomBytes(32)) : (assertBytes(seed, 'X-Wing seed', 32), seed.slice());
+      const k = prepareDecapsulationKey(alg, sk);
+      k.destroy();
+      return { publicKey: k.publicKey, secretKey: sk };
+    }
     if (seed !== undefined) assertBytes(seed, 'seed', 64);
     return pqcKeygen(alg, seed);
   },
