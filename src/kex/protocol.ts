@@ -211,20 +211,23 @@ function prekeyEncapsulationKey(b: KexBackend, prekey: Prekey): PreparedEncapsul
 /**
  * Step 1 (client): ephemeral key pair, encapsulation to the (already verified) prekey, early proof.
  * Without `rand` the ephemeral key is `generateDecapsulationKey` (never leaves the backend; on
- * native its ML-KEM and X25519 halves come from independent randomness, PROTOCOL.md §4) and the
+ * native its ML-KEM and X25519 halves come from independent randomness, PROTOCOL.md §2) and the
  * prekey's encapsulation key is cached per prekey id. With `rand` (the test vector) the key is
  * expanded from `clientSeed` as in the X-Wing draft and ct1 uses `encapsSeed`.
  */
 export function clientStart(b: KexBackend, prekey: Prekey, rand?: ClientRandomness): ClientPending {
   const eph = rand ? b.prepareDecapsulationKey(KEM, rand.clientSeed) : b.generateDecapsulationKey(KEM);
+  let ss1: Uint8Array | undefined;
   try {
-    const { cipherText: ct1, sharedSecret: ss1 } = rand
-      ? b.encapsulate(KEM, prekey.publicKey, rand.encapsSeed) : prekeyEncapsulationKey(b, prekey).encapsulate();
+    const e = rand ? b.encapsulate(KEM, prekey.publicKey, rand.encapsSeed) : prekeyEncapsulationKey(b, prekey).encapsulate();
+    ss1 = e.sharedSecret;
+    const ct1 = e.cipherText;
     const t1 = transcriptPrefix(prekey, eph.publicKey, ct1);
     const th1 = b.hash('SHA-512', t1);
     const proof = earlyProof(b, ss1, th1);
     return { prekey, t1, ss1, clientKey: eph, hello: { prekeyId: prekey.prekeyId, ciphertext: ct1, clientPublicKey: eph.publicKey.slice(), proof } };
   } catch (e) {
+    wipe(ss1);
     eph.destroy();
     throw e;
   }
