@@ -5,11 +5,13 @@
  *  - native, noble: the byte-string interface (native sign/decaps import the secret key on every
  *    call: what a call without a prepared key pays);
  *  - prepared: the backend's prepare* handles (prepareSigningKey / prepareVerifyingKey /
- *    prepareDecapsulationKey), imported once, native and noble;
+ *    prepareDecapsulationKey / prepareEncapsulationKey), imported once, native and noble; for
+ *    keygen, the ephemeral handle `generateDecapsulationKey` (what the kex client uses);
  *  - node:crypto raw: node:crypto itself on KeyObjects imported once (the anchor of issue 13's
  *    "prepared keys ≥ 0.8 × raw" goal). X-Wing raw is the minimal composition on pre-imported
  *    KeyObjects: ML-KEM-768 decapsulate + X25519 diffieHellman + SHA3-256 combiner (encaps: ML-KEM
- *    encapsulate on a public KeyObject + one X25519 key generation and derivation + combiner).
+ *    encapsulate on a public KeyObject + one X25519 key generation and derivation + combiner; keygen:
+ *    generateKeyPairSync of ML-KEM-768 and X25519 with the raw public keys exported).
  * Each cell runs for about S seconds (default 0.3), and at least once. noble's SLH-DSA "s" signing
  * takes 3–70 s per signature, so those cells need --all. Prints the load average.
  */
@@ -57,12 +59,13 @@ const rawPublic = (type: string, pk: Uint8Array): KeyObject => createPublicKey({
 const X_LABEL = Buffer.from([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c]);
 
 /** node:crypto on pre-imported KeyObjects for one KEM: encaps and decaps closures. */
-function rawKem(alg: string, seed: Uint8Array, publicKey: Uint8Array, cipherText: Uint8Array): { encaps: () => unknown; decaps: () => unknown } {
+function rawKem(alg: string, seed: Uint8Array, publicKey: Uint8Array, cipherText: Uint8Array): { keygen: () => unknown; encaps: () => unknown; decaps: () => unknown } {
+  const gen = (type: string) => generateKeyPairSync(type as 'x25519').publicKey.export({ format: 'raw-public' } as never);
   if (alg !== 'X-Wing') {
     const sk = rawSeedKey(alg, seed);
     const pk = rawPublic(nodeType(alg), publicKey);
     const ct = buf(cipherText);
-    return { encaps: () => nodeEncapsulate(pk), decaps: () => nodeDecapsulate(sk, ct) };
+    return { keygen: () => gen(nodeType(alg)), encaps: () => nodeEncapsulate(pk), decaps: () => nodeDecapsulate(sk, ct) };
   }
   // X-Wing from its parts, expanded once (the same expansion as src/crypto/xwing.ts).
   const e = createHash('shake256', { outputLength: 96 }).update(seed).digest();
@@ -74,6 +77,7 @@ function rawKem(alg: string, seed: Uint8Array, publicKey: Uint8Array, cipherText
   const ctM = buf(cipherText.subarray(0, 1088));
   const ctX = buf(cipherText.subarray(1088));
   return {
+    keygen: () => [gen('ml-kem-768'), gen('x25519')],
     decaps: () => {
       const ssM = nodeDecapsulate(skM, ctM);
       const ssX = diffieHellman({ privateKey: skX, publicKey: rawPublic('x25519', ctX) });
@@ -102,8 +106,12 @@ for (const alg of KEM_ALGORITHMS) {
     if (!Buffer.from(prepared.decapsulate(e.cipherText)).equals(Buffer.from(e.sharedSecret))) throw new Error(`${b.name} prepared ${alg} decaps mismatch`);
     put(alg, 'decaps', `${b.name}Prepared` as Col, rate(() => prepared.decapsulate(e.cipherText)));
     prepared.destroy();
+    const pe = b.prepareEncapsulationKey(alg, kp.publicKey);
+    put(alg, 'encaps', `${b.name}Prepared` as Col, rate(() => pe.encapsulate()));
+    put(alg, 'keygen', `${b.name}Prepared` as Col, rate(() => b.generateDecapsulationKey(alg).destroy()));
     if (b === native) {
       const raw = rawKem(alg, seed, kp.publicKey, e.cipherText);
+      put(alg, 'keygen', 'raw', rate(raw.keygen));
       put(alg, 'encaps', 'raw', rate(raw.encaps));
       put(alg, 'decaps', 'raw', rate(raw.decaps));
     }
@@ -152,5 +160,5 @@ const cols: Array<[string, (r: Row) => string, number]> = [
 const cell = (s: string, w: number) => (w < 0 ? s.padEnd(-w) : s.padStart(w));
 console.log(cols.map(([h, , w]) => cell(h, w)).join(' '));
 for (const r of rows) console.log(cols.map(([, f, w]) => cell(f(r), w)).join(' '));
-console.log('prepared = the backend\'s prepare* handle (imported once); node raw = node:crypto on KeyObjects imported once (X-Wing: its parts composed by hand).');
+console.log('prepared = the backend\'s prepare* handle (imported once; KEM keygen: the ephemeral generateDecapsulationKey); node raw = node:crypto on KeyObjects imported once (X-Wing: its parts composed by hand).');
 if (!all) console.log('noble SLH-DSA "s" sign skipped (3-70 s per signature in pure JS); pass --all to include them.');

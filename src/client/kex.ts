@@ -153,8 +153,7 @@ export async function openSecureSession(
     },
   });
   if (!opened.data) {
-    pending.clientSecretKey.fill(0);
-    pending.ss1.fill(0);
+    P.clientAbort(pending);
     fail(opened, 'openSession');
   }
   const { sessionId, expiresAt } = opened.data;

@@ -134,7 +134,8 @@ export function checkAead(alg: string, key: Uint8Array, nonce: Uint8Array, data:
 /** RFC 7748 §6.1: reject an all-zero X25519 output (checked in constant time). */
 export function checkX25519Output(out: Uint8Array): Uint8Array {
   let acc = 0;
-  for (const b of out) acc |= b;
+  // Indexed loop: for…of on a Uint8Array stays slow (iterator protocol) until the function is optimized.
+  for (let i = 0; i < out.length; i++) acc |= out[i]!;
   if (acc === 0) throw new CryptoInputError('X25519 shared secret is all-zero (low-order public key)');
   return out;
 }

@@ -10,7 +10,8 @@
  * A backend that cannot express an operation throws `UnsupportedError` (src/errors.ts), never falls back;
  * bad bytes throw `CryptoInputError`, a failed AEAD open throws `DecryptionError`.
  *
- * Prepared keys (`prepareSigningKey`, `prepareVerifyingKey`, `prepareDecapsulationKey`) import a
+ * Prepared keys (`prepareSigningKey`, `prepareVerifyingKey`, `prepareDecapsulationKey`,
+ * `prepareEncapsulationKey`, and the ephemeral `generateDecapsulationKey`) import a
  * key once (native: an OpenSSL KeyObject; noble: the expanded secret key) and are then used for
  * many operations: importing costs a large share of one operation (an ML-DSA seed import is ~1/4
  * of a signature on OpenSSL; expanding it on noble costs about one signature).
@@ -75,6 +76,17 @@ export interface PreparedDecapsulationKey {
   destroy(): void;
 }
 
+/**
+ * A KEM encapsulation (public) key checked and imported once (native: OpenSSL KeyObjects, the
+ * FIPS 203 §7.2 modulus check done once), then used for many encapsulations to the same key.
+ */
+export interface PreparedEncapsulationKey {
+  readonly algorithm: KemAlgorithm;
+  readonly publicKey: Uint8Array;
+  /** Fresh randomness on every call (no explicit m: use `encapsulate` for known-answer tests). */
+  encapsulate(): Encapsulation;
+}
+
 /** Key encapsulation: ML-KEM (FIPS 203) and X-Wing; throws CryptoInputError on bad inputs. */
 export interface KemBackend {
   /** seed: ML-KEM 64 B (d‖z), X-Wing 32 B. Random when omitted. */
@@ -85,6 +97,15 @@ export interface KemBackend {
   decapsulate(alg: KemAlgorithm, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
   /** seed: ML-KEM 64 B (d‖z), X-Wing 32 B: the stored form of a KEM key. */
   prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey;
+  /**
+   * A fresh random key pair that exists only inside the returned handle: for ephemeral keys that
+   * are never stored (the kex client's key). It has no seed to export; a backend may draw its
+   * parts from independent randomness instead of expanding a seed (native X-Wing does, see
+   * _xwing-native.ts), which encapsulation cannot tell apart.
+   */
+  generateDecapsulationKey(alg: KemAlgorithm): PreparedDecapsulationKey;
+  /** Checks and imports a public key once for many `encapsulate()` calls; same checks and errors as `encapsulate`. */
+  prepareEncapsulationKey(alg: KemAlgorithm, publicKey: Uint8Array): PreparedEncapsulationKey;
 }
 
 /** Signatures: ML-DSA (FIPS 204) and SLH-DSA (FIPS 205); verify returns false, never throws, on a bad signature. */

@@ -3,30 +3,35 @@
  *
  * Keys cross the interface as bytes; each call imports them into a KeyObject: ML-KEM / ML-DSA
  * secret keys through PKCS#8 in the expandedKey form (OpenSSL re-checks them), seeds through
- * `raw-seed`, SLH-DSA and X25519 through `raw-private`, public keys through `raw-public`.
+ * `raw-seed`, SLH-DSA and X25519 through `raw-private`, public keys through `raw-public`,
+ * symmetric keys through `createSecretKey`; imports run under `quiet` (_native-util.ts explains
+ * both and gives the measurements). Prepared keys keep the KeyObjects.
  *
  * What OpenSSL-through-Node cannot express throws UnsupportedError (listed in `unsupported`);
  * there is deliberately no fallback to noble, so a caller always knows which code ran.
  */
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, decapsulate as nodeDecapsulate,
-  diffieHellman, encapsulate as nodeEncapsulate, generateKeyPairSync, hkdfSync, randomBytes as nodeRandomBytes,
+  encapsulate as nodeEncapsulate, generateKeyPairSync, hkdfSync, randomBytes as nodeRandomBytes,
   sign as nodeSign, verify as nodeVerify,
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type {
-  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
+  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedEncapsulationKey, PreparedSigningKey, PreparedVerifyingKey,
+  SignOptions, VerifyOptions,
 } from './backend.ts';
 import type { AeadCipher, HashAlgorithm, KemAlgorithm, MlKemAlgorithm, SignatureAlgorithm } from './algorithms.ts';
 import { SIZES, isComposite, isMlDsa } from './algorithms.ts';
 import { AppError, CryptoInputError, DecryptionError, UnsupportedError } from '../errors.ts';
 import {
   assertBytes, assertKem, assertSignature, checkAead, checkContext, checkHashLength, checkHkdf, checkMlDsaMu,
-  checkMlKemPublicKey, checkMlKemSecretKey, checkRandomLength, checkX25519Output, rethrow,
+  checkMlKemPublicKey, checkMlKemSecretKey, checkRandomLength, rethrow,
 } from './_validate.ts';
 import { decodePkcs8, encodePkcs8 } from './encodings.ts';
 import type { EncodableAlgorithm } from './encodings.ts';
-import { xwingDecapsulate, xwingEncapsulate, xwingKeygen, xwingPrepare } from './xwing.ts';
+import { xwingPrepare } from './xwing.ts';
+import { rawPublic, x25519Derive, x25519Prepared, x25519Private, xwingGenerate, xwingPrepareEncapsulation } from './_xwing-native.ts';
+import { AEAD_NAMES, HASH_NAMES, HMAC_NAMES, buf, quiet, secretKey as symmetricKey, u8 } from './_native-util.ts';
 import { compositeMethods } from './composite.ts';
 import { nativeTraditional } from './_traditional-native.ts';
 
@@ -46,71 +51,46 @@ const UNSUPPORTED = [
 
 const unsupported = (i: number): never => { throw new UnsupportedError(`native backend: ${UNSUPPORTED[i]!.operation} is not supported`); };
 
-/** node:crypto wants Buffers for raw formats; this views the caller's bytes without copying (never written to). */
-const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-/** Plain, unshared Uint8Array (Buffers from OpenSSL may sit in Node's pool). */
-const u8 = (b: Buffer | ArrayBuffer): Uint8Array => new Uint8Array(b instanceof ArrayBuffer ? b.slice(0) : b);
-
 type PqcAlgorithm = Exclude<KemAlgorithm, 'X-Wing'> | SignatureAlgorithm;
 const nodeType = (alg: PqcAlgorithm) => alg.toLowerCase() as Parameters<typeof generateKeyPairSync>[0];
 
 function importPrivateExpanded(alg: EncodableAlgorithm, secretKey: Uint8Array): KeyObject {
   try {
     if (alg.startsWith('SLH-DSA')) {
-      return createPrivateKey({ key: buf(secretKey), format: 'raw-private', asymmetricKeyType: nodeType(alg) } as never);
+      return quiet(() => createPrivateKey({ key: buf(secretKey), format: 'raw-private', asymmetricKeyType: nodeType(alg) } as never));
     }
-    return createPrivateKey({ key: Buffer.from(encodePkcs8(alg, { secretKey })), format: 'der', type: 'pkcs8' });
+    const der = Buffer.from(encodePkcs8(alg, { secretKey }));
+    return quiet(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   } catch (e) { return rethrow(e); }
 }
 
 function importPublic(alg: PqcAlgorithm, publicKey: Uint8Array): KeyObject {
   try {
-    return createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: nodeType(alg) } as never);
+    return quiet(() => createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: nodeType(alg) } as never));
   } catch (e) { return rethrow(e); }
 }
 
 /** Expanded secret key of an ML-KEM / ML-DSA KeyObject: OpenSSL's PKCS#8 `both` form carries it. */
 function exportPair(alg: EncodableAlgorithm, key: KeyObject): KeyPair {
-  const publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
-  if (alg.startsWith('SLH-DSA')) return { publicKey, secretKey: u8(key.export({ format: 'raw-private' } as never) as Buffer) };
-  const p8 = decodePkcs8(new Uint8Array(key.export({ format: 'der', type: 'pkcs8' })));
+  const publicKey = rawPublic(key);
+  if (alg.startsWith('SLH-DSA')) return { publicKey, secretKey: u8(quiet(() => key.export({ format: 'raw-private' } as never)) as Buffer) };
+  const p8 = decodePkcs8(new Uint8Array(quiet(() => key.export({ format: 'der', type: 'pkcs8' }))));
   if (!p8.secretKey) throw new AppError('internal', 'OpenSSL did not export the expanded private key');
   return { publicKey, secretKey: p8.secretKey };
 }
 
+/** A fresh private KeyObject from OpenSSL's key generation. */
+const generateKey = (alg: PqcAlgorithm): KeyObject => quiet(() => generateKeyPairSync(nodeType(alg) as 'ml-dsa-44').privateKey);
+/** ML-KEM d‖z / ML-DSA ξ seed imported (OpenSSL expands it). */
+const importSeed = (alg: PqcAlgorithm, seed: Uint8Array): KeyObject =>
+  quiet(() => createPrivateKey({ key: buf(seed), format: 'raw-seed', asymmetricKeyType: nodeType(alg) } as never));
+
 function pqcKeygen(alg: EncodableAlgorithm, seed: Uint8Array | undefined): KeyPair {
   try {
-    const key = seed === undefined
-      ? generateKeyPairSync(nodeType(alg) as 'ml-dsa-44').privateKey
-      : createPrivateKey({ key: buf(seed), format: 'raw-seed', asymmetricKeyType: nodeType(alg) } as never);
+    const key = seed === undefined ? generateKey(alg) : importSeed(alg, seed);
     return exportPair(alg, key);
   } catch (e) { return rethrow(e); }
 }
-
-const x25519Private = (sk: Uint8Array): KeyObject =>
-  createPrivateKey({ key: buf(sk), format: 'raw-private', asymmetricKeyType: 'x25519' } as never);
-
-/** RFC 7748 X25519 under a secret key imported once (prepared X-Wing keys); all-zero outputs throw CryptoInputError. */
-function x25519Prepared(secretKey: Uint8Array): (publicKey: Uint8Array) => Uint8Array {
-  assertBytes(secretKey, 'X25519 secret key', 32);
-  let privateKey: KeyObject;
-  try { privateKey = x25519Private(secretKey); } catch (e) { return rethrow(e); }
-  return (publicKey) => {
-    assertBytes(publicKey, 'X25519 public key', 32);
-    let out: Uint8Array;
-    try {
-      out = u8(diffieHellman({ privateKey, publicKey: createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' } as never) }));
-    } catch {
-      throw new CryptoInputError('X25519 shared secret is all-zero (low-order public key)');
-    }
-    return checkX25519Output(out);
-  };
-}
-
-const HASH_NAMES: Record<HashAlgorithm, string> = {
-  'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-512': 'sha3-512',
-  'SHAKE-128': 'shake128', 'SHAKE-256': 'shake256',
-};
 
 function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint8Array {
   assertBytes(data, 'data');
@@ -120,9 +100,6 @@ function hash(alg: HashAlgorithm, data: Uint8Array, outputLength?: number): Uint
 }
 
 const sha3_256 = (d: Uint8Array): Uint8Array => hash('SHA3-256', d);
-
-const AEAD_NAMES = { 'AES-128-GCM': 'aes-128-gcm', 'AES-256-GCM': 'aes-256-gcm', 'ChaCha20-Poly1305': 'chacha20-poly1305' } as const;
-const HMAC_NAMES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' } as const;
 
 function checkSignOpts(alg: SignatureAlgorithm, opts: SignOptions): void {
   if (opts.prehash !== undefined) unsupported(4);
@@ -141,8 +118,9 @@ function prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): Prepa
   let key: KeyObject;
   let publicKey: Uint8Array;
   try {
-    key = createPrivateKey({ key: buf(material), format: ml ? 'raw-seed' : 'raw-private', asymmetricKeyType: nodeType(alg) } as never);
-    publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
+    key = ml ? importSeed(alg, material)
+      : quiet(() => createPrivateKey({ key: buf(material), format: 'raw-private', asymmetricKeyType: nodeType(alg) } as never));
+    publicKey = rawPublic(key);
   } catch (e) { return rethrow(e); }
   return {
     algorithm: alg,
@@ -152,7 +130,7 @@ function prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): Prepa
       const context = checkContext(opts.context);
       checkSignOpts(alg, opts);
       try {
-        return u8(nodeSign(null, buf(message), signKey(key, context)));
+        return u8(quiet(() => nodeSign(null, buf(message), signKey(key, context))));
       } catch (e) { return rethrow(e); }
     },
     signMu(mu) { checkMlDsaMu(alg, mu); return unsupported(5); },
@@ -175,7 +153,7 @@ function prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Pr
       if (opts.prehash !== undefined) unsupported(4);
       if (signature.length !== SIZES[alg].signature) return false;
       try {
-        return nodeVerify(null, buf(message), signKey(key, context), buf(signature));
+        return quiet(() => nodeVerify(null, buf(message), signKey(key, context), buf(signature)));
       } catch {
         return false;
       }
@@ -184,26 +162,55 @@ function prepareVerifyingKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Pr
   };
 }
 
-function prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey {
-  assertKem(alg);
-  if (alg === 'X-Wing') return xwingPrepare(nativeBackend, seed, x25519Prepared);
-  assertBytes(seed, 'seed', SIZES[alg].seed);
-  let key: KeyObject;
+/** An ML-KEM decapsulation key around a private KeyObject (imported from a seed or generated). */
+function preparedMlKem(alg: Exclude<KemAlgorithm, 'X-Wing'>, key: KeyObject): PreparedDecapsulationKey {
   let publicKey: Uint8Array;
-  try {
-    key = createPrivateKey({ key: buf(seed), format: 'raw-seed', asymmetricKeyType: nodeType(alg) } as never);
-    publicKey = u8(createPublicKey(key).export({ format: 'raw-public' } as never) as Buffer);
-  } catch (e) { return rethrow(e); }
+  try { publicKey = rawPublic(key); } catch (e) { return rethrow(e); }
   return {
     algorithm: alg,
     publicKey,
     decapsulate(cipherText) {
       assertBytes(cipherText, 'ciphertext', SIZES[alg].cipherText);
       try {
-        return u8(nodeDecapsulate(key, buf(cipherText)));
+        return u8(quiet(() => nodeDecapsulate(key, buf(cipherText))));
       } catch (e) { return rethrow(e); }
     },
     destroy() { /* see prepareSigningKey */ },
+  };
+}
+
+function prepareDecapsulationKey(alg: KemAlgorithm, seed: Uint8Array): PreparedDecapsulationKey {
+  assertKem(alg);
+  if (alg === 'X-Wing') return xwingPrepare(nativeBackend, seed, x25519Prepared);
+  assertBytes(seed, 'seed', SIZES[alg].seed);
+  let key: KeyObject;
+  try { key = importSeed(alg, seed); } catch (e) { return rethrow(e); }
+  return preparedMlKem(alg, key);
+}
+
+function generateDecapsulationKey(alg: KemAlgorithm): PreparedDecapsulationKey {
+  assertKem(alg);
+  if (alg === 'X-Wing') return xwingGenerate(nativeBackend);
+  let key: KeyObject;
+  try { key = generateKey(alg); } catch (e) { return rethrow(e); }
+  return preparedMlKem(alg, key);
+}
+
+function prepareEncapsulationKey(alg: KemAlgorithm, publicKey: Uint8Array): PreparedEncapsulationKey {
+  assertKem(alg);
+  if (alg === 'X-Wing') return xwingPrepareEncapsulation(nativeBackend, publicKey);
+  // §7.2 check here too, so both backends reject the same keys with the same error.
+  checkMlKemPublicKey(alg, publicKey);
+  const key = importPublic(alg, publicKey);
+  return {
+    algorithm: alg,
+    publicKey: publicKey.slice(),
+    encapsulate() {
+      try {
+        const r = quiet(() => nodeEncapsulate(key));
+        return { cipherText: u8(r.ciphertext), sharedSecret: u8(r.sharedKey) };
+      } catch (e) { return rethrow(e); }
+    },
   };
 }
 
@@ -214,7 +221,13 @@ export const nativeBackend: CryptoBackend = {
 
   keygen(alg: KemAlgorithm, seed?: Uint8Array): KeyPair {
     assertKem(alg);
-    if (alg === 'X-Wing') return xwingKeygen(nativeBackend, seed);
+    if (alg === 'X-Wing') {
+      // xwingKeygen's expansion, minus the expanded ML-KEM secret key it would export and discard.
+      const sk = seed === undefined ? u8(nodeRandomBytes(32)) : (assertBytes(seed, 'X-Wing seed', 32), seed.slice());
+      const k = prepareDecapsulationKey(alg, sk);
+      k.destroy();
+      return { publicKey: k.publicKey, secretKey: sk };
+    }
     if (seed !== undefined) assertBytes(seed, 'seed', 64);
     return pqcKeygen(alg, seed);
   },
@@ -222,29 +235,32 @@ export const nativeBackend: CryptoBackend = {
   encapsulate(alg: KemAlgorithm, publicKey: Uint8Array, m?: Uint8Array): Encapsulation {
     assertKem(alg);
     if (alg === 'X-Wing') {
-      if (m !== undefined) { assertBytes(m, 'X-Wing eseed', 64); unsupported(1); }
-      return xwingEncapsulate(nativeBackend, publicKey);
+      if (m !== undefined) { assertBytes(publicKey, 'X-Wing public key', 1216); assertBytes(m, 'X-Wing eseed', 64); unsupported(1); }
+      return xwingPrepareEncapsulation(nativeBackend, publicKey).encapsulate();
     }
-    // §7.2 check here too, so both backends reject the same keys with the same error.
-    checkMlKemPublicKey(alg, publicKey);
-    if (m !== undefined) { assertBytes(m, 'encapsulation randomness', 32); unsupported(0); }
-    try {
-      const r = nodeEncapsulate(importPublic(alg, publicKey));
-      return { cipherText: u8(r.ciphertext), sharedSecret: u8(r.sharedKey) };
-    } catch (e) { return rethrow(e); }
+    if (m !== undefined) { checkMlKemPublicKey(alg, publicKey); assertBytes(m, 'encapsulation randomness', 32); unsupported(0); }
+    return prepareEncapsulationKey(alg, publicKey).encapsulate();
   },
 
   decapsulate(alg: KemAlgorithm, cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
     assertKem(alg);
-    if (alg === 'X-Wing') return xwingDecapsulate(nativeBackend, cipherText, secretKey);
+    if (alg === 'X-Wing') {
+      // Ciphertext first (the order of xwing.ts, which noble uses), then one expansion of the seed.
+      assertBytes(cipherText, 'X-Wing ciphertext', 1120);
+      const k = prepareDecapsulationKey(alg, secretKey);
+      try { return k.decapsulate(cipherText); } finally { k.destroy(); }
+    }
     assertBytes(cipherText, 'ciphertext', SIZES[alg].cipherText);
     checkMlKemSecretKey(alg as MlKemAlgorithm, secretKey, sha3_256);
     try {
-      return u8(nodeDecapsulate(importPrivateExpanded(alg, secretKey), buf(cipherText)));
+      const key = importPrivateExpanded(alg, secretKey);
+      return u8(quiet(() => nodeDecapsulate(key, buf(cipherText))));
     } catch (e) { return rethrow(e); }
   },
 
   prepareDecapsulationKey,
+  generateDecapsulationKey,
+  prepareEncapsulationKey,
   prepareSigningKey,
   prepareVerifyingKey,
 
@@ -267,7 +283,7 @@ export const nativeBackend: CryptoBackend = {
     checkSignOpts(alg, opts);
     const key = importPrivateExpanded(alg, secretKey);
     try {
-      return u8(nodeSign(null, buf(message), { key, context: buf(context) } as never));
+      return u8(quiet(() => nodeSign(null, buf(message), { key, context: buf(context) } as never)));
     } catch (e) { return rethrow(e); }
   },
 
@@ -282,7 +298,7 @@ export const nativeBackend: CryptoBackend = {
     const key = importPublic(alg, publicKey);
     if (signature.length !== SIZES[alg].signature) return false;
     try {
-      return nodeVerify(null, buf(message), { key, context: buf(context) } as never, buf(signature));
+      return quiet(() => nodeVerify(null, buf(message), { key, context: buf(context) } as never, buf(signature)));
     } catch {
       return false;
     }
@@ -319,41 +335,36 @@ export const nativeBackend: CryptoBackend = {
   x25519Keygen(secretKey?: Uint8Array): KeyPair {
     const sk = secretKey === undefined ? u8(nodeRandomBytes(32)) : (assertBytes(secretKey, 'X25519 secret key', 32), secretKey.slice());
     try {
-      return { publicKey: u8(createPublicKey(x25519Private(sk)).export({ format: 'raw-public' } as never) as Buffer), secretKey: sk };
+      return { publicKey: rawPublic(x25519Private(sk)), secretKey: sk };
     } catch (e) { return rethrow(e); }
   },
 
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
     assertBytes(secretKey, 'X25519 secret key', 32);
     assertBytes(publicKey, 'X25519 public key', 32);
-    let out: Uint8Array;
-    try {
-      const pub = createPublicKey({ key: buf(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' } as never);
-      out = u8(diffieHellman({ privateKey: x25519Private(secretKey), publicKey: pub }));
-    } catch {
-      // OpenSSL fails the derivation exactly when the output is all-zero (RFC 7748 §6.1).
-      throw new CryptoInputError('X25519 shared secret is all-zero (low-order public key)');
-    }
-    return checkX25519Output(out);
+    let privateKey: KeyObject;
+    try { privateKey = x25519Private(secretKey); } catch (e) { return rethrow(e); }
+    return x25519Derive(privateKey, publicKey);
   },
 
   hash,
 
   hkdf(h, ikm, salt, info, length) {
     checkHkdf(h, ikm, salt, info, length);
-    return u8(hkdfSync(h === 'SHA-256' ? 'sha256' : 'sha512', buf(ikm), buf(salt), buf(info), length));
+    // Raw ikm under `quiet` measured faster (8.7 µs) than a createSecretKey ikm (11.4 µs): hkdfSync has more than one brand check.
+    return u8(quiet(() => hkdfSync(h === 'SHA-256' ? 'sha256' : 'sha512', buf(ikm), buf(salt), buf(info), length)));
   },
 
   hmac(h, key, data) {
     assertBytes(key, 'key');
     assertBytes(data, 'data');
     if (!Object.hasOwn(HMAC_NAMES, h)) throw new CryptoInputError('unknown HMAC hash');
-    return u8(createHmac(HMAC_NAMES[h], buf(key)).update(data).digest());
+    return u8(createHmac(HMAC_NAMES[h], symmetricKey(key)).update(data).digest());
   },
 
   aeadSeal(alg: AeadCipher, key, nonce, plaintext, aad) {
     checkAead(alg, key, nonce, plaintext, aad);
-    const c = createCipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', buf(key), buf(nonce), { authTagLength: 16 });
+    const c = createCipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', symmetricKey(key), buf(nonce), { authTagLength: 16 });
     if (aad !== undefined) c.setAAD(buf(aad), { plaintextLength: plaintext.length });
     const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
     return u8(out);
@@ -363,7 +374,7 @@ export const nativeBackend: CryptoBackend = {
     checkAead(alg, key, nonce, sealed, aad);
     if (sealed.length < 16) throw new DecryptionError();
     try {
-      const d = createDecipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', buf(key), buf(nonce), { authTagLength: 16 });
+      const d = createDecipheriv(AEAD_NAMES[alg] as 'aes-256-gcm', symmetricKey(key), buf(nonce), { authTagLength: 16 });
       const ct = sealed.subarray(0, sealed.length - 16);
       d.setAuthTag(buf(sealed.subarray(sealed.length - 16)));
       if (aad !== undefined) d.setAAD(buf(aad), { plaintextLength: ct.length });

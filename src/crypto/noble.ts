@@ -25,7 +25,7 @@ import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import type {
-  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
+  CryptoBackend, Encapsulation, KeyPair, PreparedDecapsulationKey, PreparedEncapsulationKey, PreparedSigningKey, PreparedVerifyingKey, SignOptions, VerifyOptions,
 } from './backend.ts';
 import type {
   AeadCipher, HashAlgorithm, KemAlgorithm, MlDsaAlgorithm, MlKemAlgorithm, PreHashAlgorithm, SignatureAlgorithm, SlhDsaAlgorithm,
@@ -149,6 +149,23 @@ export const nobleBackend: CryptoBackend = {
       decapsulate: (cipherText) => nobleBackend.decapsulate(alg, cipherText, kp.secretKey),
       destroy: () => kp.secretKey.fill(0),
     };
+  },
+
+  /** No independent-halves shortcut here: a random seed, expanded once (noble has no cheaper key generation). */
+  generateDecapsulationKey(alg: KemAlgorithm): PreparedDecapsulationKey {
+    assertKem(alg);
+    const seed = nobleBackend.randomBytes(SIZES[alg].seed);
+    try { return nobleBackend.prepareDecapsulationKey(alg, seed); } finally { seed.fill(0); }
+  },
+
+  /** Checks the key once (length, FIPS 203 §7.2); noble has no import step to save. */
+  prepareEncapsulationKey(alg: KemAlgorithm, publicKey: Uint8Array): PreparedEncapsulationKey {
+    assertKem(alg);
+    const ml = alg === 'X-Wing' ? 'ML-KEM-768' : alg;
+    assertBytes(publicKey, alg === 'X-Wing' ? 'X-Wing public key' : 'public key', SIZES[alg].publicKey);
+    checkMlKemPublicKey(ml, publicKey.subarray(0, SIZES[ml].publicKey));
+    const pk = publicKey.slice();
+    return { algorithm: alg, publicKey: pk, encapsulate: () => nobleBackend.encapsulate(alg, pk) };
   },
 
   prepareSigningKey(alg: SignatureAlgorithm, material: Uint8Array): PreparedSigningKey {

@@ -33,7 +33,7 @@ function expand(b: XWingDeps, sk: Uint8Array) {
   return { skM: m.secretKey, pkM: m.publicKey, skX, pkX: x.publicKey };
 }
 
-function combine(b: XWingDeps, ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
+function combine(b: Pick<CryptoBackend, 'hash'>, ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
   return b.hash('SHA3-256', concatBytes(ssM, ssX, ctX, pkX, LABEL));
 }
 
@@ -80,6 +80,37 @@ export function xwingDecapsulate(b: XWingDeps, cipherText: Uint8Array, secretKey
 /** X25519 with a fixed secret key imported once (native: an OpenSSL KeyObject); same checks as `x25519`. */
 export type PrepareX25519 = (secretKey: Uint8Array) => (publicKey: Uint8Array) => Uint8Array;
 
+/** Bytes of the X-Wing public key (pk_M ‖ pk_X) and ciphertext (ct_M ‖ ct_X). */
+export const XWING_PUBLIC_KEY_BYTES = PK_M + 32;
+export const XWING_CIPHERTEXT_BYTES = CT_M + 32;
+
+/** SHA3-256 combiner of the draft (label last), for backends composing X-Wing from their own halves. */
+export const xwingCombine = combine;
+
+/**
+ * A prepared X-Wing decapsulation key from its two halves: `decapsulateM` (ML-KEM-768 under the
+ * held secret key), `dhX` (X25519 under the held secret key, all-zero output rejected) and pk_X.
+ */
+export function xwingPreparedFrom(
+  b: Pick<CryptoBackend, 'hash'>, publicKey: Uint8Array, pkX: Uint8Array,
+  decapsulateM: (ctM: Uint8Array) => Uint8Array, dhX: (ctX: Uint8Array) => Uint8Array, destroy: () => void,
+): PreparedDecapsulationKey {
+  return {
+    algorithm: 'X-Wing',
+    publicKey,
+    decapsulate(cipherText) {
+      assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
+      const ctX = cipherText.subarray(CT_M);
+      const ssM = decapsulateM(cipherText.subarray(0, CT_M));
+      const ssX = dhX(ctX);
+      const ss = combine(b, ssM, ssX, ctX, pkX);
+      wipe(ssM, ssX);
+      return ss;
+    },
+    destroy,
+  };
+}
+
 /**
  * X-Wing decapsulation key expanded once: the ML-KEM-768 half prepared by the backend, the X25519
  * half through `prepareX25519` when the backend has one (default: the backend's byte-string x25519).
@@ -92,18 +123,5 @@ export function xwingPrepare(b: XWingPrepareDeps, seed: Uint8Array, prepareX2551
   const pkX = b.x25519Keygen(skX).publicKey;
   wipe(e);
   const dhX = prepareX25519 ? prepareX25519(skX) : (ctX: Uint8Array) => b.x25519(skX, ctX);
-  return {
-    algorithm: 'X-Wing',
-    publicKey: concatBytes(m.publicKey, pkX),
-    decapsulate(cipherText) {
-      assertBytes(cipherText, 'X-Wing ciphertext', CT_M + 32);
-      const ctX = cipherText.subarray(CT_M);
-      const ssM = m.decapsulate(cipherText.subarray(0, CT_M));
-      const ssX = dhX(ctX);
-      const ss = combine(b, ssM, ssX, ctX, pkX);
-      wipe(ssM, ssX);
-      return ss;
-    },
-    destroy() { m.destroy(); wipe(skX); },
-  };
+  return xwingPreparedFrom(b, concatBytes(m.publicKey, pkX), pkX, (ctM) => m.decapsulate(ctM), dhX, () => { m.destroy(); wipe(skX); });
 }

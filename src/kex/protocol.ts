@@ -4,7 +4,7 @@
  *
  *   client                                              server (identity sk_id, prekey sk_P)
  *   verify Sig(sk_id, prekey) against the pinned key
- *   (pk_C, sk_C) = X-Wing.KeyGen()
+ *   (pk_C, sk_C) = X-Wing.KeyGen()  (ephemeral: a backend handle, see clientStart)
  *   (ct1, ss1)   = X-Wing.Encaps(pk_P)
  *   T1 = transcript prefix; proof = early proof(ss1, T1)
  *                 ── {prekeyId, ct1, pk_C, proof} ──▶  ss1 = Decaps(sk_P, ct1); check proof
@@ -16,13 +16,14 @@
  *
  * Every secret leaves these functions in a fresh buffer the caller owns and should `wipe()`.
  */
-import type { CryptoBackend, PreparedDecapsulationKey } from '../crypto/backend.ts';
+import type { CryptoBackend, PreparedDecapsulationKey, PreparedEncapsulationKey } from '../crypto/backend.ts';
 import { concatBytes, constantTimeEqual, lp, u64, wipe } from '../crypto/bytes.ts';
 import { CryptoInputError, DecryptionError } from '../errors.ts';
 
 /** The slice of the crypto backend the protocol uses (client and server halves). */
 export type KexBackend = Pick<CryptoBackend,
-  'keygen' | 'encapsulate' | 'decapsulate' | 'hash' | 'hkdf' | 'hmac' | 'aeadSeal' | 'aeadOpen' | 'randomBytes' | 'verify'>;
+  'encapsulate' | 'decapsulate' | 'prepareDecapsulationKey' | 'generateDecapsulationKey' | 'prepareEncapsulationKey'
+  | 'hash' | 'hkdf' | 'hmac' | 'aeadSeal' | 'aeadOpen' | 'randomBytes' | 'verify'>;
 
 const enc = new TextEncoder();
 function utf8(s: string): Uint8Array { return enc.encode(s); }
@@ -46,7 +47,21 @@ export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 /** Length-prefix and big-endian u64 encoders (re-exported from crypto/bytes.ts for SDKs and tests). */
 export { lp, u64 };
 
-const fields = (...f: (Uint8Array | string)[]) => concatBytes(...f.map(lp));
+/** lp(f[0]) ‖ lp(f[1]) ‖ … written into one allocation (the transcripts are ~9 KB: one copy, not two). */
+function fields(...f: (Uint8Array | string)[]): Uint8Array {
+  const parts = f.map((x) => (typeof x === 'string' ? utf8(x) : x));
+  let len = 0;
+  for (const p of parts) len += 4 + p.length;
+  const out = new Uint8Array(len);
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const p of parts) {
+    view.setUint32(off, p.length);
+    out.set(p, off + 4);
+    off += 4 + p.length;
+  }
+  return out;
+}
 
 /** The identity public key a prekey is signed under. */
 export interface Identity { keyId: string; version: number; algorithm: 'ML-DSA-65'; publicKey: Uint8Array }
@@ -164,19 +179,64 @@ export function wipeKeys(k: SessionKeys | undefined): void {
 
 /** Step 1's message (client to server): prekey id, X-Wing ciphertext ct1, client ephemeral public key, early proof. */
 export interface ClientHello { prekeyId: string; ciphertext: Uint8Array; clientPublicKey: Uint8Array; proof: Uint8Array }
-/** Client state between steps 1 and 3 (holds secrets: {@link clientFinish} wipes them). */
-export interface ClientPending { prekey: Prekey; t1: Uint8Array; ss1: Uint8Array; clientSecretKey: Uint8Array; hello: ClientHello }
+/**
+ * Client state between steps 1 and 3 (holds secrets: {@link clientFinish} or {@link clientAbort}
+ * erases them). `clientKey` is the ephemeral X-Wing decapsulation key as a backend handle.
+ */
+export interface ClientPending { prekey: Prekey; t1: Uint8Array; ss1: Uint8Array; clientKey: PreparedDecapsulationKey; hello: ClientHello }
 /** Explicit randomness, for the test vector only. */
 export interface ClientRandomness { clientSeed: Uint8Array; encapsSeed: Uint8Array }
 
-/** Step 1 (client): ephemeral key pair, encapsulation to the (already verified) prekey, early proof. */
+/** How many prekeys' prepared encapsulation keys a client keeps per backend (current, overlap, grace). */
+export const PREKEY_ENCAPSULATION_CACHE_MAX = 8;
+const encapsulationKeys = new WeakMap<KexBackend, Map<string, PreparedEncapsulationKey>>();
+
+/**
+ * The prekey's public key checked and imported once per backend and prekey id (native: ML-KEM and
+ * X25519 KeyObjects, the FIPS 203 §7.2 check done once), reused by later handshakes to the same
+ * prekey. Public data only; an entry is used only when its key equals `prekey.publicKey` byte for
+ * byte, so a reused id or a changed key is prepared afresh.
+ */
+function prekeyEncapsulationKey(b: KexBackend, prekey: Prekey): PreparedEncapsulationKey {
+  let cache = encapsulationKeys.get(b);
+  if (!cache) encapsulationKeys.set(b, (cache = new Map()));
+  const hit = cache.get(prekey.prekeyId);
+  cache.delete(prekey.prekeyId);
+  const key = hit && constantTimeEqual(hit.publicKey, prekey.publicKey) ? hit : b.prepareEncapsulationKey(KEM, prekey.publicKey);
+  while (cache.size >= PREKEY_ENCAPSULATION_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(prekey.prekeyId, key); // most recently used at the back
+  return key;
+}
+
+/**
+ * Step 1 (client): ephemeral key pair, encapsulation to the (already verified) prekey, early proof.
+ * Without `rand` the ephemeral key is `generateDecapsulationKey` (never leaves the backend; on
+ * native its ML-KEM and X25519 halves come from independent randomness, PROTOCOL.md §2) and the
+ * prekey's encapsulation key is cached per prekey id. With `rand` (the test vector) the key is
+ * expanded from `clientSeed` as in the X-Wing draft and ct1 uses `encapsSeed`.
+ */
 export function clientStart(b: KexBackend, prekey: Prekey, rand?: ClientRandomness): ClientPending {
-  const eph = b.keygen(KEM, rand?.clientSeed);
-  const { cipherText: ct1, sharedSecret: ss1 } = b.encapsulate(KEM, prekey.publicKey, rand?.encapsSeed);
-  const t1 = transcriptPrefix(prekey, eph.publicKey, ct1);
-  const th1 = b.hash('SHA-512', t1);
-  const proof = earlyProof(b, ss1, th1);
-  return { prekey, t1, ss1, clientSecretKey: eph.secretKey, hello: { prekeyId: prekey.prekeyId, ciphertext: ct1, clientPublicKey: eph.publicKey, proof } };
+  const eph = rand ? b.prepareDecapsulationKey(KEM, rand.clientSeed) : b.generateDecapsulationKey(KEM);
+  let ss1: Uint8Array | undefined;
+  try {
+    const e = rand ? b.encapsulate(KEM, prekey.publicKey, rand.encapsSeed) : prekeyEncapsulationKey(b, prekey).encapsulate();
+    ss1 = e.sharedSecret;
+    const ct1 = e.cipherText;
+    const t1 = transcriptPrefix(prekey, eph.publicKey, ct1);
+    const th1 = b.hash('SHA-512', t1);
+    const proof = earlyProof(b, ss1, th1);
+    return { prekey, t1, ss1, clientKey: eph, hello: { prekeyId: prekey.prekeyId, ciphertext: ct1, clientPublicKey: eph.publicKey.slice(), proof } };
+  } catch (e) {
+    wipe(ss1);
+    eph.destroy();
+    throw e;
+  }
+}
+
+/** Erases a pending handshake that will not be finished (the server refused it, the request failed). */
+export function clientAbort(pending: ClientPending): void {
+  wipe(pending.ss1);
+  pending.clientKey.destroy();
 }
 
 /** Step 2's message (server to client): session id, ciphertext ct2, server key confirmation. */
@@ -190,7 +250,7 @@ export function clientFinish(b: KexBackend, pending: ClientPending, reply: Serve
   let ss2: Uint8Array | undefined;
   try {
     if (reply.ciphertext.length !== SIZES.cipherText) throw new DecryptionError();
-    ss2 = b.decapsulate(KEM, reply.ciphertext, pending.clientSecretKey);
+    ss2 = pending.clientKey.decapsulate(reply.ciphertext);
     const th = b.hash('SHA-512', transcriptFull(pending.t1, reply.sessionId, reply.ciphertext));
     const keys = deriveSessionKeys(b, pending.ss1, ss2, th);
     if (!constantTimeEqual(keys.serverConfirmation, reply.confirmation)) {
@@ -199,7 +259,8 @@ export function clientFinish(b: KexBackend, pending: ClientPending, reply: Serve
     }
     return keys;
   } finally {
-    wipe(ss2, pending.ss1, pending.clientSecretKey);
+    wipe(ss2);
+    clientAbort(pending);
   }
 }
 

@@ -50,7 +50,7 @@ export function computeVector(i: VectorInputs): Record<string, string> {
   const t1 = pending.t1;
   const th1 = b.hash('SHA-512', t1);
   const server = P.serverRespond(b, prekey, pk.secretKey, pending.hello, i.sessionId, fromHex(i.serverEncapsSeed));
-  const ss2 = b.decapsulate('X-Wing', server.ciphertext, pending.clientSecretKey);
+  const ss2 = pending.clientKey.decapsulate(server.ciphertext);
   const t = P.transcriptFull(t1, i.sessionId, server.ciphertext);
   const th = b.hash('SHA-512', t);
   const keys = P.clientFinish(b, pending, { sessionId: i.sessionId, ciphertext: server.ciphertext, confirmation: server.keys.serverConfirmation });

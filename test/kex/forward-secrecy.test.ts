@@ -56,7 +56,7 @@ async function runSession(open: TestApp['app'], envelopeApps: TestApp['app'][]):
     prekeyId: prekey.prekeyId, ciphertext: base64urlEncode(pending.hello.ciphertext), clientPublicKey: base64urlEncode(pending.hello.clientPublicKey), proof: base64urlEncode(pending.hello.proof),
   }) as { sessionId: string; ciphertext: string; confirmation: string };
   const ct2 = base64urlDecode(s.ciphertext);
-  const ss2 = nb.decapsulate('X-Wing', ct2, pending.clientSecretKey);
+  const ss2 = pending.clientKey.decapsulate(ct2);
   const keys = P.clientFinish(nb, pending, { sessionId: s.sessionId, ciphertext: ct2, confirmation: base64urlDecode(s.confirmation) });
   const rec: Recorded = { prekey, ct1: pending.hello.ciphertext, clientPublicKey: pending.hello.clientPublicKey, sessionId: s.sessionId, ct2, envelopes: [] };
   let seq = 0;
