@@ -118,9 +118,12 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * other URLs if that cannot repeat an effect: always for idempotent methods, and for POST/PATCH only
  * when the connection was refused (the request never reached a server). HTTP error statuses are
  * answers, never retried. Requests are built against `bases[0]`; only the prefix is swapped.
+ * `sticky`: every request goes to the URL that answered last (starting at `start`), the next one only
+ * after a network error — what a secure session uses, so its envelopes stay on one instance
+ * (PROTOCOL.md §6.2: a move costs a wait, and a non-GET call that moves fails once with 409).
  */
-function rotatingFetch(bases: readonly string[], inner: typeof globalThis.fetch): typeof globalThis.fetch {
-  let next = 0;
+function rotatingFetch(bases: readonly string[], inner: typeof globalThis.fetch, opts: { sticky?: boolean; start?: number } = {}): typeof globalThis.fetch {
+  let next = opts.start ?? 0;
   // As the Request constructor spells it (default port dropped, host lower-cased).
   const prefix = new Request(bases[0]!).url.replace(/\/$/, '');
   return async (input, init) => {
@@ -128,13 +131,15 @@ function rotatingFetch(bases: readonly string[], inner: typeof globalThis.fetch)
     if (!req.url.startsWith(prefix)) return inner(req);
     const rest = req.url.slice(prefix.length);
     const body = req.body ? await req.arrayBuffer() : undefined;
-    const first = next++ % bases.length;
+    const first = opts.sticky ? next % bases.length : next++ % bases.length;
     let lastError: unknown;
     for (let i = 0; i < bases.length; i++) {
       try {
-        return await inner(new Request(bases[(first + i) % bases.length] + rest, {
+        const res = await inner(new Request(bases[(first + i) % bases.length] + rest, {
           method: req.method, headers: req.headers, body, signal: req.signal, redirect: req.redirect, credentials: req.credentials,
         }));
+        if (opts.sticky) next = first + i; // stay where an answer came from
+        return res;
       } catch (err) {
         const refused = (err as { cause?: { code?: unknown } })?.cause?.code === 'ECONNREFUSED';
         if (req.signal.aborted || !(IDEMPOTENT.has(req.method) || refused)) throw err;
@@ -150,8 +155,9 @@ function rotatingFetch(bases: readonly string[], inner: typeof globalThis.fetch)
  * bearer credential on every call, except the outer requests of a secure session, where it travels
  * only inside the envelope. Given several base URLs (instances of one cluster), requests are spread
  * round-robin over them and fail over to the next one on network errors when that is safe (see
- * rotatingFetch); a secure session, a ZK challenge or a PIR database opened through one instance is
- * served by any other. Throws a TypeError for an empty list of URLs.
+ * rotatingFetch); a ZK challenge or a PIR database opened through one instance is served by any
+ * other; a secure session stays on one instance (round-robin between sessions) and moves only when
+ * that instance stops answering. Throws a TypeError for an empty list of URLs.
  *
  * @example
  *
@@ -169,6 +175,8 @@ export function createClient(baseUrl: string | readonly string[], options: Clien
   if (bases.length === 0) throw new TypeError('createClient needs at least one base URL');
   const fetchImpl = bases.length > 1 ? rotatingFetch(bases, options.fetch ?? ((i, o) => globalThis.fetch(i, o))) : options.fetch;
   let token = options.token;
+  let sessions = 0;
+  const sessionFetch = () => (bases.length > 1 ? rotatingFetch(bases, options.fetch ?? ((i, o) => globalThis.fetch(i, o)), { sticky: true, start: sessions++ }) : options.fetch);
   const api = createFetchClient<paths>({ baseUrl: bases[0]!, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
   api.use({
     onRequest({ request }) {
@@ -182,7 +190,8 @@ export function createClient(baseUrl: string | readonly string[], options: Clien
     setToken(t) { token = t; },
     health: async () => unwrap(await api.GET('/v1/health')),
     algorithms: async () => unwrap(await api.GET('/v1/algorithms')),
-    openSecureSession: (opts) => openSecureSession(bases[0]!, fetchImpl, () => token, opts),
+    // Sessions are spread over the instances, each one staying on its instance (sticky).
+    openSecureSession: (opts) => openSecureSession(bases[0]!, sessionFetch(), () => token, opts),
     keys: keysApi(api, unwrap),
     zk: zkApi(api, unwrap),
     pir: pirApi(api, unwrap),

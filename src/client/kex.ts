@@ -33,8 +33,10 @@ import * as P from '../kex/protocol.ts';
 
 type Problem = components['schemas']['Problem'];
 
-/** How many times one call follows a `nextSeq` skip (the session moved instance) before failing. */
+/** How many times one GET follows a `nextSeq` skip (the session moved instance) before failing. */
 const MAX_SKIPS = 2;
+/** The furthest a 409's `nextSeq` may move the counter (the problem is not authenticated). */
+const MAX_SKIP_DISTANCE = 2 ** 32;
 
 /** Options of `client.openSecureSession`: how the server identity is trusted. */
 export interface SecureSessionOptions {
@@ -168,10 +170,17 @@ export async function openSecureSession(
   let seq = 0;
   /** The next sequence number: never one used before, even for a refused message (the AES-GCM nonce). */
   const next = () => (seq += 1);
-  /** A 409 whose problem names the session's next usable number: move the counter there and say so. */
+  /**
+   * A 409 whose problem names the session's next usable number: move the counter there (bounded:
+   * the problem is not authenticated) and say so. Only a GET is then sealed again automatically: a
+   * 409 cannot prove that the refused request did not run (its answer may have been lost and the
+   * same bytes delivered again to another instance, or the 409 forged on the way), so any other
+   * method fails with the 409 and the caller decides (PROTOCOL.md §6.2).
+   */
   const skipTo = (res: { error?: unknown; response: Response }): boolean => {
     const p = res.error as Problem | undefined;
-    if (res.response.status !== 409 || typeof p?.nextSeq !== 'number' || !Number.isSafeInteger(p.nextSeq) || p.nextSeq <= seq + 1) return false;
+    if (res.response.status !== 409 || typeof p?.nextSeq !== 'number' || !Number.isSafeInteger(p.nextSeq)) return false;
+    if (p.nextSeq <= seq + 1 || p.nextSeq - seq > MAX_SKIP_DISTANCE) return false;
     seq = p.nextSeq - 1;
     return true;
   };
@@ -207,7 +216,7 @@ export async function openSecureSession(
           body: { seq: mySeq, sealed: base64urlEncode(sealed), ...(confirmed ? {} : { confirmation: base64urlEncode(k.clientConfirmation) }) },
         });
         // The request moved to an instance whose numbers start higher: it did not run; seal it again (§6.2).
-        if (!res.data && attempt < MAX_SKIPS && skipTo(res)) continue;
+        if (!res.data && skipTo(res) && method === 'GET' && attempt < MAX_SKIPS) continue;
         if (!res.data) fail(res, 'sendEnvelope');
         if (res.data.seq !== mySeq) throw new SecureSessionError('the server answered with another sequence number');
         let out: P.InnerResponse;
@@ -229,7 +238,9 @@ export async function openSecureSession(
           const mySeq = next();
           const sealed = P.sealEnvelope(b, k, 'close', sessionId, mySeq, new Uint8Array(0));
           const res = await api.DELETE('/v1/kex/sessions/{id}', { params: { path: { id: sessionId } }, body: { seq: mySeq, sealed: base64urlEncode(sealed) } });
-          if (!res.data && attempt < MAX_SKIPS && skipTo(res)) continue;
+          // A close may be repeated: a second one of a closed session is a 404, which we take as closed.
+          if (!res.data && skipTo(res) && attempt < MAX_SKIPS) continue;
+          if (!res.data && attempt > 0 && res.response.status === 404) return;
           if (!res.data) fail(res, 'closeSession');
           return;
         }

@@ -28,19 +28,32 @@ export class HandshakeClaims {
     this.#table = table;
   }
 
+  /** Digests claimed on this instance whose handshake is still running (claimed, not yet settled). */
+  readonly #inflight = new Set<string>();
+
   /**
-   * Claims a handshake: resolves true when its digest was new (the session row now exists), false
-   * for a replay (nothing created). Rejects with the store's error (a retired prekey: a
-   * foreign-key violation).
+   * Claims a handshake: resolves `claimed` when its digest was new (the session row now exists),
+   * `replay` when it was accepted before, `busy` when this instance is still running a handshake
+   * with the same digest (it may yet fail and be undone: retry). Nothing is created unless
+   * `claimed`; then call {@link settle} or {@link unclaim}. Rejects with the store's error (a retired
+   * prekey: a foreign-key violation).
    */
-  claim(c: repo.HandshakeClaim): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ claim: c, key: keyOf(c.digest), resolve, reject });
+  async claim(c: repo.HandshakeClaim): Promise<'claimed' | 'replay' | 'busy'> {
+    const key = keyOf(c.digest);
+    const made = await new Promise<boolean>((resolve, reject) => {
+      this.#queue.push({ claim: c, key, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => { this.#scheduled = false; void this.#flush(); });
       }
     });
+    if (made) { this.#inflight.add(key); return 'claimed'; }
+    return this.#inflight.has(key) ? 'busy' : 'replay';
+  }
+
+  /** The claimed handshake completed: its digest now only refuses replays. */
+  settle(c: repo.HandshakeClaim): void {
+    this.#inflight.delete(keyOf(c.digest));
   }
 
   async #flush(): Promise<void> {
@@ -73,8 +86,17 @@ export class HandshakeClaims {
     }
   }
 
-  /** Undoes the claim of a handshake that failed after claiming (its session and digest). */
+  /**
+   * Undoes the claim of a handshake that failed after claiming (its session and digest). A store
+   * error here is swallowed: the caller's own error is the answer, and the keyless row expires.
+   */
   async unclaim(c: repo.HandshakeClaim): Promise<void> {
-    await this.#table.unclaim(c.sessionId, c.digest);
+    try {
+      await this.#table.unclaim(c.sessionId, c.digest);
+    } catch {
+      // The session row has no keys anywhere and expires with its TTL; the digest stays (a replay is then a 409).
+    } finally {
+      this.#inflight.delete(keyOf(c.digest));
+    }
   }
 }

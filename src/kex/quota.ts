@@ -29,6 +29,14 @@ export class SessionQuota {
     this.#o = { now: Date.now, ...o };
   }
 
+  /** The per-prefix cap alone (429 with Retry-After), with no other effect: checked before any work. */
+  check(prefix: string): void {
+    this.expire();
+    if ((this.#counts.get(prefix) ?? 0) >= this.#o.perPrefix) {
+      throw new AppError('rate_limited', `at most ${this.#o.perPrefix} open sessions per client address; close one or wait for one to expire`, { retryAfter: this.#retryAfter(prefix) });
+    }
+  }
+
   /**
    * Refuses a new session for `prefix` (429 with Retry-After) when it holds its cap. When the instance
    * is full, the oldest session of the prefix holding the most is returned for eviction (the caller
@@ -36,11 +44,8 @@ export class SessionQuota {
    * newcomer itself is among the largest holders.
    */
   admit(prefix: string): string | undefined {
-    this.expire();
+    this.check(prefix);
     const own = this.#counts.get(prefix) ?? 0;
-    if (own >= this.#o.perPrefix) {
-      throw new AppError('rate_limited', `at most ${this.#o.perPrefix} open sessions per client address; close one or wait for one to expire`, { retryAfter: this.#retryAfter(prefix) });
-    }
     if (this.#live.size < this.#o.total) return undefined;
     let largest: string | undefined;
     let most = 0;

@@ -180,12 +180,13 @@ export async function takeOverFence(q: Queryable, id: string, me: string): Promi
 
 /**
  * Deletes the session on a close sealed under `seq`: when `seq` is above the fence and no other
- * instance's lease is running, or unconditionally when `owned` (`seq` is inside this instance's
- * live window, so nobody else can have it). False if not deleted.
+ * instance's lease is running, or, when `owned` (`seq` is inside this instance's live window), when
+ * this instance's lease is still running in the database. False if not deleted.
  */
 export async function deleteSession(q: Queryable, id: string, seq: number, opts: { me: string; owned?: boolean } = { me: '' }): Promise<boolean> {
   const rows = opts.owned
-    ? await q.query('DELETE FROM kex_sessions WHERE session_id = $1 RETURNING session_id', [id])
+    // Still this instance's live lease in the database's clock (the memory check may have run a while ago).
+    ? await q.query('DELETE FROM kex_sessions WHERE session_id = $1 AND lease_owner = $2 AND lease_until > now() RETURNING session_id', [id, opts.me])
     : await q.query(`DELETE FROM kex_sessions WHERE session_id = $1 AND recv_seq < $2
         AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until <= now()) RETURNING session_id`, [id, seq, opts.me]);
   return rows.length === 1;

@@ -11,6 +11,11 @@ import * as P from './protocol.ts';
 import type { InnerResponse } from './protocol.ts';
 import type { InnerRunner } from './service.ts';
 
+/** Whether `text` is exactly one JSON value (JSON.parse refuses trailing members, commas, garbage). */
+function isOneJsonValue(text: string): boolean {
+  try { JSON.parse(text); return true; } catch { return false; }
+}
+
 /** Response headers an inner response carries back; every other one is dropped. */
 const PASS_HEADERS = ['content-type', 'retry-after', 'www-authenticate', 'location', 'allow'];
 
@@ -47,8 +52,9 @@ export function innerRunner(inject: FastifyInstance['inject'], remoteAddress: st
     }
     const head = JSON.stringify({ status: res.statusCode, headers: outHeaders });
     if (res.rawPayload.length === 0) return new TextEncoder().encode(head);
-    // A JSON answer is the service's own serializer output: spliced in as it is (no parse and re-stringify).
-    const json = /^application\/([a-z.+-]*\+)?json/.test(outHeaders['content-type'] ?? '');
+    // A JSON answer is spliced in as it is (no re-stringify), once it parsed as exactly one JSON value;
+    // anything else, whatever its content-type says, travels as bytes, so no body can reshape the envelope.
+    const json = /^application\/([a-z.+-]*\+)?json\s*(;|$)/.test(outHeaders['content-type'] ?? '') && isOneJsonValue(res.body);
     const tail = json ? `,"body":${res.body}}` : `,"bodyBase64":"${base64urlEncode(new Uint8Array(res.rawPayload))}"}`;
     return new TextEncoder().encode(head.slice(0, -1) + tail);
   };

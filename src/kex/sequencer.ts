@@ -74,10 +74,8 @@ export class Sequencer {
     await this.#serial(id, async () => {
       const owned = this.#inWindow(id, seq) !== undefined;
       this.#windows.delete(id);
-      if (owned) {
-        if (!await this.#o.table.remove(id, seq, { me: this.#o.instanceId, owned: true })) throw notFound();
-        return;
-      }
+      // Inside the own live window: delete at once, if the lease is still ours in the database too.
+      if (owned && await this.#o.table.remove(id, seq, { me: this.#o.instanceId, owned: true })) return;
       for (let attempt = 0; ; attempt++) {
         if (await this.#o.table.remove(id, seq, { me: this.#o.instanceId })) return;
         await this.#refusal(id, attempt);

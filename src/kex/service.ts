@@ -236,17 +236,18 @@ export class KexService {
     // Whole seconds (PROTOCOL.md §1: times are RFC 3339 without fractions).
     const expiresAt = new Date(Math.ceil((Date.now() + this.o.sessionTtlSeconds * 1000) / 1000) * 1000);
     const claim = { digest, prekeyId: req.prekeyId, sessionId, expiresAt, clientKeyThumbprint: publicKeyThumbprint(hello.clientPublicKey) };
-    const evicted = this.quota.admit(clientPrefix);
-    if (evicted !== undefined) await this.evict(evicted);
+    // Only the per-prefix cap before any work; making room (eviction) only for a hello that proved itself.
+    this.quota.check(clientPrefix);
     // The replay guard comes before any KEM operation: the digest's primary key decides across instances.
-    let claimed: boolean;
+    let claimed: Awaited<ReturnType<HandshakeClaims['claim']>>;
     try {
       claimed = await this.claims.claim(claim);
     } catch (err) {
       if (isForeignKeyViolation(err)) throw gone(); // the prekey was retired meanwhile
       throw err;
     }
-    if (!claimed) throw replayed();
+    if (claimed === 'busy') throw new AppError('overloaded', 'a handshake with this hello is still running; retry', { retryAfter: 1 });
+    if (claimed === 'replay') throw replayed();
     let result: RespondOutput;
     try {
       result = await this.respond({ prekey, prekeySecret: secret.slice(), hello, sessionId });
@@ -257,6 +258,10 @@ export class KexService {
       if (err instanceof AppError && err.status < 500) throw new AppError('decryption_failed', 'handshake failed');
       throw err;
     }
+    const evicted = await Promise.resolve().then(() => this.quota.admit(clientPrefix))
+      .catch(async (err: unknown) => { wipe(result.packedKeys); await this.claims.unclaim(claim); throw err; });
+    if (evicted !== undefined) await this.evict(evicted);
+    this.claims.settle(claim);
     const packed = result.packedKeys;
     const confirmation = P.packedField(packed, 'serverConfirmation');
     try {
@@ -287,10 +292,7 @@ export class KexService {
 
   /** A session the sequencer found gone (closed or expired elsewhere): this instance drops its keys too. */
   private forgetOnNotFound(sessionId: string) {
-    return (err: unknown): never => {
-      if (err instanceof AppError && err.code === 'not_found') this.vault.drop([sessionSecretId(sessionId)]);
-      throw err;
-    };
+    return (err: unknown): never => { if (err instanceof AppError && err.code === 'not_found') this.vault.drop([sessionSecretId(sessionId)]); throw err; };
   }
 
   /**
@@ -350,7 +352,8 @@ export class KexService {
 
   /** Ends a live session to make room (SessionQuota): its row and its keys, on every instance through the grants. */
   private async evict(sessionId: string): Promise<void> {
-    await this.sessions.remove(sessionId, 0, { me: this.vault.instanceId, owned: true });
+    // Unconditional (whatever any lease says): a close sealed under the largest number.
+    await this.sessions.remove(sessionId, Number.MAX_SAFE_INTEGER, { me: this.vault.instanceId });
     await this.erase([sessionSecretId(sessionId)]);
   }
 

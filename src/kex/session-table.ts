@@ -168,7 +168,11 @@ export class MemorySessionTable implements SessionTable {
   async remove(id: string, seq: number, opts: { me: string; owned?: boolean }): Promise<boolean> {
     const row = this.#rows.get(id);
     if (!row) return false;
-    if (!opts.owned && !(row.recvSeq < seq && (row.leaseOwner === null || row.leaseOwner === opts.me || row.leaseUntil <= Date.now()))) return false;
+    const now = Date.now();
+    const ok = opts.owned
+      ? row.leaseOwner === opts.me && row.leaseUntil > now
+      : row.recvSeq < seq && (row.leaseOwner === null || row.leaseOwner === opts.me || row.leaseUntil <= now);
+    if (!ok) return false;
     this.#rows.delete(id);
     return true;
   }

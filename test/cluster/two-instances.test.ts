@@ -123,11 +123,13 @@ test('a secure session opened on A carries envelopes on B; a close on B ends it 
   const first = await session.call('POST', '/v1/keys/k/sign', { message: base64urlEncode(utf8('through B')) });
   assert.equal(first.status, 200, JSON.stringify(first.body));
   const sig = (first.body as { signature: string }).signature;
+  const verified = await session.call('POST', '/v1/keys/k/verify', { message: base64urlEncode(utf8('through B')), signature: sig });
+  assert.equal((verified.body as { valid: boolean }).valid, true);
+  // Alternating instances on every envelope (no stickiness): GETs skip ahead to nextSeq (PROTOCOL.md §6.2).
   steer = (_p, n) => (n % 2 ? urlA : urlB);
   for (let i = 0; i < 4; i++) {
-    const r = await session.call('POST', '/v1/keys/k/verify', { message: base64urlEncode(utf8('through B')), signature: sig });
-    assert.equal(r.status, 200);
-    assert.equal((r.body as { valid: boolean }).valid, true);
+    const r = await session.call('GET', '/v1/keys/k');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
   }
   const envelopeOrigins = new Set(hits.filter((h) => h.path.endsWith('/envelope')).map((h) => h.origin));
   assert.deepEqual([...envelopeOrigins].sort(), [new URL(urlA).origin, new URL(urlB).origin].sort());

@@ -80,20 +80,45 @@ test('a client moving instance skips ahead; the refused envelope never runs late
   assert.equal(a.app.ctx.kex.vault.has(`s:${s.sessionId}`), false, 'A dropped the keys of the session closed on B');
 });
 
-test('SDK calls spread round-robin over two instances: every call answered, each request run exactly once', async () => {
-  // Two base URLs: the SDK sends each request to the next instance in turn (no stickiness at all).
-  const client = createClient([a.baseUrl, b.baseUrl], { token: ADMIN_TOKEN });
-  const identity = (await a.app.inject({ method: 'GET', url: '/v1/kex/prekey' })).json() as { identity: { publicKey: string } };
-  const session = await client.openSecureSession({ identityKey: identity.identity.publicKey });
-  const names = Array.from({ length: 8 }, (_, i) => `rr-${i}-${Date.now()}`);
-  for (const name of names) {
-    const r = await session.call('POST', '/v1/keys', { name, algorithm: 'ML-DSA-44' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-  }
+test('SDK over two instances: a session stays on one; behind a load balancer without stickiness GETs skip ahead and other calls fail once, never running twice', async () => {
+  const identity = ((await a.app.inject({ method: 'GET', url: '/v1/kex/prekey' })).json() as { identity: { publicKey: string } }).identity.publicKey;
+  // Two base URLs: sessions are spread over the instances, each one staying on its instance.
+  const sticky = createClient([a.baseUrl, b.baseUrl], { token: ADMIN_TOKEN });
+  const waits0 = a.app.ctx.kex.seq.stats.waits + b.app.ctx.kex.seq.stats.waits;
+  const session = await sticky.openSecureSession({ identityKey: identity });
+  const names = Array.from({ length: 6 }, (_, i) => `sticky-${i}-${Date.now()}`);
+  for (const name of names) assert.equal((await session.call('POST', '/v1/keys', { name, algorithm: 'ML-DSA-44' })).status, 201);
   await session.close();
+  assert.equal(a.app.ctx.kex.seq.stats.waits + b.app.ctx.kex.seq.stats.waits, waits0, 'a sticky session never waits for a lease');
+
+  // A load balancer that alternates every request between the instances.
+  let n = 0;
+  const alternating: typeof fetch = (input, init) => {
+    const req = new Request(input, init);
+    const url = new URL(req.url);
+    url.host = new URL((n++ % 2 ? b : a).baseUrl).host;
+    return fetch(new Request(url, req));
+  };
+  const lb = createClient(a.baseUrl, { token: ADMIN_TOKEN, fetch: alternating });
+  const s = await lb.openSecureSession({ identityKey: identity });
+  for (let i = 0; i < 4; i++) assert.equal((await s.call('GET', '/v1/keys?limit=1')).status, 200, 'a GET that moved is sealed again under nextSeq');
+  const name = `moved-${Date.now()}`;
+  const outcomes: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    try {
+      outcomes.push(String((await s.call('POST', '/v1/keys', { name: `${name}-${i}`, algorithm: 'ML-DSA-44' })).status));
+    } catch (err) {
+      assert.ok(err instanceof Error && (err as { status?: number }).status === 409, String(err));
+      outcomes.push('409');
+    }
+  }
+  assert.ok(outcomes.includes('409'), `a POST that moved fails with the 409 (${outcomes})`);
   const listed = (await a.app.inject({ method: 'GET', url: '/v1/keys?limit=1000', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as { keys: Array<{ name: string }> };
-  for (const name of names) assert.equal(listed.keys.filter((k) => k.name === name).length, 1, name);
-  assert.ok(a.app.ctx.kex.seq.stats.waits + b.app.ctx.kex.seq.stats.waits >= 1, 'the instances waited for each other\'s leases');
+  for (let i = 0; i < 4; i++) {
+    const made = listed.keys.filter((k) => k.name === `${name}-${i}`).length;
+    assert.equal(made, outcomes[i] === '201' ? 1 : 0, `call ${i} (${outcomes[i]}) ran ${made} times`);
+  }
+  await s.close();
 });
 
 test('a handshake on B with a prekey fetched from A; the store holds no plaintext secret', async () => {
