@@ -335,12 +335,12 @@ async function inProcess(): Promise<void> {
   const baseline = await hammer({ url: `${bareUrl}/hello`, seconds, connections: CONNECTIONS });
   const native = await service('native');
   const health = await hammer({ url: `${native.url}/v1/health`, seconds, connections: CONNECTIONS });
-  const hsNative = await handshakes(native.url, 600);
+  const hsNative = await handshakes(native.url, 1500);
   const fullNative = await fullHandshakes(native.url);
   const envNative = await envelopes(native.url);
   await native.t.close();
   const noble = await service('noble');
-  const hsNoble = await handshakes(noble.url, 300);
+  const hsNoble = await handshakes(noble.url, 600);
   const envNoble = await envelopes(noble.url);
   await noble.t.close();
   await bare.close();
