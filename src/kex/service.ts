@@ -166,6 +166,7 @@ export class KexService {
       const p = rowToPrekey(row);
       if (p.notBefore + this.o.prekeyRotationSeconds <= now) break;
       if (p.identity.keyId !== id.keyId || p.identity.version !== id.version) break;
+      if (this.sessions.full(p.prekeyId)) break; // its replay digests filled their memory: rotate early
       if (await this.vault.get(prekeySecretId(p.prekeyId))) return p;
     }
     this.creating ??= this.createPrekey().finally(() => { this.creating = undefined; });

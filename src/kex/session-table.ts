@@ -10,7 +10,8 @@
  *   restart no old hello can be answered and no old session used. Keeping the bookkeeping in memory
  *   therefore refuses exactly what the tables would, and takes a PGlite statement (0.3–1.4 ms of
  *   event-loop time each, measured) off every handshake. Replay digests are bounded: up to
- *   MEMORY_DIGESTS_PER_PREKEY per prekey are held in memory, further ones go to kex_handshakes.
+ *   MEMORY_DIGESTS_PER_PREKEY per prekey are held in memory (then the prekey rotates early), further
+ *   ones go to kex_handshakes.
  *
  * Both implement the same semantics (the SQL statements' conditions are spelled out again in the
  * memory methods); test/kex/sequencer.test.ts runs its cases on both.
@@ -45,6 +46,8 @@ export interface SessionTable {
   existing(ids: string[]): Promise<Set<string>>;
   /** The prekeys were retired: their replay digests go (the SQL rows go by ON DELETE CASCADE). */
   prekeysRetired(ids: readonly string[]): void;
+  /** Whether a prekey's replay digests filled their memory (the service then rotates the prekey early; SQL: never). */
+  full(prekeyId: string): boolean;
   /** Every session (expired or not) and the number of replay digests held (tests, diagnostics). */
   snapshot(): Promise<{ sessions: SessionView[]; digests: number }>;
 }
@@ -63,6 +66,7 @@ export function sqlSessionTable(q: Queryable): SessionTable {
     removeExpired: (limit) => repo.deleteExpiredSessions(q, limit),
     existing: (ids) => repo.existingSessions(q, ids),
     prekeysRetired: () => {},
+    full: () => false,
     async snapshot() {
       const rows = await q.query<{ session_id: string; recv_seq: string | number; confirmed: boolean; client_key_thumbprint: string | null }>(
         'SELECT session_id, recv_seq, confirmed, client_key_thumbprint FROM kex_sessions ORDER BY session_id');
@@ -72,8 +76,12 @@ export function sqlSessionTable(q: Queryable): SessionTable {
   };
 }
 
-/** Replay digests one prekey keeps in memory (16 bytes of the digest each); beyond, they go to the store. */
-export const MEMORY_DIGESTS_PER_PREKEY = 1 << 20;
+/**
+ * Replay digests one prekey keeps in memory (16 bytes of the digest each, ≈ 70 B with the set's
+ * overhead: ≈ 37 MB at the cap). A full prekey is rotated early (new hellos use the new one);
+ * hellos still sent to it go to the store's kex_handshakes.
+ */
+export const MEMORY_DIGESTS_PER_PREKEY = 1 << 19;
 
 interface Row { prekeyId: string; recvSeq: number; confirmed: boolean; expiresAt: number; thumbprint: string | null; leaseOwner: string | null; leaseUntil: number }
 
@@ -193,6 +201,10 @@ export class MemorySessionTable implements SessionTable {
 
   prekeysRetired(ids: readonly string[]): void {
     for (const id of ids) this.#digests.delete(id);
+  }
+
+  full(prekeyId: string): boolean {
+    return (this.#digests.get(prekeyId)?.size ?? 0) >= this.#max;
   }
 
   async snapshot(): Promise<{ sessions: SessionView[]; digests: number }> {
