@@ -85,11 +85,22 @@ const problem = (res: ServerResponse, detail: string) => {
   res.end(JSON.stringify({ type: 'urn:pqzk:problem:bad_gateway', title: 'Bad Gateway', status: 502, code: 'bad_gateway', detail }));
 };
 
-/** Forwards `body` to the next live instance; on a refused connection, to the one after it. */
+/** Session affinity: a secure session's requests (PROTOCOL.md §6.2) go to one instance, chosen by its id. */
+const SESSION_PATH = /^\/v1\/kex\/sessions\/([A-Za-z0-9_-]{1,64})(\/|\?|$)/;
+const affinity = (url: string | undefined): number | undefined => {
+  const id = SESSION_PATH.exec(url ?? '')?.[1];
+  if (id === undefined) return undefined;
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h;
+};
+
+/** Forwards `body` to the next live instance (a session's requests: to its instance); on a refused connection, to the one after it. */
 function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, tried: number): void {
   const live = backends.filter((b) => b.up);
   if (tried >= live.length) { problem(res, 'no instance available'); return; }
-  const target = live[next++ % live.length]!;
+  const sticky = affinity(req.url);
+  const target = live[(sticky === undefined ? next++ : sticky + tried) % live.length]!;
   const upstream = request(new URL(req.url ?? '/', target.url), { method: req.method, headers: req.headers }, (up) => {
     res.writeHead(up.statusCode ?? 502, up.headers);
     up.pipe(res);

@@ -1,7 +1,7 @@
 /**
  * `npm run cluster` (src/cluster.ts) as a user runs it: embedded PostgreSQL + 2 instances + the
  * round-robin proxy. Through the proxy and through an SDK client given both instance URLs: one key,
- * signed by both instances. Then one instance is killed (-9): the proxy and the SDK keep serving
+ * signed by both instances; a secure session through the proxy stays on one instance. Then one instance is killed (-9): the proxy and the SDK keep serving
  * from the other. SIGTERM stops the instances and PostgreSQL, exit code 0.
  */
 import { test, after } from 'node:test';
@@ -67,6 +67,13 @@ test('npm run cluster: proxy + 2 instances on embedded PostgreSQL, failover, cle
   for (const signature of signed) assert.equal((await direct.keys.verify('c1', { message, signature })).valid, true);
   const ready = await Promise.all(pids.map(async (p) => (await fetch(`${p.url}/v1/ready`)).json() as Promise<{ store: string }>));
   assert.deepEqual(ready.map((r) => r.store), ['postgres', 'postgres']);
+
+  // A secure session through the proxy stays on one instance (affinity by session id): every POST
+  // inside it is answered (without affinity, every other call would move and fail with 409).
+  const identityKey = ((await (await fetch(`${proxyUrl}/v1/kex/prekey`)).json()) as { identity: { publicKey: string } }).identity.publicKey;
+  const session = await viaProxy.openSecureSession({ identityKey });
+  for (let i = 0; i < 6; i++) assert.equal((await session.call('POST', '/v1/keys', { name: `s${i}`, algorithm: 'ML-DSA-44' })).status, 201);
+  await session.close();
 
   // One instance dies: the proxy skips it, the multi-URL SDK client fails over.
   process.kill(pids[0]!.pid, 'SIGKILL');
