@@ -123,10 +123,10 @@ export class AuditService {
   /** The latest stored checkpoint, or a fresh one when none was signed yet. */
   async checkpoint(): Promise<AuditCheckpoint> {
     const row = await latestCheckpoint(this.#store);
-    if (!row) return this.signCheckpoint();
+    if (!row) return this.#signShared();
     const versions = await this.#signer.identityVersions();
     const id = versions.find((v) => v.version === row.identityVersion && v.keyId === row.keyId);
-    if (!id) return this.signCheckpoint();
+    if (!id) return this.#signShared();
     return {
       treeSize: row.treeSize, rootHash: enc(row.rootHash), time: row.signedAt,
       identity: { keyId: id.keyId, version: id.version, algorithm: CHECKPOINT_ALGORITHM, publicKey: enc(id.publicKey) },
@@ -135,17 +135,19 @@ export class AuditService {
   }
 
   /**
-   * Signs (tree size, root, time) for the committed size now, stores and returns it. Calls that
-   * overlap share one signature (the timer and an on-demand first checkpoint raced into two).
+   * The timer's and the on-demand first checkpoint's signing: overlapping calls share one signature
+   * (they raced into two checkpoints of one size). An explicit createAuditCheckpoint does not share:
+   * its caller wants a checkpoint signed after its request, by the identity current then.
    */
-  signCheckpoint(): Promise<AuditCheckpoint> {
-    this.#signing ??= this.#sign().finally(() => { this.#signing = undefined; });
+  #signShared(): Promise<AuditCheckpoint> {
+    this.#signing ??= this.signCheckpoint().finally(() => { this.#signing = undefined; });
     return this.#signing;
   }
 
   #signing: Promise<AuditCheckpoint> | undefined;
 
-  async #sign(): Promise<AuditCheckpoint> {
+  /** Signs (tree size, root, time) for the committed size now, stores and returns it. */
+  async signCheckpoint(): Promise<AuditCheckpoint> {
     const treeSize = await this.size();
     const rootHash = await this.root(treeSize);
     const id = await this.#signer.identity();
@@ -161,7 +163,7 @@ export class AuditService {
   /** The periodic task: signs a checkpoint when the log grew past the latest one. */
   async maintain(): Promise<void> {
     const [size, latest] = await Promise.all([this.size(), latestCheckpoint(this.#store)]);
-    if (!latest || size > latest.treeSize) await this.signCheckpoint();
+    if (!latest || size > latest.treeSize) await this.#signShared();
   }
 
   /** Waits for queued records and refuses new ones. */
