@@ -181,10 +181,13 @@ export async function takeOverFence(q: Queryable, id: string, me: string): Promi
 /**
  * Deletes the session on a close sealed under `seq`: when `seq` is above the fence and no other
  * instance's lease is running, or, when `owned` (`seq` is inside this instance's live window), when
- * this instance's lease is still running in the database. False if not deleted.
+ * this instance's lease is still running in the database; `force` deletes it whatever the lease (an
+ * eviction to make room). False if not deleted.
  */
-export async function deleteSession(q: Queryable, id: string, seq: number, opts: { me: string; owned?: boolean } = { me: '' }): Promise<boolean> {
-  const rows = opts.owned
+export async function deleteSession(q: Queryable, id: string, seq: number, opts: { me: string; owned?: boolean; force?: boolean } = { me: '' }): Promise<boolean> {
+  const rows = opts.force
+    ? await q.query('DELETE FROM kex_sessions WHERE session_id = $1 RETURNING session_id', [id])
+    : opts.owned
     // Still this instance's live lease in the database's clock (the memory check may have run a while ago).
     ? await q.query('DELETE FROM kex_sessions WHERE session_id = $1 AND lease_owner = $2 AND lease_until > now() RETURNING session_id', [id, opts.me])
     : await q.query(`DELETE FROM kex_sessions WHERE session_id = $1 AND recv_seq < $2

@@ -259,8 +259,14 @@ export class KexService {
       if (err instanceof AppError && err.status < 500) throw new AppError('decryption_failed', 'handshake failed');
       throw err;
     }
-    const evicted = await Promise.resolve().then(() => this.quota.admit(clientPrefix))
-      .catch(async (err: unknown) => { wipe(result.packedKeys); await this.claims.unclaim(claim); throw err; });
+    let evicted: string | undefined;
+    try {
+      evicted = this.quota.admit(clientPrefix);
+    } catch (err) {
+      wipe(result.packedKeys);
+      await this.claims.unclaim(claim);
+      throw err;
+    }
     if (evicted !== undefined) await this.evict(evicted);
     this.claims.settle(claim);
     const packed = result.packedKeys;
@@ -353,8 +359,7 @@ export class KexService {
 
   /** Ends a live session to make room (SessionQuota): its row and its keys, on every instance through the grants. */
   private async evict(sessionId: string): Promise<void> {
-    // Unconditional (whatever any lease says): a close sealed under the largest number.
-    await this.sessions.remove(sessionId, Number.MAX_SAFE_INTEGER, { me: this.vault.instanceId });
+    await this.sessions.remove(sessionId, 0, { me: this.vault.instanceId, force: true }); // whatever any lease says
     await this.erase([sessionSecretId(sessionId)]);
   }
 

@@ -39,7 +39,7 @@ export interface SessionTable {
   /** repo.takeOverFence. */
   takeOverFence(id: string, me: string): Promise<number | undefined>;
   /** repo.deleteSession. */
-  remove(id: string, seq: number, opts: { me: string; owned?: boolean }): Promise<boolean>;
+  remove(id: string, seq: number, opts: { me: string; owned?: boolean; force?: boolean }): Promise<boolean>;
   /** repo.deleteExpiredSessions. */
   removeExpired(limit: number): Promise<string[]>;
   /** repo.existingSessions. */
@@ -173,11 +173,11 @@ export class MemorySessionTable implements SessionTable {
     return row.recvSeq;
   }
 
-  async remove(id: string, seq: number, opts: { me: string; owned?: boolean }): Promise<boolean> {
+  async remove(id: string, seq: number, opts: { me: string; owned?: boolean; force?: boolean }): Promise<boolean> {
     const row = this.#rows.get(id);
     if (!row) return false;
     const now = Date.now();
-    const ok = opts.owned
+    const ok = opts.force ? true : opts.owned
       ? row.leaseOwner === opts.me && row.leaseUntil > now
       : row.recvSeq < seq && (row.leaseOwner === null || row.leaseOwner === opts.me || row.leaseUntil <= now);
     if (!ok) return false;

@@ -6,38 +6,27 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { startPostgres, type TestPostgres } from '../support/postgres.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { twoInstances, type InstancePair } from '../support/pair.ts';
 import { nobleBackend as nb } from '../../src/crypto/noble.ts';
 import { base64urlEncode } from '../../src/crypto/bytes.ts';
 import * as P from '../../src/kex/protocol.ts';
 import { envelopeBody, handshake, openResponse, send } from './_client.ts';
 import { createClient } from '../../src/client/index.ts';
-import { listeningTestApp } from '../support/app.ts';
 
 /** A short sequence lease, so a client moving instance waits little. */
 const LEASE_MS = 300;
 
-let pg: TestPostgres;
-let stores: Store[];
-let a: TestApp & { baseUrl: string };
-let b: TestApp & { baseUrl: string };
+let pair: InstancePair;
+let a: TestApp;
+let b: TestApp;
+let urlA: string;
+let urlB: string;
 before(async () => {
-  pg = await startPostgres();
-  stores = [await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url }), await openStore({ dataDir: '/nonexistent', databaseUrl: pg.url })];
-  // Instances of one deployment share the master key and the admin token.
-  const secrets = { masterKey: new Uint8Array(randomBytes(32)), adminToken: ADMIN_TOKEN };
-  a = await listeningTestApp({ KEX_SEQ_LEASE_MS: String(LEASE_MS) }, { store: stores[0]!, secrets });
-  b = await listeningTestApp({ KEX_SEQ_LEASE_MS: String(LEASE_MS) }, { store: stores[1]!, secrets });
+  pair = await twoInstances({ KEX_SEQ_LEASE_MS: String(LEASE_MS) }, { listen: true });
+  ({ a, b, urlA, urlB } = pair);
 });
-after(async () => {
-  await b?.close();
-  await a?.close();
-  for (const s of stores ?? []) await s.close();
-  await pg?.stop();
-});
+after(async () => { await pair?.close(); });
 
 const health = { method: 'GET', path: '/v1/health' };
 const nextSeqOf = (res: { statusCode: number; json: () => unknown }) => { assert.equal(res.statusCode, 409); return (res.json() as { nextSeq: number }).nextSeq; };
@@ -83,7 +72,7 @@ test('a client moving instance skips ahead; the refused envelope never runs late
 test('SDK over two instances: a session stays on one; behind a load balancer without stickiness GETs skip ahead and other calls fail once, never running twice', async () => {
   const identity = ((await a.app.inject({ method: 'GET', url: '/v1/kex/prekey' })).json() as { identity: { publicKey: string } }).identity.publicKey;
   // Two base URLs: sessions are spread over the instances, each one staying on its instance.
-  const sticky = createClient([a.baseUrl, b.baseUrl], { token: ADMIN_TOKEN });
+  const sticky = createClient([urlA, urlB], { token: ADMIN_TOKEN });
   const waits0 = a.app.ctx.kex.seq.stats.waits + b.app.ctx.kex.seq.stats.waits;
   const session = await sticky.openSecureSession({ identityKey: identity });
   const names = Array.from({ length: 6 }, (_, i) => `sticky-${i}-${Date.now()}`);
@@ -96,10 +85,10 @@ test('SDK over two instances: a session stays on one; behind a load balancer wit
   const alternating: typeof fetch = (input, init) => {
     const req = new Request(input, init);
     const url = new URL(req.url);
-    url.host = new URL((n++ % 2 ? b : a).baseUrl).host;
+    url.host = new URL(n++ % 2 ? urlB : urlA).host;
     return fetch(new Request(url, req));
   };
-  const lb = createClient(a.baseUrl, { token: ADMIN_TOKEN, fetch: alternating });
+  const lb = createClient(urlA, { token: ADMIN_TOKEN, fetch: alternating });
   const s = await lb.openSecureSession({ identityKey: identity });
   for (let i = 0; i < 4; i++) assert.equal((await s.call('GET', '/v1/keys?limit=1')).status, 200, 'a GET that moved is sealed again under nextSeq');
   const name = `moved-${Date.now()}`;
